@@ -1,0 +1,26 @@
+"""A stand-in channel for the demo: a few new generated posts on each run, so the demo stays live."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+from collectors.base import NormalisedPost
+
+
+class DemoCollector:
+    kind = "demo"
+
+    def __init__(self, config: dict, state: dict):
+        self.per_run = int(config.get("per_run", 3))
+        self.state = state
+
+    def collect(self, since: datetime | None) -> Iterator[NormalisedPost]:
+        from opinion.demo_posts import generate
+        run = int(self.state.get("runs", 0)) + 1
+        now = datetime.now(timezone.utc)
+        for p in generate(self.per_run, now - timedelta(minutes=5), now, seed=1000 + run):
+            yield NormalisedPost(external_id=f"live-{run}-{p.external_id}", text=p.text,
+                                 created_at=p.created_at, author=p.author,
+                                 author_followers=p.followers, reposts=p.reposts,
+                                 comments=p.comments, likes=p.likes, payload={"generator": "demo"})
+        self.state["runs"] = run

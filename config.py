@@ -1,0 +1,55 @@
+"""Settings per environment, every value overridable by an environment variable.
+
+The default runs the demo on an embedded SQLite file under instance/; production reads
+OPINION_DATABASE_URL and SECRET_KEY; tests use TEST_DATABASE_URL when set so one suite runs on
+SQLite and on PostgreSQL.
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("OPINION_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "OPINION_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'opinion.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # The district: units, categories, deadline table, escalation ladder.
+    DISTRICT_FILE = os.environ.get("OPINION_DISTRICT_FILE", str(BASE_DIR / "opinion" / "district.yaml"))
+    TIMEZONE = os.environ.get("OPINION_TIMEZONE", "Asia/Shanghai")
+    SENTIMENT_ENGINE = os.environ.get("OPINION_SENTIMENT_ENGINE", "domain")
+    # Posts on one topic within this many hours may join it; older topics go dormant.
+    TOPIC_DORMANT_HOURS = int(os.environ.get("OPINION_TOPIC_DORMANT_HOURS", "72"))
+    ROUTING_MIN_CONFIDENCE = float(os.environ.get("OPINION_ROUTING_MIN_CONFIDENCE", "0.5"))
+    WEB_HOST = os.environ.get("OPINION_HOST", "127.0.0.1")
+    WEB_PORT = int(os.environ.get("OPINION_PORT", "5000"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = int(os.environ.get("OPINION_SESSION_SECONDS", str(8 * 3600)))
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
+    TESTING = False
+
+
+class DevConfig(Config):
+    DEBUG = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = os.environ.get("OPINION_COOKIE_SECURE", "1") == "1"
+
+    def __init__(self) -> None:
+        if not os.environ.get("OPINION_DATABASE_URL") or not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("生产环境必须设置 OPINION_DATABASE_URL 与 SECRET_KEY 环境变量")
+
+
+CONFIGS = {"default": DevConfig, "test": TestConfig, "production": ProductionConfig}

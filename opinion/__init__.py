@@ -1,0 +1,65 @@
+"""政务微博与网络舆情回应系统: the Flask application.
+
+create_app builds the app; importing this package connects to nothing and starts nothing.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets the scheduler write while web workers read; foreign keys are off by default in SQLite.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def create_app(config: str | type | dict | None = None) -> Flask:
+    """Build the application. `config` is a name from config.CONFIGS, a class, or a dict of overrides."""
+    import config as settings
+
+    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"),
+                static_folder=str(BASE_DIR / "static"), instance_path=str(settings.INSTANCE_DIR))
+    if isinstance(config, dict):
+        app.config.from_object(settings.CONFIGS["test" if config.get("TESTING") else "default"])
+        app.config.update(config)
+    else:
+        cls = settings.CONFIGS[config or "default"] if not isinstance(config, type) else config
+        app.config.from_object(cls() if cls is settings.ProductionConfig else cls)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from opinion.district import load_district
+    app.extensions["district"] = load_district(app.config["DISTRICT_FILE"])
+
+    _init_extensions(app)
+    _init_web(app)
+    from opinion.cli import register
+    register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_migrate import Migrate
+
+    from opinion.models import db
+    from opinion.web.auth import init_login
+
+    db.init_app(app)
+    Migrate(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    init_login(app)
+
+
+def _init_web(app: Flask) -> None:
+    from opinion.web import register_blueprints
+    register_blueprints(app)

@@ -1,0 +1,94 @@
+"""`analyze`: JSON Lines in, one JSON object per line out, in input order, no database.
+
+The contract is PRODUCT.md's: id, tokens, keywords, sentiment, polarity, emotion, topic, category,
+department, priority. A malformed line yields {"id"?, "error"} and the rest still come out.
+Progress goes to standard error so standard output stays clean JSON Lines.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import BinaryIO, TextIO
+
+from tqdm import tqdm
+
+from opinion.pipeline import Entry, Pipeline, make_entry
+
+
+def _parse(line_no: int, raw: bytes) -> tuple[Entry | None, dict | None]:
+    """An Entry, or the error object to print in its place."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")  # GBK exports are common in Chinese government systems
+        except UnicodeDecodeError:
+            return None, {"error": f"第 {line_no} 行：无法识别的文字编码（应为 UTF-8）"}
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, {"error": f"第 {line_no} 行：不是合法的 JSON（{exc.msg}，第 {exc.colno} 列）"}
+    if not isinstance(obj, dict):
+        return None, {"error": f"第 {line_no} 行：应为 JSON 对象"}
+    ident = obj.get("id")
+    ident = str(ident) if ident is not None else None
+    base = {"id": ident} if ident is not None else {}
+    body = obj.get("text")
+    if not isinstance(body, str):
+        return None, {**base, "error": f"第 {line_no} 行：缺少字符串字段 text"}
+    created = None
+    if obj.get("created_at"):
+        try:
+            created = datetime.fromisoformat(str(obj["created_at"]).replace("Z", "+00:00"))
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+        except ValueError:
+            return None, {**base, "error": f"第 {line_no} 行：created_at 不是 ISO-8601 时间"}
+    followers = obj.get("author_followers")
+    return make_entry(ident if ident is not None else str(line_no), body, created,
+                      followers if isinstance(followers, int) else None), None
+
+
+def result_of(entry: Entry) -> dict:
+    doc = entry.doc
+    out = {"id": entry.id, "tokens": doc.tokens, "keywords": doc.keywords,
+           "sentiment": None if doc.sentiment is None else round(float(doc.sentiment), 4),
+           "polarity": doc.polarity, "emotion": doc.emotion, "topic": entry.topic_key,
+           "category": entry.category, "department": entry.department, "priority": entry.priority}
+    if doc.error:
+        out["error"] = doc.error
+    return out
+
+
+def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str | None = None,
+                   pipeline: Pipeline | None = None) -> int:
+    """Analyse every line of `infile`; return how many lines were read."""
+    if pipeline is None:
+        import config
+        from opinion.district import load_district
+        pipeline = Pipeline(load_district(config.Config.DISTRICT_FILE),
+                            engine or config.Config.SENTIMENT_ENGINE,
+                            min_confidence=config.Config.ROUTING_MIN_CONFIDENCE)
+    pending: list[tuple[Entry | None, dict | None]] = []
+    n = 0
+    bar = tqdm(desc="analyze", unit="条", file=sys.stderr, disable=None)
+
+    def flush() -> None:
+        pipeline.run([e for e, _ in pending if e is not None])
+        for entry, error in pending:
+            out.write(json.dumps(result_of(entry) if entry else error, ensure_ascii=False) + "\n")
+        out.flush()
+        bar.update(len(pending))
+        pending.clear()
+
+    for n, raw in enumerate(infile, start=1):
+        if not raw.strip():
+            pending.append((None, {"error": f"第 {n} 行：空行"}))
+        else:
+            pending.append(_parse(n, raw.rstrip(b"\r\n")))
+        if len(pending) >= batch:
+            flush()
+    flush()
+    bar.close()
+    return n

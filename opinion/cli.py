@@ -1,0 +1,247 @@
+"""The command line. Each command wraps a plain function; `python -m opinion --help` lists them.
+
+The commands are registered on the app's CLI, so `python -m opinion X` and
+`flask --app opinion X` are the same thing (Flask-Migrate adds `db upgrade` and friends).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from opinion.errors import OpinionError
+
+
+def _create_app():
+    from opinion import create_app
+    return create_app()
+
+
+def main() -> None:
+    FlaskGroup(create_app=_create_app, add_default_commands=False,
+               help="政务微博与网络舆情回应系统 — 命令行").main(prog_name="python -m opinion")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    t = datetime.fromisoformat(value)
+    if t.tzinfo is None:
+        from zoneinfo import ZoneInfo
+        t = t.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    return t.astimezone(timezone.utc)
+
+
+def register(app) -> None:
+    for command in (run_cmd, web_cmd, scheduler_cmd, seed_demo_cmd, import_cmd, analyze_cmd,
+                    stats_cmd, collect_cmd, train_group, eval_group, sla_group):
+        app.cli.add_command(command)
+
+
+@click.command("run")
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@with_appcontext
+def run_cmd(host, port):
+    """Web and scheduler together, for one machine (the demo)."""
+    from opinion.jobs import start_scheduler
+    from opinion.server import serve
+    start_scheduler(current_app._get_current_object(), blocking=False)
+    serve(current_app._get_current_object(), host, port)
+
+
+@click.command("web")
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@with_appcontext
+def web_cmd(host, port):
+    """The web application only (run exactly one `scheduler` beside it)."""
+    from opinion.server import serve
+    serve(current_app._get_current_object(), host, port)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_cmd():
+    """The one scheduler process: collection, the SLA tick, topic upkeep."""
+    from opinion.jobs import start_scheduler
+    start_scheduler(current_app._get_current_object(), blocking=True)
+
+
+@click.command("seed-demo")
+@click.option("--posts", default=900, show_default=True, help="how many demo posts to generate")
+@click.option("--days", default=21, show_default=True, help="spread over the last N days")
+@with_appcontext
+def seed_demo_cmd(posts, days):
+    """Load the district, demo users and a realistic stream of posts (idempotent)."""
+    from opinion.demo import seed_demo
+    seed_demo(current_app._get_current_object(), n_posts=posts, days=days, echo=click.echo)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "source_code", default="import", show_default=True,
+              help="source code the posts belong to (created if missing)")
+@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+              help="column mapping, e.g. --map text=内容 --map id=编号")
+@click.option("--batch", default=200, show_default=True)
+@with_appcontext
+def import_cmd(file, source_code, fmt, mapping, batch):
+    """Import posts from a JSON Lines or CSV file; a second run stores nothing new."""
+    from opinion.importer import import_file
+    try:
+        summary = import_file(current_app._get_current_object(), file, source_code=source_code,
+                              fmt=fmt, mapping=dict(m.split("=", 1) for m in mapping), batch=batch)
+    except OpinionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(summary.describe())
+
+
+@click.command("analyze")
+@click.argument("input", type=click.File("rb"), default="-")
+@click.option("--batch", default=500, show_default=True)
+@click.option("--engine", default=None, help="sentiment engine: domain (default) or snownlp")
+def analyze_cmd(input, batch, engine):
+    """Analyse JSON Lines posts to JSON Lines, touching no database (PRODUCT.md contract)."""
+    from opinion.analyze import analyze_stream
+    analyze_stream(input, sys.stdout, batch=batch, engine=engine)
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@with_appcontext
+def stats_cmd(as_json):
+    """Counts of posts, topics, cases (by status and ladder level), alerts and sources."""
+    from opinion.models import db
+    from opinion.stats import collect_stats
+    stats = collect_stats(db.session)
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"帖子 {stats['posts']['total']}（分析失败 {stats['posts']['analysis_failed']}）"
+               f" · 话题 {stats['topics']['total']} · 工单 {stats['cases']['total']}"
+               f"（未结 {stats['cases']['open']}） · 预警 {stats['alerts']['total']}"
+               f" · 数据源 {stats['sources']['total']}")
+
+
+@click.command("collect")
+@click.argument("source", required=False)
+@click.option("--once", is_flag=True, help="collect now, once, and exit")
+@with_appcontext
+def collect_cmd(source, once):
+    """Collect from every enabled source (or one), now."""
+    from opinion.collect import collect_sources
+    for line in collect_sources(current_app._get_current_object(), only=source):
+        click.echo(line)
+
+
+@click.group("sla")
+def sla_group():
+    """Deadlines and the escalation ladder."""
+
+
+@sla_group.command("tick")
+@click.option("--now", "now_text", default=None, help="ISO time to tick at (default: now)")
+@with_appcontext
+def sla_tick_cmd(now_text):
+    """Run the escalation ladder once at NOW; a second tick at the same time changes nothing."""
+    from opinion.models import db, utcnow
+    from opinion.sla import tick
+    fired = tick(db.session, current_app.extensions["district"], parse_time(now_text) or utcnow())
+    db.session.commit()
+    click.echo(f"本次督办 {len(fired)} 项")
+    for line in fired:
+        click.echo(f"  {line}")
+
+
+@click.group("train")
+def train_group():
+    """Train the models the pipeline ships with."""
+
+
+@click.group("eval")
+def eval_group():
+    """Measure the shipped models on labelled data."""
+
+
+def _data_options(fn):
+    fn = click.option("--data", "data", required=True, multiple=True,
+                      type=click.Path(exists=True), help="labelled CSV or JSON Lines file")(fn)
+    fn = click.option("--text-col", default="text", show_default=True)(fn)
+    fn = click.option("--label-col", default=None, help="label column (default per model)")(fn)
+    return fn
+
+
+@train_group.command("sentiment")
+@_data_options
+@click.option("--out", default=None, help="model folder (default: the shipped model's)")
+def train_sentiment_cmd(data, text_col, label_col, out):
+    """Train the sentiment model from labelled posts (e.g. ../shared/data/weibo-emotion/train.csv)."""
+    from opinion.nlp import train
+    report = train.train_sentiment(data[0], out, text_col=text_col, label_col=label_col or "polarity")
+    click.echo(train.format_report(report))
+
+
+@train_group.command("emotion")
+@_data_options
+@click.option("--out", default=None)
+def train_emotion_cmd(data, text_col, label_col, out):
+    """Train the seven-class emotion model."""
+    from opinion.nlp import train
+    report = train.train_emotion(data[0], out, text_col=text_col, label_col=label_col or "emotion")
+    click.echo(train.format_report(report))
+
+
+@train_group.command("routing")
+@_data_options
+@click.option("--out", default=None)
+def train_routing_cmd(data, text_col, label_col, out):
+    """Train the category classifier (e.g. ../shared/data/gov-messages/train.csv)."""
+    from opinion.routing import train
+    report = train.train_routing(list(data), out, text_col=text_col, label_col=label_col or "category")
+    click.echo(train.format_report(report))
+
+
+@eval_group.command("sentiment")
+@_data_options
+@click.option("--model", default=None)
+def eval_sentiment_cmd(data, text_col, label_col, model):
+    """Accuracy, macro-F1, ROC AUC, confusion matrix and throughput of `sentiment`."""
+    from opinion.nlp import train
+    click.echo(train.format_report(train.evaluate("sentiment", data[0], text_col=text_col,
+                                                  label_col=label_col or "polarity", model_path=model)))
+
+
+@eval_group.command("emotion")
+@_data_options
+@click.option("--model", default=None)
+def eval_emotion_cmd(data, text_col, label_col, model):
+    """Accuracy, macro-F1, confusion matrix and throughput of `emotion`."""
+    from opinion.nlp import train
+    click.echo(train.format_report(train.evaluate("emotion", data[0], text_col=text_col,
+                                                  label_col=label_col or "emotion", model_path=model)))
+
+
+@eval_group.command("routing")
+@_data_options
+@click.option("--model", default=None)
+def eval_routing_cmd(data, text_col, label_col, model):
+    """Macro-F1 and confusion matrix of `category`."""
+    from opinion.routing import train
+    click.echo(train.format_report(train.evaluate_routing(list(data), text_col=text_col,
+                                                          label_col=label_col or "category",
+                                                          model_path=model)))
+
+
+@eval_group.command("topics")
+@click.option("--data", required=True, type=click.Path(exists=True), help="a day file or a folder")
+@click.option("--seed", default=0, show_default=True)
+def eval_topics_cmd(data, seed):
+    """ARI, NMI, purity, coverage and number of topics against hashtag labels."""
+    from opinion.topics import evaluate
+    click.echo(evaluate.format_report(evaluate.evaluate_topics(data, seed=seed)))

@@ -1,0 +1,49 @@
+"""Units and people: bringing the district file's units into the database, and user accounts."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from opinion import audit
+from opinion.district import District
+from opinion.models import ROLES, Unit, User
+
+
+def sync_units(session, district: District) -> tuple[int, int]:
+    """Create or update units by code from the district file; returns (created, updated).
+    Running it twice changes nothing the second time."""
+    existing = {u.code: u for u in session.execute(select(Unit)).scalars()}
+    created = updated = 0
+    for spec in district.units:
+        values = {"name": spec.name, "kind": spec.kind, "keywords": spec.keywords, "places": spec.places}
+        unit = existing.get(spec.code)
+        if unit is None:
+            unit = Unit(code=spec.code, active=True, **values)
+            session.add(unit)
+            session.flush()
+            audit.record(session, "unit.created", "unit", unit.id, after={"code": spec.code, **values})
+            created += 1
+        elif any(getattr(unit, k) != v for k, v in values.items()):
+            before = {k: getattr(unit, k) for k in values}
+            for k, v in values.items():
+                setattr(unit, k, v)
+            audit.record(session, "unit.updated", "unit", unit.id, before=before, after=values)
+            updated += 1
+    return created, updated
+
+
+def ensure_user(session, username: str, name: str, role: str, password: str,
+                unit: Unit | None = None, is_unit_head: bool = False) -> tuple[User, bool]:
+    """The user with this name, created if missing (an existing user's password is left alone)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role}")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is not None:
+        return user, False
+    user = User(username=username, name=name, role=role, unit=unit, is_unit_head=is_unit_head,
+                active=True)
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    audit.record(session, "user.created", "user", user.id,
+                 after={"username": username, "role": role, "unit": unit.code if unit else None})
+    return user, True

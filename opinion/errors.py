@@ -1,0 +1,28 @@
+"""Specific exceptions, each with the Chinese message a person sees.
+
+Views and commands catch these by type and show their message; anything else is a bug.
+"""
+
+
+class OpinionError(Exception):
+    """Base class: str(exc) is the message shown to the user, in Chinese."""
+
+
+class DistrictFileError(OpinionError):
+    """The district YAML file is unreadable or inconsistent."""
+
+
+class ImportFileError(OpinionError):
+    """An import file cannot be read at all (a bad line is reported, not raised)."""
+
+
+class BadItemError(OpinionError):
+    """One incoming item is unusable; the message says which field and why."""
+
+
+class CaseStateError(OpinionError):
+    """An action not allowed in the case's current state."""
+
+
+class PermissionDenied(OpinionError):
+    """The user's role or unit does not allow this."""

@@ -1,0 +1,41 @@
+"""The scheduler's jobs. Exactly one scheduler process runs them (PRODUCT.md); each job opens its
+own app context, calls a service and logs what went wrong instead of dying."""
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+log = logging.getLogger(__name__)
+
+
+def collect_due(app) -> None:
+    from opinion.collect import collect_sources
+    with app.app_context():
+        for line in collect_sources(app, due_only=True):
+            log.info(line)
+
+
+def sla_tick(app) -> None:
+    from opinion.models import db, utcnow
+    from opinion.sla import tick
+    with app.app_context():
+        try:
+            for line in tick(db.session, app.extensions["district"], utcnow()):
+                log.info(line)
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - job boundary: log, the next tick retries
+            db.session.rollback()
+            log.exception("SLA tick failed")
+
+
+def start_scheduler(app, blocking: bool):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=app.config["TIMEZONE"])
+    # coalesce + max_instances=1: a slow run is never stacked on itself.
+    common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+    scheduler.add_job(collect_due, "interval", seconds=30, args=[app], id="collect", jitter=5, **common)
+    scheduler.add_job(sla_tick, "interval", minutes=1, args=[app], id="sla_tick", **common)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,33 @@
+"""The unit of work of the text-analysis stages.
+
+Each nlp stage takes a Doc (or a batch of them) and fills in its own fields, the way spaCy
+components each take a doc and return it. Nothing here knows about Flask or the database, so the
+same stages serve live collection, bulk import and the side-effect-free `analyze` command.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Doc:
+    raw: str                                   # text exactly as received
+    text: str = ""                             # cleaned plain text for display (HTML dropped)
+    body: str = ""                             # text for analysis: hashtags, @, URLs, [表情] taken out
+    hashtags: list[str] = field(default_factory=list)      # "#话题#" contents, without the #
+    mentions: list[str] = field(default_factory=list)      # "@用户" names
+    urls: list[str] = field(default_factory=list)
+    emoticons: list[str] = field(default_factory=list)     # "[哈哈]" codes, without brackets
+    headline: str = ""                         # the first 【…】 headline, if any
+    repost_chain: list[tuple[str, str]] = field(default_factory=list)  # (user, text) from //@user:text
+    tokens: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    sentiment: float | None = None             # probability the post is positive, 0..1
+    polarity: str | None = None                # negative / neutral / positive
+    emotion: str | None = None                 # one of EMOTIONS
+    emotion_scores: dict[str, float] = field(default_factory=dict)
+    error: str | None = None                   # "stage: message" when a stage failed on this doc
+
+
+EMOTIONS = ("anger", "disgust", "fear", "sadness", "surprise", "optimism", "gratitude")
+POLARITIES = ("negative", "neutral", "positive")

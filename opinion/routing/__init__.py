@@ -1,0 +1,66 @@
+"""Routing: which issue category a post belongs to and which unit must answer it.
+
+Order: the district's explicit unit keywords, then place names (a street office answers for its
+streets), then the learned category classifier and the category's lead unit. Too little confidence
+sends the post to the monitoring centre's triage queue instead of a guess. Every decision carries
+its reason, shown on the case page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from opinion.district import District
+from opinion.routing.rules import RuleMatcher
+
+
+@dataclass
+class RoutingDecision:
+    category: str
+    unit_code: str
+    confidence: float
+    reason: str
+    triage: bool = False  # True: the monitoring centre must place it by hand
+
+
+class Router:
+    def __init__(self, district: District, classifier=None, min_confidence: float = 0.5):
+        self.district = district
+        self.rules = RuleMatcher(district)
+        self.min_confidence = min_confidence
+        self._classifier = classifier
+        self._category_of_unit: dict[str, str] = {}
+        for category, units in district.categories.items():
+            for code in units:
+                self._category_of_unit.setdefault(code, category)
+
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            from opinion.routing.classifier import CategoryClassifier
+            self._classifier = CategoryClassifier.load()
+        return self._classifier
+
+    def route_batch(self, texts: Sequence[str]) -> list[RoutingDecision]:
+        predictions = self.classifier.predict(list(texts)) if texts else []
+        return [self._decide(t, c, p) for t, (c, p) in zip(texts, predictions)]
+
+    def _decide(self, text: str, category: str, confidence: float) -> RoutingDecision:
+        centre = self.district.monitoring_centre
+        name = {u.code: u.name for u in self.district.units}
+        hit = self.rules.match_keyword(text)
+        if hit:
+            cat = category if confidence >= self.min_confidence else self._category_of_unit.get(hit.unit_code, category)
+            return RoutingDecision(cat, hit.unit_code, 1.0,
+                                   f"规则：关键词“{'、'.join(hit.words[:3])}”→ {name[hit.unit_code]}")
+        place = self.rules.match_place(text)
+        if place:
+            return RoutingDecision(category, place.unit_code, 1.0,
+                                   f"规则：地名“{'、'.join(place.words[:3])}”→ {name[place.unit_code]}（属地管理）")
+        if confidence < self.min_confidence:
+            return RoutingDecision(category, centre, confidence,
+                                   f"分类器置信度 {confidence:.0%} 低于 {self.min_confidence:.0%}，转监测中心人工分拨",
+                                   triage=True)
+        lead = self.district.categories.get(category, [centre])[0]
+        return RoutingDecision(category, lead, confidence,
+                               f"分类器：{category}（置信度 {confidence:.0%}）→ 牵头单位 {name.get(lead, lead)}")

@@ -1,0 +1,74 @@
+"""The web: one blueprint per role or area, server-rendered Chinese pages, no CDN."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect
+
+from opinion.models import CASE_STATUS_NAMES, PRIORITY_NAMES, ROLE_NAMES, utcnow
+
+csrf = CSRFProtect()
+HOME_BY_ROLE = {"spokesperson": "inbox.index", "monitor": "monitor.index",
+                "leader": "leader.index", "admin": "monitor.index"}
+
+
+def register_blueprints(app: Flask) -> None:
+    from opinion.web import auth, cases, inbox, leader, monitor
+
+    csrf.init_app(app)
+    for bp in (auth.bp, inbox.bp, cases.bp, monitor.bp, leader.bp):
+        app.register_blueprint(bp)
+    tz = ZoneInfo(app.config["TIMEZONE"])
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(tz).strftime(fmt) if value else "—"
+
+    @app.template_filter("timeleft")
+    def timeleft(value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        seconds = int((value - utcnow()).total_seconds())
+        word = "剩余" if seconds >= 0 else "已超时"
+        seconds = abs(seconds)
+        days, rest = divmod(seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes = rest // 60
+        parts = (f"{days}天" if days else "") + (f"{hours}小时" if hours or days else "") + f"{minutes}分"
+        return f"{word} {parts}"
+
+    @app.template_filter("safe_url")
+    def safe_url(value: str | None) -> str | None:
+        """Post links are untrusted: only http(s) links are ever rendered as links."""
+        return value if value and value.lower().startswith(("http://", "https://")) else None
+
+    app.jinja_env.globals.update(PRIORITY_NAMES=PRIORITY_NAMES, CASE_STATUS_NAMES=CASE_STATUS_NAMES,
+                                 ROLE_NAMES=ROLE_NAMES, now=utcnow)
+
+    @app.route("/")
+    def home():
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    for code, message in ((403, "您无权访问此页面"), (404, "页面不存在"), (400, "请求无效")):
+        app.register_error_handler(code, _error_page(code, message))
+
+
+def _error_page(code: int, message: str):
+    def handler(exc):
+        detail = getattr(exc, "description", None) if code == 400 else None
+        return render_template("error.html", code=code, message=message, detail=detail), code
+    return handler
