@@ -62,10 +62,11 @@ class Pipeline:
         self.district = district
         segmenter = Segmenter(user_words=district.user_words())
         extractor = KeywordExtractor(exclude=[u.name for u in district.units])
-        sentiment = load_sentiment_engine(sentiment_engine)
-        emotion = EmotionModel.load()
+        sentiment = _cached(load_sentiment_engine, sentiment_engine)
+        emotion = _cached(EmotionModel.load)
         self.clusterer = clusterer if clusterer is not None else TopicClusterer()
-        self.router = router or Router(district, min_confidence=min_confidence)
+        self.router = router or Router(district, classifier=_cached(_load_classifier),
+                                       min_confidence=min_confidence)
 
         def topic(e: Entry) -> None:
             a = self.clusterer.assign(e.doc, e.created_at, post_id=e.id)
@@ -118,6 +119,17 @@ class _PerEntryFailures(Exception):
         self.items = items
 
 
+_models: dict = {}
+
+
+def _cached(loader, *args):
+    """Models are read once per process, however many pipelines (tests, apps) are built."""
+    key = (loader, args)
+    if key not in _models:
+        _models[key] = loader(*args)
+    return _models[key]
+
+
 def _fail(e: Entry, stage: str, exc: Exception) -> None:
     log.warning("stage %s failed on %s: %s", stage, e.id, exc)
     e.doc.error = f"{stage}: {type(exc).__name__}: {exc}"
@@ -135,6 +147,11 @@ def _each(fn: Callable[[Entry], None]) -> Stage:
         if failures:
             raise _PerEntryFailures(failures)
     return stage
+
+
+def _load_classifier():
+    from opinion.routing.classifier import CategoryClassifier
+    return CategoryClassifier.load()
 
 
 def make_entry(id: str, text: str, created_at: datetime | None = None,

@@ -9,7 +9,7 @@ import time
 from collections import defaultdict, deque
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -20,11 +20,15 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"
 MAX_FAILURES, WINDOW_SECONDS = 5, 900
-_failures: dict[tuple[str, str], deque] = defaultdict(deque)
 
 
 def init_login(app) -> None:
     login_manager.init_app(app)
+    app.extensions["login_failures"] = defaultdict(deque)  # per app, so tests never share it
+
+
+def _failures() -> dict[tuple[str, str], deque]:
+    return current_app.extensions["login_failures"]
 
 
 @login_manager.user_loader
@@ -46,7 +50,7 @@ def roles_required(*roles: str):
 
 
 def _too_many(key: tuple[str, str]) -> bool:
-    attempts = _failures[key]
+    attempts = _failures()[key]
     while attempts and attempts[0] < time.monotonic() - WINDOW_SECONDS:
         attempts.popleft()
     return len(attempts) >= MAX_FAILURES
@@ -62,16 +66,17 @@ def login():
             return render_template("login.html"), 429
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or not user.check_password(request.form.get("password", "")):
-            _failures[key].append(time.monotonic())
+            _failures()[key].append(time.monotonic())
             flash("用户名或密码错误", "error")
             return render_template("login.html"), 401
         if not user.active:
             flash("账号已停用，请联系系统管理员", "error")
             return render_template("login.html"), 403
-        _failures.pop(key, None)
+        _failures().pop(key, None)
         session.permanent = True
         login_user(user)
-        return redirect(url_for("home"))
+        from opinion.web import HOME_BY_ROLE
+        return redirect(url_for(HOME_BY_ROLE[user.role]))
     return render_template("login.html")
 
 

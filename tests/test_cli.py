@@ -1,0 +1,148 @@
+"""The command line: analyze's contract, import twice, stats --json, seed-demo, sla tick."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from opinion.models import Case, Post, User
+from tests.conftest import REPO
+
+FIELDS = {"id", "tokens", "keywords", "sentiment", "polarity", "emotion", "topic", "category",
+          "department", "priority"}
+
+
+def run_module(*args, stdin: bytes = b"", env=None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "opinion", *args], input=stdin, capture_output=True,
+                          cwd=cwd or REPO, env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_analyze_prints_the_contract_and_survives_bad_lines(tmp_path):
+    lines = [
+        json.dumps({"id": "1", "text": "中山路隧道积水半米深，车子熄火了[怒]", "created_at": "2026-11-20T08:00:00+08:00"}, ensure_ascii=False),
+        "{this is not json",
+        json.dumps({"id": "3", "created_at": "2026-11-20T09:00:00+08:00"}),
+        json.dumps({"id": "4", "text": "中山路隧道又积水了，排水什么时候修好", "created_at": "2026-11-20T08:30:00+08:00"}, ensure_ascii=False),
+        json.dumps({"id": 5, "text": "感谢消防员及时救火", "created_at": "not a time"}, ensure_ascii=False),
+    ]
+    # the instance dir is pointed somewhere empty: analyze must not create or touch a database
+    result = run_module("analyze", stdin="\n".join(lines).encode("utf-8"),
+                        env={"OPINION_INSTANCE_DIR": str(tmp_path / "inst")})
+    assert result.returncode == 0, result.stderr.decode()
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [o.get("id") for o in out] == ["1", None, "3", "4", "5"]
+    assert FIELDS <= set(out[0]) and FIELDS <= set(out[3])
+    assert "error" in out[1] and "JSON" in out[1]["error"]
+    assert "text" in out[2]["error"] and "created_at" in out[4]["error"]
+    assert out[0]["topic"] == out[3]["topic"]
+    assert out[0]["category"] in ("城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生")
+    assert isinstance(out[0]["tokens"], list) and 0 <= out[0]["sentiment"] <= 1
+    assert not list((tmp_path / "inst").glob("*.db"))
+
+
+def test_analyze_reads_a_gbk_line_and_a_file_argument(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(json.dumps({"id": "g", "text": "小区垃圾三天没人清运"}, ensure_ascii=False).encode("gbk") + b"\n")
+    result = run_module("analyze", str(path))
+    out = json.loads(result.stdout.decode())
+    assert out["id"] == "g" and "垃圾" in "".join(out["tokens"])
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+ROWS = [{"id": f"r{i}", "text": t, "created_at": "2026-11-20T10:00:00+08:00"} for i, t in enumerate([
+    "中山路隧道积水半米深", "南门口工地半夜施工噪音扰民", "实验小学推迟开学家长不满", "医院挂号排长队",
+    "新华菜市场卖过期食品", "北关路公交改线出行不便"])]
+
+
+def test_import_twice_stores_nothing_new_and_says_so(runner, session, tmp_path):
+    path = write_jsonl(tmp_path / "posts.jsonl", ROWS + [{"id": "bad"}])
+    first = runner.invoke(args=["import", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "新增 6 条" in first.output and "拒收 1 条" in first.output and "缺少正文" in first.output
+    second = runner.invoke(args=["import", str(path)])
+    assert "新增 0 条，重复 6 条" in second.output and "没有新内容" not in second.output  # one rejected
+    assert session.execute(select(func.count()).select_from(Post)).scalar() == 6
+
+
+def test_import_killed_halfway_then_rerun_stores_every_line_once(app, session, tmp_path, monkeypatch):
+    from opinion import importer
+    path = write_jsonl(tmp_path / "posts.jsonl", ROWS)
+    real, calls = importer.ingest, {"n": 0}
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "ingest", dying)
+    with pytest.raises(KeyboardInterrupt):
+        importer.import_file(app, str(path), batch=2)
+    session.rollback()
+    assert session.execute(select(func.count()).select_from(Post)).scalar() == 2
+    monkeypatch.setattr(importer, "ingest", real)
+    summary = importer.import_file(app, str(path), batch=2)
+    assert len(summary.report.accepted) == 4 and len(summary.report.duplicate) == 2
+    ids = session.execute(select(Post.external_id)).scalars().all()
+    assert sorted(ids) == sorted(r["id"] for r in ROWS)
+
+
+def test_import_csv_in_gbk_with_a_column_map(runner, session, tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes("编号,内容,时间\nc1,西城化工厂偷排废气臭味熏人,2026-11-20T10:00:00+08:00\n"
+                     "c2,锦绣社区垃圾没人清运,2026-11-20 10:00\n".encode("gbk"))
+    result = runner.invoke(args=["import", str(path), "--map", "id=编号", "--map", "text=内容",
+                                 "--map", "created_at=时间"])
+    assert "编码 gb18030" in result.output and "新增 1 条" in result.output
+    assert "缺少时区" in result.output  # the second row, named by its line
+
+
+def test_import_csv_without_the_text_column_is_a_clear_error(runner, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code != 0 and "缺少列" in result.output and "--map" in result.output
+
+
+def test_stats_json_reports_the_counts(runner, session, tmp_path):
+    runner.invoke(args=["import", str(write_jsonl(tmp_path / "p.jsonl", ROWS))])
+    stats = json.loads(runner.invoke(args=["stats", "--json"]).output)
+    assert stats["posts"]["total"] == 6
+    assert stats["cases"]["total"] == session.execute(select(func.count()).select_from(Case)).scalar() > 0
+    assert sum(stats["cases"]["by_status"].values()) == stats["cases"]["total"]
+    assert set(stats["cases"]["by_escalation_level"]) == {"0", "1", "2", "3", "4", "5"}
+    assert stats["sources"]["items"][0]["code"] == "import"
+    assert {"total", "by_status", "by_severity"} <= set(stats["alerts"])
+
+
+def test_seed_demo_fills_every_role_and_is_idempotent(runner, session):
+    first = runner.invoke(args=["seed-demo", "--posts", "150", "--days", "5"])
+    assert first.exit_code == 0, first.output
+    assert "demo2026" in first.output and "leader" in first.output
+    posts = session.execute(select(func.count()).select_from(Post)).scalar()
+    cases = session.execute(select(func.count()).select_from(Case)).scalar()
+    assert posts == 150 and cases >= 10
+    roles = set(session.execute(select(User.role)).scalars())
+    assert roles == {"admin", "leader", "monitor", "spokesperson"}
+    replied = session.execute(select(func.count()).select_from(Case).where(Case.first_response_at.is_not(None))).scalar()
+    assert 0 < replied < cases
+    again = runner.invoke(args=["seed-demo", "--posts", "150"])
+    assert "不再重复生成" in again.output
+    assert session.execute(select(func.count()).select_from(Post)).scalar() == posts
+
+
+def test_migrations_build_the_schema_the_models_describe(database_url, tmp_path):
+    env = {"OPINION_DATABASE_URL": database_url, "OPINION_INSTANCE_DIR": str(tmp_path)}
+    up = run_module("db", "upgrade", env=env)
+    assert up.returncode == 0, up.stderr.decode()
+    check = run_module("db", "check", env=env)
+    assert check.returncode == 0 and "No new upgrade operations" in (check.stdout + check.stderr).decode()
+    down = run_module("db", "downgrade", "base", env=env)
+    assert down.returncode == 0, down.stderr.decode()

@@ -1,0 +1,45 @@
+"""Deadlines on the Chinese official calendar, and the escalation ladder's tick."""
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from opinion.district import Duration
+from opinion.sla import add_duration, add_working_days, compute_deadlines
+from tests.conftest import at
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def test_hour_deadlines_ignore_the_calendar(district):
+    start = at("2026-10-01 10:00")  # National Day
+    due = compute_deadlines(district, "urgent", start)
+    assert due["acknowledge"] == start + timedelta(minutes=30)
+    assert due["respond"] == start + timedelta(hours=5)
+    assert due["resolve"] == start + timedelta(hours=24)
+
+
+@pytest.mark.parametrize("start,days,expected", [
+    ("2026-11-20 15:00", 1, "2026-11-23 15:00"),   # Friday -> Monday
+    ("2026-09-30 10:00", 1, "2026-10-08 10:00"),   # over 国庆: Oct 1-7 off
+    ("2026-09-30 10:00", 3, "2026-10-10 10:00"),   # Oct 10 is a make-up Saturday (调休)
+    ("2026-10-03 20:00", 1, "2026-10-09 09:00"),   # started on a holiday: counts from Oct 8 09:00
+    ("2026-02-13 11:00", 1, "2026-02-14 11:00"),   # 春节: Saturday Feb 14 is a workday
+    ("2026-02-14 11:00", 1, "2026-02-24 11:00"),   # then Feb 15-23 off
+    ("2026-02-24 11:00", 4, "2026-02-28 11:00"),   # Saturday Feb 28 is a workday
+])
+def test_working_days_follow_the_official_calendar(start, days, expected):
+    assert add_working_days(at(start).astimezone(BEIJING), days) == at(expected)
+
+
+def test_working_days_are_counted_in_beijing_time():
+    # 2026-11-20 23:30 Beijing is Friday 15:30 UTC; one working day later is Monday 23:30 Beijing.
+    assert add_duration(at("2026-11-20 23:30"), Duration(1, "working_days"), "Asia/Shanghai") == \
+        at("2026-11-23 23:30")
+
+
+def test_normal_case_deadlines(district):
+    due = compute_deadlines(district, "normal", at("2026-09-30 10:00"))
+    assert due["acknowledge"] == at("2026-10-08 10:00")
+    assert due["respond"] == at("2026-10-02 10:00")
+    assert due["resolve"] == at("2026-10-13 10:00")  # Oct 8, 9, 10(Sat), 12, 13
