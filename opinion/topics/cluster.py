@@ -1,0 +1,289 @@
+"""Online, single-pass hot-topic clustering of the post stream.
+
+Each post joins the most similar open topic or starts a new one, in arrival order. Candidates come
+from an inverted index (term -> recently active topics holding it) with capped posting lists, so the
+cost of a post does not grow with the number of topics; topics go dormant after a quiet period or
+when more than `max_active` are open, which bounds memory. Near-duplicates (reposts, copy-paste
+waves) are caught by MinHash sketches: they add volume without moving the centroid. Pure: no Flask,
+no database; the caller persists `export_state` and rebuilds with `load_topic`/`load_stats`.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opinion.nlp.doc import Doc
+from opinion.topics import features as F
+from opinion.topics.state import (MAX_CENTROID_TERMS, TopicState, export_state as _export, make_label, merge_states,
+                                  prune, remove_contribution, state_from_dict)
+
+
+@dataclass
+class Assignment:
+    topic_key: str
+    is_new: bool
+    similarity: float
+    is_duplicate: bool
+
+
+class TopicClusterer:
+    def __init__(self, threshold: float = 0.15, dormant_after: timedelta = timedelta(hours=72),
+                 max_active: int = 20_000, merge_threshold: float = 0.2,
+                 dup_threshold: float = 0.5, query_terms: int = 12, posting_cap: int = 64,
+                 max_candidates: int = 24, max_dup_keys: int = 200_000,
+                 max_df: float = 1.0) -> None:
+        self.max_df = max_df
+        self.threshold = threshold
+        self.dormant_after = dormant_after
+        self.max_active = max_active
+        self.merge_threshold = merge_threshold
+        self.dup_threshold = dup_threshold
+        self.query_terms = query_terms
+        self.posting_cap = posting_cap
+        self.max_candidates = max_candidates
+        self.max_dup_keys = max_dup_keys
+        self.idf = F.Idf()
+        # Insertion order = least recently updated first, so eviction pops from the front.
+        self.topics: dict[str, TopicState] = {}
+        self.index: dict[str, dict[str, None]] = {}     # term -> ordered set of topic keys
+        self.dups: OrderedDict[tuple[int, int], tuple[str, tuple[int, ...]]] = OrderedDict()
+        self.went_dormant: dict[str, dict] = {}         # exported states since last maintenance
+        self._next_id = 1
+        self._dirty: set[str] = set()    # topics whose centroid moved since the last maintenance
+
+    # -- vectors ---------------------------------------------------------------------------------
+    def vectorize(self, doc: Doc) -> dict[str, float]:
+        """The post's current TF-IDF vector (what `assign` adds; for `remove_post`)."""
+        return F.vectorize(F.raw_features(doc), self.idf, self.max_df)
+
+    # -- assignment ------------------------------------------------------------------------------
+    def assign(self, doc: Doc, created_at: datetime, post_id: str | int | None = None,
+               weight: float = 1.0) -> Assignment:
+        raw = F.raw_features(doc)
+        self.idf.add(raw.keys())
+        vec = F.vectorize(raw, self.idf, self.max_df)
+        sk = F.sketch(doc)
+        self._expire(created_at)
+
+        dup_key = self._find_duplicate(sk)
+        if dup_key is not None:
+            s = self.topics[dup_key]
+            self._touch(s, doc, created_at, weight)
+            s.n_duplicates += 1
+            return Assignment(dup_key, False, 1.0, True)
+
+        key, sim = self._best(vec)
+        is_new = key is None or sim < self.threshold
+        if is_new:
+            key = f"t{self._next_id}"
+            self._next_id += 1
+            s = TopicState(key=key, first_seen=created_at)
+            self.topics[key] = s
+            if len(self.topics) > self.max_active:
+                self._make_dormant(next(iter(self.topics)))
+        s = self.topics[key]
+        self._add_vector(s, vec, weight)
+        self._touch(s, doc, created_at, weight)
+        self._register_sketch(sk, key)
+        if sk:
+            s.sketches = (s.sketches + [sk])[-64:]
+        return Assignment(key, is_new, 1.0 if is_new else sim, False)
+
+    def _best(self, vec: dict[str, float]) -> tuple[str | None, float]:
+        q = sorted(vec.items(), key=lambda kv: kv[1], reverse=True)[: self.query_terms]
+        cand: dict[str, float] = {}
+        for t, w in q:
+            for k in self.index.get(t, ()):
+                cand[k] = cand.get(k, 0.0) + w
+        if len(cand) > self.max_candidates:
+            cand = dict(sorted(cand.items(), key=lambda kv: kv[1], reverse=True)[: self.max_candidates])
+        best, best_sim = None, 0.0
+        for k in cand:
+            s = self.topics[k]
+            if s.norm <= 0:
+                continue
+            vs = s.vsum
+            sim = sum(w * vs.get(t, 0.0) for t, w in vec.items()) / s.norm
+            if sim > best_sim:
+                best, best_sim = k, sim
+        return best, best_sim
+
+    def _add_vector(self, s: TopicState, vec: dict[str, float], weight: float) -> None:
+        vs, cap, key = s.vsum, self.posting_cap, s.key
+        dot = 0.0
+        for t, w in vec.items():
+            old = vs.get(t, 0.0)
+            dot += old * w
+            vs[t] = old + weight * w
+            posting = self.index.setdefault(t, {})
+            posting.pop(key, None)
+            posting[key] = None         # move to the back: most recently fed topics stay findable
+            if len(posting) > cap:
+                del posting[next(iter(posting))]
+        s.n_vectors += 1
+        self._dirty.add(key)
+        # ||S + wv||^2 = ||S||^2 + 2w S.v + w^2 (v is unit length): O(|v|), not O(|S|).
+        s.norm = max(0.0, s.norm * s.norm + 2 * weight * dot + weight * weight) ** 0.5
+        if len(vs) > 2 * MAX_CENTROID_TERMS:    # prune in batches: one sort per many posts
+            for t in prune(s):
+                self._unindex(t, key)
+
+    def _touch(self, s: TopicState, doc: Doc, created_at: datetime, weight: float) -> None:
+        s.volume += weight
+        if s.first_seen is None or created_at < s.first_seen:
+            s.first_seen = created_at
+        if s.last_seen is None or created_at > s.last_seen:
+            s.last_seen = created_at
+        if doc.headline.strip():
+            s.headlines[doc.headline.strip()] += 1
+        for h in doc.hashtags:
+            s.hashtags[h.strip()] += 1
+        if len(s.headlines) > 50:       # keep the counters bounded on long-lived topics
+            s.headlines = type(s.headlines)(dict(s.headlines.most_common(20)))
+        if len(s.hashtags) > 50:
+            s.hashtags = type(s.hashtags)(dict(s.hashtags.most_common(20)))
+        self.topics[s.key] = self.topics.pop(s.key)    # now the most recently updated
+
+    # -- near-duplicates -------------------------------------------------------------------------
+    def _find_duplicate(self, sk: tuple[int, ...]) -> str | None:
+        for bk in F.sketch_keys(sk):
+            hit = self.dups.get(bk)
+            if hit and hit[0] in self.topics and F.sketch_similarity(sk, hit[1]) >= self.dup_threshold:
+                return hit[0]
+        return None
+
+    def _register_sketch(self, sk: tuple[int, ...], key: str) -> None:
+        for bk in F.sketch_keys(sk):
+            self.dups[bk] = (key, sk)
+            self.dups.move_to_end(bk)
+        while len(self.dups) > self.max_dup_keys:
+            self.dups.popitem(last=False)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def _unindex(self, term: str, key: str) -> None:
+        posting = self.index.get(term)
+        if posting is not None:
+            posting.pop(key, None)
+            if not posting:
+                del self.index[term]
+
+    def _make_dormant(self, key: str) -> None:
+        s = self.topics.pop(key)
+        for t in s.vsum:
+            self._unindex(t, key)
+        if s.n_vectors + s.n_duplicates >= 2:   # singletons are noise, not worth persisting
+            self.went_dormant[key] = _export(s)
+
+    def _expire(self, now: datetime) -> None:
+        # Topics are ordered by last update, so only the front can be due.
+        limit = now - self.dormant_after
+        while self.topics:
+            first = next(iter(self.topics.values()))
+            if first.last_seen is None or first.last_seen >= limit:
+                break
+            self._make_dormant(first.key)
+
+    def maintenance(self, now: datetime) -> list[tuple[str, str]]:
+        """Dormancy, then merges of topics whose centroids converged; returns (into, from) pairs."""
+        self._expire(now)
+        merges: list[tuple[str, str]] = []
+        # Only topics that moved can have converged with another; smallest first, so fragments
+        # fold into the big topics rather than big topics into fragments.
+        dirty = [k for k in self._dirty if k in self.topics]
+        self._dirty = set()
+        for key in sorted(dirty, key=lambda k: self.topics[k].n_vectors):
+            s = self.topics.get(key)
+            if s is None or s.n_vectors < 2 or s.norm <= 0:
+                continue
+            other, sim = self._best_other(s)
+            if other is not None and sim >= self.merge_threshold:
+                big, small = sorted((key, other), key=lambda k: -self.topics[k].n_vectors)
+                self.merge(big, small)
+                merges.append((big, small))
+        return merges
+
+    def _best_other(self, s: TopicState) -> tuple[str | None, float]:
+        top = sorted(s.vsum.items(), key=lambda kv: kv[1], reverse=True)[:F.MAX_TERMS]
+        cen = {t: v / s.norm for t, v in top}   # truncated centroid: cheap, and the tail is noise
+        best, best_sim = None, 0.0
+        seen = {s.key}
+        for t, _ in top[: self.query_terms]:
+            for k in list(self.index.get(t, ()))[-self.max_candidates:]:
+                if k in seen:
+                    continue
+                seen.add(k)
+                o = self.topics[k]
+                if o.n_vectors < 2 or o.norm <= 0:
+                    continue
+                ov = o.vsum
+                sim = sum(w * ov.get(tt, 0.0) for tt, w in cen.items()) / o.norm
+                if sim > best_sim:
+                    best, best_sim = k, sim
+        return best, best_sim
+
+    # -- monitor edits, persistence, labels ------------------------------------------------------
+    def merge(self, into_key: str, from_key: str) -> TopicState:
+        a, b = self.topics[into_key], self.topics.pop(from_key)
+        for t in b.vsum:
+            self._unindex(t, from_key)
+        for t in a.vsum:
+            self._unindex(t, into_key)
+        merged = merge_states(a, b)
+        self.topics[into_key] = merged
+        self._index_topic(merged)
+        self._dirty.discard(from_key)
+        self._dirty.add(into_key)
+        for sk in b.sketches:
+            self._register_sketch(sk, into_key)
+        return merged
+
+    def remove_post(self, key: str, doc: Doc, weight: float = 1.0, duplicate: bool = False) -> None:
+        """Take one post out of a topic (the monitor moved it); the topic keeps its key."""
+        old = self.topics[key]
+        for t in old.vsum:
+            self._unindex(t, key)
+        new = remove_contribution(old, self.vectorize(doc), weight, duplicate)
+        self.topics[key] = new
+        self._index_topic(new)
+
+    def _index_topic(self, s: TopicState) -> None:
+        for t in s.vsum:
+            posting = self.index.setdefault(t, {})
+            posting[s.key] = None
+            if len(posting) > self.posting_cap:
+                del posting[next(iter(posting))]
+
+    def topic(self, key: str) -> TopicState:
+        return self.topics[key]
+
+    def label(self, key: str) -> str:
+        return make_label(self.topics[key])
+
+    def rename(self, key: str, label: str) -> None:
+        self.topics[key].custom_label = label
+
+    def export_state(self, key: str) -> dict:
+        return _export(self.topics[key])
+
+    def load_topic(self, key: str, state: dict) -> None:
+        """Rebuild one topic (after a restart, or to revive a dormant one)."""
+        if key in self.topics:
+            old = self.topics.pop(key)
+            for t in old.vsum:
+                self._unindex(t, key)
+        s = state_from_dict(key, state)
+        self.topics[key] = s
+        self._index_topic(s)
+        for sk in s.sketches:
+            self._register_sketch(sk, key)
+        if key[1:].isdigit():           # never hand out a key that is already in use
+            self._next_id = max(self._next_id, int(key[1:]) + 1)
+
+    def export_stats(self) -> dict:
+        """Global IDF statistics, to persist alongside the topics."""
+        return {"idf": self.idf.export(), "next_id": self._next_id}
+
+    def load_stats(self, state: dict) -> None:
+        self.idf.load(state["idf"])
+        self._next_id = max(self._next_id, int(state.get("next_id", 1)))

@@ -1,0 +1,129 @@
+"""Topic-quality evaluation on hashtag-labelled Weibo days (`python -m opinion eval topics`).
+
+Feeds each day's posts, shuffled with a seed, through the real clean -> segment -> TopicClusterer
+path and scores the topics against the hashtag each post was collected under. The clusterer is not
+told the number of topics. Coverage (share of posts in topics of >= 10 posts) is reported next to
+ARI/NMI so that fragmenting into tiny pure topics cannot pass for quality.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from opinion.nlp.doc import Doc
+from opinion.topics.cluster import TopicClusterer
+
+MAINTENANCE_EVERY = 500     # posts between maintenance runs (merges), ~ every hour of a busy day
+BIG_TOPIC = 10
+
+
+def default_prepare() -> Callable[[Doc], Doc]:
+    """The production text stages: clean, then segment (stopwords removed)."""
+    from opinion.nlp.clean import clean
+    from opinion.nlp.segment import Segmenter
+    seg = Segmenter()
+    return lambda doc: seg(clean(doc))
+
+
+def _day_files(path: str) -> list[Path]:
+    p = Path(path)
+    if p.is_dir():
+        return sorted(f for f in p.glob("*.jsonl"))
+    return [p]
+
+
+def score(labels: list[str], pred: list[str]) -> dict:
+    sizes = Counter(pred)
+    by_topic: dict[str, Counter] = {}
+    for y, k in zip(labels, pred):
+        by_topic.setdefault(k, Counter())[y] += 1
+    n = len(labels)
+    return {
+        "ari": adjusted_rand_score(labels, pred),
+        "nmi": normalized_mutual_info_score(labels, pred),
+        "purity": sum(c.most_common(1)[0][1] for c in by_topic.values()) / n,
+        "coverage": sum(1 for k in pred if sizes[k] >= BIG_TOPIC) / n,
+        "n_topics": len(sizes),
+        "n_big_topics": sum(1 for v in sizes.values() if v >= BIG_TOPIC),
+        "n_posts": n,
+        "n_labels": len(set(labels)),
+    }
+
+
+def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress: bool,
+                 **clusterer_kwargs) -> dict:
+    rows = [json.loads(line) for line in file.open(encoding="utf-8") if line.strip()]
+    random.Random(seed).shuffle(rows)
+    t0 = time.perf_counter()
+    it = rows
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(rows, desc=f"prepare {file.stem}", leave=False)
+    docs = [prepare(Doc(raw=r["text"])) for r in it]
+    prep_s = time.perf_counter() - t0
+
+    clusterer = TopicClusterer(**clusterer_kwargs)
+    # The files have no times: spread the shuffled posts evenly over one day.
+    start, step = datetime(2020, 1, 1), timedelta(days=1) / max(1, len(docs))
+    keys: list[str] = []
+    merged_into: dict[str, str] = {}
+    t0 = time.perf_counter()
+    now = start
+    for i, doc in enumerate(docs):
+        now = start + i * step
+        keys.append(clusterer.assign(doc, now, post_id=i).topic_key)
+        if (i + 1) % MAINTENANCE_EVERY == 0:
+            merged_into.update({frm: into for into, frm in clusterer.maintenance(now)})
+    merged_into.update({frm: into for into, frm in clusterer.maintenance(now)})
+    cluster_s = time.perf_counter() - t0
+
+    def final(k: str) -> str:       # follow merge chains to the surviving topic
+        while k in merged_into:
+            k = merged_into[k]
+        return k
+
+    out = score([r["topic"] for r in rows], [final(k) for k in keys])
+    out.update(day=file.stem, posts_per_second=len(docs) / max(cluster_s, 1e-9),
+               prepare_seconds=prep_s)
+    return out
+
+
+def evaluate_topics(path: str, seed: int = 0, progress: bool = True,
+                    prepare: Callable[[Doc], Doc] | None = None, **clusterer_kwargs) -> dict:
+    """Scores for one day file or a directory of them: the mean at top level, per day in "days"."""
+    prepare = prepare or default_prepare()
+    files = _day_files(path)
+    if not files:
+        raise FileNotFoundError(f"no .jsonl day files at {path}")
+    days = [evaluate_day(f, seed, prepare, progress, **clusterer_kwargs) for f in files]
+    keys = ("ari", "nmi", "purity", "coverage", "n_topics", "n_big_topics", "n_posts",
+            "posts_per_second")
+    mean = {k: sum(d[k] for d in days) / len(days) for k in keys}
+    mean["min_coverage"] = min(d["coverage"] for d in days)
+    mean["days"] = days
+    mean["seed"] = seed
+    return mean
+
+
+def format_report(d: dict) -> str:
+    head = f"{'day':<14}{'posts':>7}{'labels':>7}{'topics':>8}{'>=10':>6}{'ARI':>7}{'NMI':>7}" \
+           f"{'purity':>8}{'cover':>7}{'posts/s':>9}"
+    lines = [head, "-" * len(head)]
+    for r in d.get("days", [d]):
+        lines.append(f"{r['day']:<14}{r['n_posts']:>7}{r['n_labels']:>7}{r['n_topics']:>8}"
+                     f"{r['n_big_topics']:>6}{r['ari']:>7.3f}{r['nmi']:>7.3f}{r['purity']:>8.3f}"
+                     f"{r['coverage']:>7.2f}{r['posts_per_second']:>9.0f}")
+    lines.append("-" * len(head))
+    lines.append(f"{'mean':<14}{d['n_posts']:>7.0f}{'':>7}{d['n_topics']:>8.0f}{d['n_big_topics']:>6.0f}"
+                 f"{d['ari']:>7.3f}{d['nmi']:>7.3f}{d['purity']:>8.3f}{d['coverage']:>7.2f}"
+                 f"{d['posts_per_second']:>9.0f}")
+    lines.append(f"(seed {d.get('seed', 0)}; coverage = share of posts in topics of >= {BIG_TOPIC} posts;"
+                 f" lowest day {d.get('min_coverage', d['coverage']):.2f})")
+    return "\n".join(lines)

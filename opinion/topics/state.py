@@ -1,0 +1,160 @@
+"""A topic's state and the pure functions over it (merge, remove a post, serialise, label).
+
+Separate from the clusterer so the database layer can merge, split and relabel topics that monitors
+edit without running a clusterer, and so a restart can rebuild topics from what the database kept.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+MAX_CENTROID_TERMS = 120    # a topic keeps its strongest terms only: bounded memory per topic
+MAX_SKETCHES = 64           # recent near-duplicate sketches kept with a topic (survive restarts)
+
+
+@dataclass
+class TopicState:
+    key: str
+    vsum: dict[str, float] = field(default_factory=dict)  # sum of member vectors (pruned)
+    norm: float = 0.0           # ||vsum||, kept so cosine to the centroid is one sparse dot product
+    n_vectors: int = 0          # posts that moved the centroid (duplicates excluded)
+    volume: float = 0.0         # weighted posts, duplicates included
+    n_duplicates: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    headlines: Counter = field(default_factory=Counter)
+    hashtags: Counter = field(default_factory=Counter)
+    sketches: list[tuple[int, ...]] = field(default_factory=list)
+    custom_label: str | None = None   # set by a monitor's rename; wins over the generated label
+
+    @property
+    def centroid(self) -> dict[str, float]:
+        """The normalised centroid (computed on demand; vsum/norm is what is stored)."""
+        return {t: v / self.norm for t, v in self.vsum.items()} if self.norm > 0 else {}
+
+    @property
+    def keywords(self) -> list[str]:
+        return top_keywords(self)
+
+    @property
+    def label(self) -> str:
+        return make_label(self)
+
+
+def recompute_norm(s: TopicState) -> None:
+    s.norm = math.sqrt(sum(v * v for v in s.vsum.values()))
+
+
+def prune(s: TopicState) -> list[str]:
+    """Drop the weakest centroid terms beyond MAX_CENTROID_TERMS; returns the dropped terms."""
+    if len(s.vsum) <= MAX_CENTROID_TERMS:
+        return []
+    items = sorted(s.vsum.items(), key=lambda kv: kv[1], reverse=True)
+    s.vsum = dict(items[:MAX_CENTROID_TERMS])
+    recompute_norm(s)
+    return [t for t, _ in items[MAX_CENTROID_TERMS:]]
+
+
+def _min(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def merge_states(a: TopicState, b: TopicState, key: str | None = None) -> TopicState:
+    """Pure: the topic made of both a's and b's posts (a's key unless `key` is given)."""
+    vsum = dict(a.vsum)
+    for t, v in b.vsum.items():
+        vsum[t] = vsum.get(t, 0.0) + v
+    out = TopicState(
+        key=key or a.key, vsum=vsum, n_vectors=a.n_vectors + b.n_vectors,
+        volume=a.volume + b.volume, n_duplicates=a.n_duplicates + b.n_duplicates,
+        first_seen=_min(a.first_seen, b.first_seen), last_seen=_max(a.last_seen, b.last_seen),
+        headlines=a.headlines + b.headlines, hashtags=a.hashtags + b.hashtags,
+        sketches=(a.sketches + b.sketches)[-MAX_SKETCHES:], custom_label=a.custom_label,
+    )
+    recompute_norm(out)
+    prune(out)
+    return out
+
+
+def remove_contribution(s: TopicState, vector: dict[str, float], weight: float = 1.0,
+                        duplicate: bool = False) -> TopicState:
+    """Pure: the topic without one post (e.g. a monitor moved it elsewhere or split it off).
+
+    `vector` is the post's vector (TopicClusterer.vectorize). Since IDF drifts, it may differ a
+    little from what was added; terms are clipped at zero so the centroid never turns negative.
+    A duplicate only ever added volume, so removing one only takes volume.
+    """
+    vsum = dict(s.vsum)
+    if not duplicate:
+        for t, v in vector.items():
+            if t in vsum:
+                nv = vsum[t] - weight * v
+                if nv > 1e-9:
+                    vsum[t] = nv
+                else:
+                    del vsum[t]
+    out = TopicState(
+        key=s.key, vsum=vsum, n_vectors=max(0, s.n_vectors - (0 if duplicate else 1)),
+        volume=max(0.0, s.volume - weight), n_duplicates=max(0, s.n_duplicates - int(duplicate)),
+        first_seen=s.first_seen, last_seen=s.last_seen, headlines=Counter(s.headlines),
+        hashtags=Counter(s.hashtags), sketches=list(s.sketches), custom_label=s.custom_label,
+    )
+    recompute_norm(out)
+    return out
+
+
+def export_state(s: TopicState) -> dict:
+    """JSON-serialisable form (datetimes as ISO strings)."""
+    return {
+        "key": s.key, "vsum": {t: round(v, 6) for t, v in s.vsum.items()},
+        "n_vectors": s.n_vectors, "volume": s.volume, "n_duplicates": s.n_duplicates,
+        "first_seen": s.first_seen.isoformat() if s.first_seen else None,
+        "last_seen": s.last_seen.isoformat() if s.last_seen else None,
+        "headlines": dict(s.headlines.most_common(10)), "hashtags": dict(s.hashtags.most_common(10)),
+        "sketches": [list(x) for x in s.sketches], "custom_label": s.custom_label,
+        "label": make_label(s), "keywords": top_keywords(s),
+    }
+
+
+def state_from_dict(key: str, d: dict) -> TopicState:
+    s = TopicState(
+        key=key, vsum={str(t): float(v) for t, v in d["vsum"].items()},
+        n_vectors=int(d.get("n_vectors", 0)), volume=float(d.get("volume", 0.0)),
+        n_duplicates=int(d.get("n_duplicates", 0)),
+        first_seen=datetime.fromisoformat(d["first_seen"]) if d.get("first_seen") else None,
+        last_seen=datetime.fromisoformat(d["last_seen"]) if d.get("last_seen") else None,
+        headlines=Counter(d.get("headlines", {})), hashtags=Counter(d.get("hashtags", {})),
+        sketches=[tuple(x) for x in d.get("sketches", [])], custom_label=d.get("custom_label"),
+    )
+    recompute_norm(s)
+    return s
+
+
+def top_keywords(s: TopicState, n: int = 8) -> list[str]:
+    """Plain words of the centroid, strongest first (metadata features shown separately)."""
+    words = [(t, v) for t, v in s.vsum.items() if t[0] not in "#@【" and not t.startswith("u:")]
+    words.sort(key=lambda kv: kv[1], reverse=True)
+    return [t for t, _ in words[:n]]
+
+
+def make_label(s: TopicState, max_chars: int = 16) -> str:
+    """Short Chinese label: a monitor's name, else a recurring headline or hashtag, else keywords.
+
+    A headline or hashtag repeated by several posts is how the stream itself names the matter;
+    three keywords joined by "·" are the fallback.
+    """
+    if s.custom_label:
+        return s.custom_label
+    for counter in (s.hashtags, s.headlines):
+        if counter:
+            text, count = counter.most_common(1)[0]
+            if count >= 2 and count >= 0.1 * max(s.n_vectors, 1):
+                return text.strip()[:max_chars]
+    kws = top_keywords(s, 3)
+    return "·".join(kws)[:max_chars] if kws else s.key
