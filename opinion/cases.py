@@ -118,3 +118,16 @@ def visible_cases(user: User):
     if user.role == "spokesperson":
         query = query.where(Case.unit_id == user.unit_id)
     return query
+
+
+def resolve(session, case: Case, user: User, note: str, now: datetime) -> None:
+    """办结: the matter is dealt with. Needs a public reply first and a note of what was done."""
+    check_can_act(user, case)
+    note = (note or "").strip()
+    if case.status != "replied":
+        raise CaseStateError("工单须先签收并首次回应，才能办结")
+    if not note:
+        raise CaseStateError("办结须填写办理结果说明")
+    case.status, case.resolved_at, case.open_key = "resolved", now, None
+    audit.record(session, "case.resolved", "case", case.id, actor=user, at=now, reason=note[:2000],
+                 before={"status": "replied"}, after={"status": "resolved"})

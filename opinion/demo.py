@@ -114,6 +114,9 @@ def _answer_some(session, echo) -> None:
             case_service.acknowledge(session, case, who, ack_at)
             case_service.add_reply(session, case, who, rng.choice(REPLIES), reply_at)
             answered += 1
+            resolve_at = reply_at + timedelta(hours=rng.expovariate(1 / 40))
+            if rng.random() < 0.7 and resolve_at < now:
+                case_service.resolve(session, case, who, "已完成现场处置并向网友反馈结果。", resolve_at)
         except OpinionError:
             continue
     session.commit()

@@ -181,8 +181,9 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
         post.topic = topic
         session.flush()
         report.cases_opened += _maybe_open_case(session, district, topic, entry, units, now)
+    session.flush()
     for key, topic in topics.items():
-        _refresh_topic(pipeline, key, topic)
+        _refresh_topic(session, pipeline, key, topic)
     return report
 
 
@@ -221,16 +222,35 @@ def _topic_for(session, pipeline, store, topics, entry: Entry, post: Post) -> To
     topic.first_seen_at = min(topic.first_seen_at, entry.created_at)
     if topic.status == "dormant":
         topic.status = "open"
+    if not topic.label_locked:
+        topic.label = pipeline.clusterer.label(key)[:200]  # a case opened now takes its title from it
     return topic
 
 
-def _refresh_topic(pipeline: Pipeline, key: str, topic: Topic) -> None:
+def _refresh_topic(session, pipeline: Pipeline, key: str, topic: Topic) -> None:
+    """Keywords, label, centroid and hot score of a topic after a batch touched it."""
+    from sqlalchemy import func
+
+    from opinion.topics.hot import hot_score
     clusterer = pipeline.clusterer
     state = clusterer.topic(key)
     topic.keywords = list(getattr(state, "keywords", []) or [])[:10]
     if not topic.label_locked:
         topic.label = clusterer.label(key)[:200]
     topic.state = clusterer.export_state(key)
+    day = timedelta(hours=24)
+    recent = Post.created_at > topic.last_seen_at - day
+    volume, reposts, comments = session.execute(
+        select(func.count(), func.coalesce(func.sum(Post.reposts), 0), func.coalesce(func.sum(Post.comments), 0))
+        .where(Post.topic_id == topic.id, recent)).one()
+    previous = session.execute(select(func.count()).where(
+        Post.topic_id == topic.id, Post.created_at <= topic.last_seen_at - day,
+        Post.created_at > topic.last_seen_at - 2 * day)).scalar()
+    followers = session.execute(select(Post.author_followers).where(
+        Post.topic_id == topic.id, recent, Post.author_followers.is_not(None))
+        .order_by(Post.author_followers.desc()).limit(20)).scalars().all()
+    topic.hot_score = round(hot_score(volume, previous, topic.negative_count / max(topic.post_count, 1),
+                                      followers, reposts, comments), 2)
 
 
 def _maybe_open_case(session, district, topic: Topic, entry: Entry, units, now) -> int:

@@ -32,6 +32,7 @@ def sla_tick(app) -> None:
 
 def start_scheduler(app, blocking: bool):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=app.config["TIMEZONE"])
     # coalesce + max_instances=1: a slow run is never stacked on itself.
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}

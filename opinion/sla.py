@@ -119,15 +119,19 @@ def tick(session, district: District, now: datetime) -> list[str]:
                     case.escalation_level = max(case.escalation_level, 1)
             break  # remind only about the deadline the case is racing now
         level, why = target_level(case, district, now)
-        for step in range(max(case.escalation_level, 1) + 1, level + 1):
+        steps = range(max(case.escalation_level, 1) + 1, level + 1)
+        for step in steps:
             audit.record(session, "case.escalated", "case", case.id, at=now,
                          before={"level": step - 1}, after={"level": step},
                          reason=f"{LEVEL_NAMES[step]}：{why}")
-            session.add(Alert(kind="escalation", severity="critical" if step >= 4 else "warning",
-                              message=f"工单 #{case.id}「{case.title}」升级为{LEVEL_NAMES[step]}（{why}）",
-                              dedup_key=f"case:{case.id}:level:{step}", case_id=case.id,
-                              topic_id=case.topic_id, created_at=now))
             fired.append(f"#{case.id} 第{step}级 {LEVEL_NAMES[step]}：{why}")
+        if steps:
+            # Levels skipped in one tick are all on record, but monitors get one alert: the highest.
+            top = steps[-1]
+            session.add(Alert(kind="escalation", severity="critical" if top >= 4 else "warning",
+                              message=f"工单 #{case.id}「{case.title}」升级为{LEVEL_NAMES[top]}（{why}）",
+                              dedup_key=f"case:{case.id}:level:{top}", case_id=case.id,
+                              topic_id=case.topic_id, created_at=now))
         if level > case.escalation_level:
             case.escalation_level = level
     return fired

@@ -42,7 +42,7 @@ def test_ladder_climbs_on_time_and_each_step_fires_once(app, session, district):
     session.commit()
     assert levels(session, case) == [2, 3, 4, 5]
     alerts = session.execute(select(func.count()).select_from(Alert).where(Alert.case_id == case.id)).scalar()
-    assert alerts == 4
+    assert alerts == 4  # each tick climbed one level, so each raised its alert
 
 
 def test_a_case_that_gets_moving_stops_climbing(app, session, district):
@@ -54,3 +54,18 @@ def test_a_case_that_gets_moving_stops_climbing(app, session, district):
     service.add_reply(session, case, user, "已核实，正在处理", at("2026-11-23 15:00"))
     tick(session, district, at("2026-11-25 09:00"))
     assert case.escalation_level == 2 and case.status == "replied"
+
+
+def test_resolve_needs_a_reply_and_a_note_and_frees_the_topic(app, session, district):
+    import pytest
+    from opinion.errors import CaseStateError
+    case = open_case(session, district)
+    user = make_user(session, "jyj_fyr", "spokesperson", "jyj")
+    with pytest.raises(CaseStateError, match="先签收并首次回应"):
+        service.resolve(session, case, user, "已处理", at("2026-11-23 10:00"))
+    service.add_reply(session, case, user, "已核实，正在处理", at("2026-11-23 10:00"))
+    with pytest.raises(CaseStateError, match="办理结果"):
+        service.resolve(session, case, user, " ", at("2026-11-23 11:00"))
+    service.resolve(session, case, user, "已协调推迟期间的托管服务", at("2026-11-23 11:00"))
+    assert case.status == "resolved" and case.open_key is None
+    assert tick(session, district, at("2026-12-30 09:00")) == []  # a resolved case does not climb

@@ -9,6 +9,7 @@ no database; the caller persists `export_state` and rebuilds with `load_topic`/`
 """
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,11 +29,12 @@ class Assignment:
 
 
 class TopicClusterer:
-    def __init__(self, threshold: float = 0.15, dormant_after: timedelta = timedelta(hours=72),
+    def __init__(self, threshold: float = 0.12, dormant_after: timedelta = timedelta(hours=72),
                  max_active: int = 20_000, merge_threshold: float = 0.2,
-                 dup_threshold: float = 0.5, query_terms: int = 12, posting_cap: int = 64,
-                 max_candidates: int = 24, max_dup_keys: int = 200_000,
-                 max_df: float = 1.0) -> None:
+                 dup_threshold: float = 0.5, query_terms: int = 10, posting_cap: int = 48,
+                 max_candidates: int = 10, max_dup_keys: int = 200_000,
+                 max_df: float = 1.0, merge_candidates: int = 6) -> None:
+        self.merge_candidates = merge_candidates
         self.max_df = max_df
         self.threshold = threshold
         self.dormant_after = dormant_after
@@ -97,7 +99,7 @@ class TopicClusterer:
             for k in self.index.get(t, ()):
                 cand[k] = cand.get(k, 0.0) + w
         if len(cand) > self.max_candidates:
-            cand = dict(sorted(cand.items(), key=lambda kv: kv[1], reverse=True)[: self.max_candidates])
+            cand = dict.fromkeys(heapq.nlargest(self.max_candidates, cand, key=cand.__getitem__))
         best, best_sim = None, 0.0
         for k in cand:
             s = self.topics[k]
@@ -206,20 +208,21 @@ class TopicClusterer:
     def _best_other(self, s: TopicState) -> tuple[str | None, float]:
         top = sorted(s.vsum.items(), key=lambda kv: kv[1], reverse=True)[:F.MAX_TERMS]
         cen = {t: v / s.norm for t, v in top}   # truncated centroid: cheap, and the tail is noise
+        # Cheap shortlist from the postings, exact cosine on the few best only (as in `_best`).
+        cand: dict[str, float] = {}
+        for t, w in top[: self.query_terms]:
+            for k in self.index.get(t, ()):
+                cand[k] = cand.get(k, 0.0) + w
+        cand.pop(s.key, None)
         best, best_sim = None, 0.0
-        seen = {s.key}
-        for t, _ in top[: self.query_terms]:
-            for k in list(self.index.get(t, ()))[-self.max_candidates:]:
-                if k in seen:
-                    continue
-                seen.add(k)
-                o = self.topics[k]
-                if o.n_vectors < 2 or o.norm <= 0:
-                    continue
-                ov = o.vsum
-                sim = sum(w * ov.get(tt, 0.0) for tt, w in cen.items()) / o.norm
-                if sim > best_sim:
-                    best, best_sim = k, sim
+        for k in heapq.nlargest(self.merge_candidates, cand, key=cand.__getitem__):
+            o = self.topics[k]
+            if o.n_vectors < 2 or o.norm <= 0:
+                continue
+            ov = o.vsum
+            sim = sum(w * ov.get(tt, 0.0) for tt, w in cen.items()) / o.norm
+            if sim > best_sim:
+                best, best_sim = k, sim
         return best, best_sim
 
     # -- monitor edits, persistence, labels ------------------------------------------------------

@@ -53,6 +53,14 @@ def reply(case_id: int):
                 "回复已记录")
 
 
+@bp.route("/<int:case_id>/resolve", methods=["POST"])
+@login_required
+def resolve(case_id: int):
+    note = request.form.get("note", "")
+    return _act(case_id, lambda case: service.resolve(db.session, case, current_user, note, utcnow()),
+                "已办结")
+
+
 def _act(case_id: int, action, done: str):
     case = _get_visible(case_id)
     try:
