@@ -46,6 +46,9 @@ CASE_STATUSES = ("new", "acknowledged", "replied", "resolved", "verified", "clos
 CASE_STATUS_NAMES = {"new": "待签收", "acknowledged": "已签收", "replied": "已回应", "resolved": "已办结",
                      "verified": "已回访", "closed": "已关闭", "transferred_back": "退回待定",
                      "reopened": "重新办理", "merged": "已合并"}
+ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.replied": "回复",
+                "case.resolved": "办结", "case.reminded": "电子催办", "case.escalated": "升级督办",
+                "case.priority_raised": "提高优先级"}
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 

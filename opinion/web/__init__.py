@@ -8,7 +8,7 @@ from flask import Flask, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
-from opinion.models import CASE_STATUS_NAMES, PRIORITY_NAMES, ROLE_NAMES, utcnow
+from opinion.models import ACTION_NAMES, CASE_STATUS_NAMES, PRIORITY_NAMES, ROLE_NAMES, utcnow
 
 csrf = CSRFProtect()
 HOME_BY_ROLE = {"spokesperson": "inbox.index", "monitor": "monitor.index",
@@ -45,7 +45,7 @@ def register_blueprints(app: Flask) -> None:
         """Post links are untrusted: only http(s) links are ever rendered as links."""
         return value if value and value.lower().startswith(("http://", "https://")) else None
 
-    app.jinja_env.globals.update(PRIORITY_NAMES=PRIORITY_NAMES, CASE_STATUS_NAMES=CASE_STATUS_NAMES,
+    app.jinja_env.globals.update(ACTION_NAMES=ACTION_NAMES, PRIORITY_NAMES=PRIORITY_NAMES, CASE_STATUS_NAMES=CASE_STATUS_NAMES,
                                  ROLE_NAMES=ROLE_NAMES, now=utcnow)
 
     @app.route("/")
