@@ -40,7 +40,6 @@ run:
 bench: install-test
 	$(PY) bench/bench_analyze.py
 	$(PY) bench/bench_topics.py
-	$(PY) bench/bench_routing.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

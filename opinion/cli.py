@@ -207,24 +207,19 @@ def train_routing_cmd(data, text_col, label_col, out):
     click.echo(train.format_report(report))
 
 
-@eval_group.command("sentiment")
-@_data_options
-@click.option("--model", default=None)
-def eval_sentiment_cmd(data, text_col, label_col, model):
-    """Accuracy, macro-F1, ROC AUC, confusion matrix and throughput of `sentiment`."""
-    from opinion.nlp import train
-    click.echo(train.format_report(train.evaluate("sentiment", data[0], text_col=text_col,
-                                                  label_col=label_col or "polarity", model_path=model)))
+def _eval_text_model(kind: str, default_label: str, help_text: str) -> None:
+    @eval_group.command(kind, help=help_text)
+    @_data_options
+    @click.option("--model", default=None)
+    def command(data, text_col, label_col, model):
+        from opinion.nlp import train
+        click.echo(train.format_report(train.evaluate(kind, data[0], text_col=text_col,
+                                                      label_col=label_col or default_label,
+                                                      model_path=model)))
 
 
-@eval_group.command("emotion")
-@_data_options
-@click.option("--model", default=None)
-def eval_emotion_cmd(data, text_col, label_col, model):
-    """Accuracy, macro-F1, confusion matrix and throughput of `emotion`."""
-    from opinion.nlp import train
-    click.echo(train.format_report(train.evaluate("emotion", data[0], text_col=text_col,
-                                                  label_col=label_col or "emotion", model_path=model)))
+_eval_text_model("sentiment", "polarity", "Accuracy, macro-F1, ROC AUC, confusion matrix and throughput of `sentiment`.")
+_eval_text_model("emotion", "emotion", "Accuracy, macro-F1, confusion matrix and throughput of `emotion`.")
 
 
 @eval_group.command("routing")

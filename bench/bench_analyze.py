@@ -1,0 +1,95 @@
+"""Benchmark of the whole text-analysis stage against bare jieba, on real Weibo posts.
+
+Runs clean → segment → keywords → sentiment → emotion in batches, the way the pipeline does, over
+at least 20,000 posts of the weibo-stream corpus, and prints posts per second beside bare
+`jieba.lcut` on the same raw texts, and the process's peak memory. One core: run it alone.
+
+    python bench/bench_analyze.py [--posts 20000] [--batch 500] [--data DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DEFAULT_DATA = Path(os.environ.get("OPINION_SHARED_DATA", REPO.parent / "shared" / "data")) / "weibo-stream"
+
+
+def load_posts(folder: Path, n: int) -> list[str]:
+    texts: list[str] = []
+    for path in sorted(folder.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in fh if line.strip()]
+    if len(texts) < n:
+        raise SystemExit(f"{folder}: {len(texts)} posts, fewer than the {n} asked for")
+    return texts[:n]
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--posts", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = ap.parse_args()
+    if not args.data.is_dir():
+        raise SystemExit(f"no weibo-stream data at {args.data} (set OPINION_SHARED_DATA)")
+    texts = load_posts(args.data, args.posts)
+    chars = sum(map(len, texts))
+
+    import jieba
+    from opinion.nlp.clean import clean
+    from opinion.nlp.doc import Doc
+    from opinion.nlp.emotion import EmotionModel, apply_emotion
+    from opinion.nlp.keywords import KeywordExtractor
+    from opinion.nlp.segment import Segmenter
+    from opinion.nlp.sentiment import apply_sentiment, load_sentiment_engine
+
+    t0 = time.perf_counter()
+    seg = Segmenter()
+    seg.segment("预热")  # loads the dictionary, so the timing below is per-post work only
+    extractor = KeywordExtractor()
+    engine = load_sentiment_engine("domain")
+    emotion = EmotionModel.load()
+    load_s = time.perf_counter() - t0
+
+    gc.collect()
+    t0 = time.perf_counter()
+    done = 0
+    for start in range(0, len(texts), args.batch):
+        docs = [clean(Doc(raw=t)) for t in texts[start:start + args.batch]]
+        for d in docs:
+            extractor(seg(d))
+        apply_sentiment(engine, docs)
+        apply_emotion(emotion, docs)
+        done += len(docs)
+    whole_s = time.perf_counter() - t0
+    whole_peak = peak_mb()
+
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    t0 = time.perf_counter()
+    for t in texts:
+        tok.lcut(t)
+    jieba_s = time.perf_counter() - t0
+
+    print(f"posts: {done} real Weibo posts from {args.data} ({chars / done:.0f} characters on average)")
+    print(f"model and dictionary load: {load_s:.2f} s (once per process)")
+    print(f"whole analysis (clean+segment+keywords+sentiment+emotion): {done / whole_s:,.0f} posts/s")
+    print(f"bare jieba.lcut on the same raw posts:                     {done / jieba_s:,.0f} posts/s")
+    print(f"whole analysis costs {whole_s / jieba_s:.2f}x bare jieba")
+    print(f"peak memory: {whole_peak:.0f} MB (process RSS after the analysis run)")
+
+
+if __name__ == "__main__":
+    main()
