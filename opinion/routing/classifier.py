@@ -1,42 +1,203 @@
-"""The category classifier: which first-level issue category a citizen's message belongs to.
+"""Issue-category classifier: which first-level category (城乡建设, 交通运输 …) a post or topic belongs to.
 
-Trained on labelled government messages whose shared copy is pre-segmented with stopwords removed,
-while real messages arrive raw: both are reduced to the same form (words only, no spaces, digits,
-punctuation or masked place codes) before hashed character n-grams, so training and use agree.
+The training data we have is jieba-segmented with stopwords removed, while live input is raw text.
+So every text, at training and at inference alike, goes through one `Preprocessor`: raw text is
+segmented with a private jieba tokenizer (the same jieba 0.42.1 default mode that produced the
+training copy) and the stopwords, punctuation and lone digits the training copy lacks are dropped;
+text that is already segmented is split on spaces and filtered the same way. Both forms of a message
+therefore yield the same tokens. Features are word uni/bigrams plus character 1-4-grams of the
+joined tokens (TF-IDF, each block L2-normalised); the model is linear, its scores turned into
+calibrated probabilities by a temperature fitted on cross-validated scores.
+
+The shipped model is plain JSON + a numpy .npz (no pickle), loaded once and cached per path.
 """
 from __future__ import annotations
 
+import json
+import math
 import re
+import threading
+from collections import Counter
+from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
-from opinion.nlp.linear import LinearModel
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+STOPWORDS_FILE = MODEL_DIR / "stopwords.txt"
+CATEGORIES = ("城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生")
+CHAR_NGRAMS = (1, 4)
 
-MODEL = Path(__file__).resolve().parent / "model" / "routing.npz"
-_NOISE = re.compile(r"[\sA-Za-z0-9_\W]+")
+_JUNK = re.compile(r"_x000[dD]_|<[^>]{0,200}>|&nbsp;|https?://\S+")  # Excel CR escapes, HTML, URLs
+_PUNCT_ONLY = re.compile(r"^[\W_]+$")
+_PRESEG_RATIO = 0.25  # segmented copies have ~0.45 spaces per character, raw Chinese < 0.05
 
 
-def normalise(text: str) -> str:
-    return _NOISE.sub("", text or "")[:3000]
+def load_stopwords(path: str | Path = STOPWORDS_FILE) -> frozenset[str]:
+    with open(path, encoding="utf-8") as fh:
+        return frozenset(line.rstrip("\n") for line in fh if line.strip())
+
+
+def is_presegmented(text: str) -> bool:
+    """True for text that is already tokens separated by spaces (like the shared train.csv)."""
+    spaces = text.count(" ")
+    return spaces >= 3 and spaces >= _PRESEG_RATIO * (len(text) - spaces)
+
+
+class Preprocessor:
+    """Raw or segmented text -> the token list the model was trained on."""
+
+    def __init__(self, stopwords: Iterable[str]) -> None:
+        import jieba
+
+        jieba.setLogLevel(60)
+        self.stopwords = frozenset(stopwords)
+        # A private tokenizer: words other modules add to jieba's global dictionary must not
+        # change how routing segments text (the model was trained on default segmentation).
+        self._jieba = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def _ensure_jieba(self) -> None:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    self._jieba.initialize()
+                    self._ready = True
+
+    def tokens(self, text: str) -> list[str]:
+        text = _JUNK.sub(" ", text or "")
+        if is_presegmented(text):
+            raw = text.split()
+        else:
+            self._ensure_jieba()
+            raw = self._jieba.lcut(text)
+        stop = self.stopwords
+        return [t for t in (w.strip() for w in raw) if t and t not in stop and not _PUNCT_ONLY.match(t)]
+
+
+def analyze(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Feature strings of one token list: (word features, character n-gram features).
+
+    Word features start with a space so they never collide with character n-grams (the joined
+    text has no spaces)."""
+    words = [" " + t for t in tokens]
+    words += [" " + a + " " + b for a, b in zip(tokens, tokens[1:])]
+    s = "".join(tokens)
+    lo, hi = CHAR_NGRAMS
+    chars = [s[i:i + n] for n in range(lo, hi + 1) for i in range(len(s) - n + 1)]
+    return words, chars
+
+
+def tfidf_rows(counts: sp.csr_matrix, idf: np.ndarray, n_word: int) -> sp.csr_matrix:
+    """Sublinear TF-IDF; word block (columns < n_word) and char block each L2-normalised, then
+    scaled by 1/sqrt(2) so a row with both blocks has unit norm."""
+    x = counts.astype(np.float32, copy=True).tocsr()
+    x.data = (1.0 + np.log(x.data)) * idf[x.indices]
+    is_word = x.indices < n_word
+    sq = x.data.astype(np.float64) ** 2
+    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    norm_w = np.bincount(rows[is_word], sq[is_word], minlength=x.shape[0])
+    norm_c = np.bincount(rows[~is_word], sq[~is_word], minlength=x.shape[0])
+    scale = np.where(is_word, norm_w[rows], norm_c[rows])
+    x.data = (x.data / np.sqrt(np.maximum(scale, 1e-12)) / math.sqrt(2.0)).astype(np.float32)
+    return x
+
+
+def count_matrix(docs: Iterable[tuple[list[str], list[str]]], index: dict[str, int], n_cols: int,
+                 grow: bool = False, n_word: int | None = None) -> sp.csr_matrix:
+    """Count features of analysed docs into a CSR matrix. With grow=True unseen features are added
+    to `index` (used once at training, where word and char vocabularies are kept apart)."""
+    indptr, indices, data = [0], [], []
+    for words, chars in docs:
+        c: Counter[int] = Counter()
+        for f in words + chars:
+            j = index.get(f)
+            if j is None and grow:
+                j = index[f] = len(index)
+            if j is not None:
+                c[j] += 1
+        indices.extend(c.keys())
+        data.extend(c.values())
+        indptr.append(len(indices))
+    width = len(index) if grow else n_cols
+    return sp.csr_matrix((np.asarray(data, np.float32), np.asarray(indices, np.int64), indptr),
+                         shape=(len(indptr) - 1, width))
 
 
 class CategoryClassifier:
-    def __init__(self, model: LinearModel):
-        self.model = model
-        self.labels = model.classes
+    """Load with `CategoryClassifier.load()`; `predict(texts)` -> [(category, confidence)]."""
+
+    def __init__(self, labels: Sequence[str], features: Sequence[str], n_word: int, idf: np.ndarray,
+                 coef: np.ndarray, intercept: np.ndarray, temperature: float,
+                 stopwords: Iterable[str], meta: dict | None = None) -> None:
+        self.labels: list[str] = list(labels)
+        self.n_word = int(n_word)
+        self.index = {f: i for i, f in enumerate(features)}
+        self.idf = np.asarray(idf, np.float32)
+        self.coef_t = np.ascontiguousarray(np.asarray(coef, np.float32).T)  # (features, labels)
+        self.intercept = np.asarray(intercept, np.float32)
+        self.temperature = float(temperature)
+        self.pre = Preprocessor(stopwords)
+        self.meta = meta or {}
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "CategoryClassifier":
-        return cls(LinearModel.load(path or MODEL))
+    def load(cls, path: str | None = None) -> "CategoryClassifier":
+        """Load a model directory (model.json + model.npz); default the shipped one. Cached."""
+        return _load(str(Path(path or MODEL_DIR).resolve()))
+
+    def save(self, out_dir: str | Path) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        features = sorted(self.index, key=self.index.__getitem__)
+        doc = {"format": "opinion-routing/1", "labels": self.labels, "n_word": self.n_word,
+               "char_ngrams": list(CHAR_NGRAMS), "temperature": self.temperature,
+               "stopwords": sorted(self.pre.stopwords), "features": features, "meta": self.meta}
+        (out / "model.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        np.savez_compressed(out / "model.npz", idf=self.idf, coef=self.coef_t.T.astype(np.float16),
+                            intercept=self.intercept)
+
+    def tokens(self, text: str) -> list[str]:
+        return self.pre.tokens(text)
+
+    def features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        docs = (analyze(self.pre.tokens(t)) for t in texts)
+        counts = count_matrix(docs, self.index, len(self.index))
+        return tfidf_rows(counts, self.idf, self.n_word)
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        if not len(texts):
+            return np.zeros((0, len(self.labels)), np.float32)
+        return np.asarray(self.features(texts) @ self.coef_t) + self.intercept
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        return self.labels, self.model.proba([normalise(t) for t in texts])
+        """(labels, matrix of shape (len(texts), len(labels))) with calibrated probabilities."""
+        return self.labels, softmax(self.decision_function(texts), self.temperature)
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        if not texts:
-            return []
-        _, proba = self.predict_proba(texts)
-        best = proba.argmax(axis=1)
-        return [(self.labels[i], float(row[i])) for i, row in zip(best, proba)]
+        """Most likely category of each text and its calibrated probability (0..1). Texts with
+        no known feature (empty, foreign) come out near 1/len(labels): send those to triage."""
+        _, p = self.predict_proba(texts)
+        best = p.argmax(axis=1) if len(p) else []
+        return [(self.labels[j], float(p[i, j])) for i, j in enumerate(best)]
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = np.asarray(scores, np.float64) * temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> CategoryClassifier:
+    d = Path(path)
+    doc = json.loads((d / "model.json").read_text(encoding="utf-8"))
+    if doc.get("format") != "opinion-routing/1" or doc.get("char_ngrams") != list(CHAR_NGRAMS):
+        raise ValueError(f"{d}: not a routing model this code can read")
+    with np.load(d / "model.npz", allow_pickle=False) as z:
+        idf, coef, intercept = z["idf"], z["coef"], z["intercept"]
+    return CategoryClassifier(doc["labels"], doc["features"], doc["n_word"], idf, coef, intercept,
+                              doc["temperature"], doc["stopwords"], doc.get("meta"))
