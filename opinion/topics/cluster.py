@@ -31,7 +31,7 @@ class Assignment:
 class TopicClusterer:
     def __init__(self, threshold: float = 0.12, dormant_after: timedelta = timedelta(hours=72),
                  max_active: int = 20_000, merge_threshold: float = 0.2,
-                 dup_threshold: float = 0.5, query_terms: int = 10, posting_cap: int = 48,
+                 dup_threshold: float = 0.5, query_terms: int = 10, posting_cap: int = 32,
                  max_candidates: int = 10, max_dup_keys: int = 200_000,
                  max_df: float = 1.0, merge_candidates: int = 6) -> None:
         self.merge_candidates = merge_candidates
@@ -53,6 +53,7 @@ class TopicClusterer:
         self.went_dormant: dict[str, dict] = {}         # exported states since last maintenance
         self._next_id = 1
         self._dirty: set[str] = set()    # topics whose centroid moved since the last maintenance
+        self._checked_at: dict[str, int] = {}   # topic size at its last merge check
 
     # -- vectors ---------------------------------------------------------------------------------
     def vectorize(self, doc: Doc) -> dict[str, float]:
@@ -172,10 +173,18 @@ class TopicClusterer:
 
     def _make_dormant(self, key: str) -> None:
         s = self.topics.pop(key)
+        self._checked_at.pop(key, None)
         for t in s.vsum:
             self._unindex(t, key)
         if s.n_vectors + s.n_duplicates >= 2:   # singletons are noise, not worth persisting
             self.went_dormant[key] = _export(s)
+            if len(self.went_dormant) > 10_000:    # bounded even if nobody drains it
+                del self.went_dormant[next(iter(self.went_dormant))]
+
+    def pop_dormant(self) -> dict[str, dict]:
+        """Exported states of topics closed since the last call (for the database to keep)."""
+        out, self.went_dormant = self.went_dormant, {}
+        return out
 
     def _expire(self, now: datetime) -> None:
         # Topics are ordered by last update, so only the front can be due.
@@ -198,6 +207,10 @@ class TopicClusterer:
             s = self.topics.get(key)
             if s is None or s.n_vectors < 2 or s.norm <= 0:
                 continue
+            # A centroid barely moves once a topic is big: re-check after it grew by a quarter.
+            if s.n_vectors < 1.25 * self._checked_at.get(key, 0):
+                continue
+            self._checked_at[key] = s.n_vectors
             other, sim = self._best_other(s)
             if other is not None and sim >= self.merge_threshold:
                 big, small = sorted((key, other), key=lambda k: -self.topics[k].n_vectors)
@@ -236,6 +249,7 @@ class TopicClusterer:
         self.topics[into_key] = merged
         self._index_topic(merged)
         self._dirty.discard(from_key)
+        self._checked_at.pop(from_key, None)
         self._dirty.add(into_key)
         for sk in b.sketches:
             self._register_sketch(sk, into_key)

@@ -1,4 +1,4 @@
-"""Fixtures for the topic tests: the production text stages, or the test-only stand-in."""
+"""Fixtures for the topic tests: the production text stages and the shared-data location."""
 from __future__ import annotations
 
 import os
@@ -10,19 +10,10 @@ import pytest
 from opinion.nlp.doc import Doc
 
 
-def _prepare() -> Callable[[Doc], Doc]:
-    try:
-        from opinion.topics.evaluate import default_prepare
-        return default_prepare()
-    except ImportError:     # clean/segment not written yet: the stand-in keeps tests running
-        from tests.topics.standin import Segmenter, clean
-        seg = Segmenter()
-        return lambda d: seg(clean(d))
-
-
 @pytest.fixture(scope="session")
 def prepare() -> Callable[[Doc], Doc]:
-    return _prepare()
+    from opinion.topics.evaluate import default_prepare     # the production clean + segment
+    return default_prepare()
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,7 @@ def test_dormancy_closes_quiet_topics(make_doc):
     first = feed(c, [make_doc(t) for t in FLOOD[:3]])
     key = first[0].topic_key
     c.maintenance(T0 + timedelta(hours=73))
-    assert key not in c.topics and key in c.went_dormant
+    assert key not in c.topics and key in c.pop_dormant() and not c.went_dormant
     late = c.assign(make_doc(FLOOD[3]), T0 + timedelta(hours=74))
     assert late.is_new and late.topic_key != key
 
