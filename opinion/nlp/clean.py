@@ -1,8 +1,9 @@
 """Cleaning: untrusted, Weibo-shaped text in; display text and analysis text out.
 
-Weibo posts carry #话题#, @用户, //@转发链, [表情] codes, URLs, 【标题】 and sometimes HTML. Each is taken
-out and kept on the Doc, so the analysis sees the words a person wrote and the topic stage still
-sees the hashtags, mentions and repost chain.
+Weibo posts carry #话题#, @用户, //@转发链, [表情] codes, URLs, 【标题】, page furniture such as
+"收起全文d" or "L某某的微博视频", and sometimes HTML. Each is taken out of the analysis body and kept on
+the Doc, so the models see the words a person wrote and the topic stage still sees the hashtags,
+mentions and repost chain. Any str goes in (None and bytes too); nothing here raises.
 """
 from __future__ import annotations
 
@@ -12,37 +13,65 @@ import unicodedata
 
 from opinion.nlp.doc import Doc
 
-MAX_BODY = 5000  # analysis needs no more; the raw text is kept whole elsewhere
-_SCRIPT = re.compile(r"<(script|style|iframe|noscript)\b[^>]*>.*?</\1\s*>", re.I | re.S)
-_TAG = re.compile(r"<[^>]{0,2000}>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+MAX_BODY = 5000       # analysis needs no more: a 100,000-character post is a paste, not an opinion
+MAX_TEXT = 200_000    # the display text keeps more, but not an unbounded amount
+_SCRIPT = re.compile(r"<(script|style|iframe|noscript|template)\b[^>]*>.*?(?:</\1\s*>|$)", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_TAG = re.compile(r"</?[A-Za-z!][^<>]{0,2000}>")
+_BR = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufff9-\ufffb]")
 _SPACE = re.compile(r"\s+")
-_HASHTAG = re.compile(r"#([^#\n]{1,60})#")
-_MENTION = re.compile(r"@([\w\u4e00-\u9fff\-·]{1,30})")
-_URL = re.compile(r"(?:https?|ftp)://[^\s\u4e00-\u9fff，。！？【】]+|www\.[^\s\u4e00-\u9fff，。！？]+", re.I)
-_EMOTICON = re.compile(r"\[([\u4e00-\u9fffA-Za-z]{1,8})\]")
+_HASHTAG = re.compile(r"#([^#\n]{1,60}?)#")
+_MENTION = re.compile(r"(?<![A-Za-z0-9_.])@([\w\-·]{1,30})")
+_URL = re.compile(r"(?:https?|ftp)://[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef<>\"'\]\[]+"
+                  r"|www\.[A-Za-z0-9\-.]+\.[A-Za-z]{2,}[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef<>\"']*", re.I)
+_EMOTICON = re.compile(r"\[([\u4e00-\u9fffA-Za-z0-9]{1,8})\]")
 _HEADLINE = re.compile(r"【([^】]{1,100})】")
-_REPOST = re.compile(r"//@([\w\u4e00-\u9fff\-·]{1,30})[:：]")
+_REPOST = re.compile(r"//\s*@([\w\-·]{1,30})\s*[:：]")
 _JS_LINK = re.compile(r"javascript:\S*", re.I)
+# Page furniture the Weibo web page leaves in collected text: "收起全文d", "O网页链接",
+# "L人民网的微博视频", a location tail " 2武汉 ", and a lone "?" where an icon was.
+_FURNITURE = re.compile(r"[展收][开起]全文[a-z]?|O网页链接|网页链接|L[^\s]{1,30}?的(?:微博|秒拍)视频"
+                        r"|(?:^|\s)2[\u4e00-\u9fff·]{1,15}(?=\s|$)|\s\?(?=\s|$)|^\?$|转发微博")
 
 
-def display_text(raw: str) -> str:
+def _as_text(raw: object) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", errors="replace")
+    return raw if isinstance(raw, str) else str(raw)
+
+
+def display_text(raw: object) -> str:
     """Plain text for display: HTML and script dropped, entities decoded, control characters gone."""
-    text = _SCRIPT.sub(" ", raw)
-    text = _TAG.sub(" ", text)
-    text = html.unescape(text)
+    text = _as_text(raw)[: MAX_TEXT * 2]
+    if "<" in text:
+        text = _COMMENT.sub(" ", text)
+        text = _SCRIPT.sub(" ", text)
+        text = _BR.sub("\n", text)
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+        if "<" in text:  # "&lt;script&gt;" decodes into markup; it must not come back as a tag
+            text = _TAG.sub(" ", _SCRIPT.sub(" ", text))
     text = _CONTROL.sub("", text)
     text = _JS_LINK.sub("", text)
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub(" ", text).strip()[:MAX_TEXT]
+
+
+def _repost_chain(text: str) -> list[tuple[str, str]]:
+    # "own words //@a: a's words //@b: b's words" -> [(a, a's words), (b, b's words)]
+    parts = _REPOST.split(text)
+    return [(parts[i], parts[i + 1].strip()[:MAX_BODY]) for i in range(1, len(parts) - 1, 2)]
 
 
 def clean(doc: Doc) -> Doc:
-    text = display_text(doc.raw or "")
+    """Fill doc.text, doc.body and the Weibo fields from doc.raw."""
+    text = display_text(doc.raw)
     doc.text = text
-    chain = _REPOST.split(text)
-    # "own words //@a: a's words //@b: b's words" -> own words first, then (user, words) pairs
-    doc.repost_chain = [(chain[i], chain[i + 1].strip()) for i in range(1, len(chain) - 1, 2)]
-    doc.hashtags = [h.strip() for h in _HASHTAG.findall(text)]
+    doc.repost_chain = _repost_chain(text)
+    doc.hashtags = list(dict.fromkeys(h.strip() for h in _HASHTAG.findall(text) if h.strip()))
     doc.urls = _URL.findall(text)
     doc.emoticons = _EMOTICON.findall(text)
     m = _HEADLINE.search(text)
@@ -50,9 +79,10 @@ def clean(doc: Doc) -> Doc:
     body = _URL.sub(" ", text)
     body = _HASHTAG.sub(" ", body)
     body = _REPOST.sub(" ", body)
-    doc.mentions = _MENTION.findall(body)
+    doc.mentions = list(dict.fromkeys(_MENTION.findall(body)))
     body = _MENTION.sub(" ", body)
     body = _EMOTICON.sub(" ", body)
+    body = _FURNITURE.sub(" ", body[: MAX_BODY * 2])
     body = unicodedata.normalize("NFKC", body)  # full-width letters, digits and punctuation folded
     doc.body = _SPACE.sub(" ", body).strip()[:MAX_BODY]
     return doc

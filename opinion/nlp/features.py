@@ -18,6 +18,7 @@ from opinion.nlp.doc import Doc
 DATA = Path(__file__).resolve().parent / "data"
 NEGATORS = ("没有", "毫无", "并不", "从不", "从没", "不再", "别再", "不", "没", "别", "无", "未", "非", "莫", "勿", "甭")
 INTENSIFIERS = ("非常", "特别", "十分", "相当", "极其", "超级", "太", "很", "超", "极", "真", "好", "最", "巨", "贼", "太过")
+_NOT_NEGATION = ("非常", "无比", "无限", "无论", "不要太", "好不", "不得不", "无不", "并非不", "不胜", "不已", "不断")
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;~～…\s]")
 LEX_NAMES = ("pos", "neg", "neg_pos", "neg_neg", "emo_pos", "emo_neg", "negators", "excl", "quest",
              "len")
@@ -45,8 +46,10 @@ def _modifier(body: str, start: int) -> tuple[bool, float]:
     window = body[max(0, start - 4):start]
     cut = max((m.end() for m in _CLAUSE_END.finditer(window)), default=0)
     window = window[cut:]
-    negated = sum(window.count(n) for n in ("不", "没", "别", "无", "未", "非", "莫", "勿")) % 2 == 1
     strong = 1.5 if any(i in window for i in INTENSIFIERS) else 1.0
+    for idiom in _NOT_NEGATION:  # 非常满意, 无比感动, 好不开心 are not negations
+        window = window.replace(idiom, "")
+    negated = sum(window.count(n) for n in ("不", "没", "别", "无", "未", "非", "莫", "勿")) % 2 == 1
     return negated, strong
 
 
@@ -78,6 +81,12 @@ def lexicon_features(doc: Doc, path: str | None = None) -> np.ndarray:
     vec = np.array([pos, neg, neg_pos, neg_neg, emo_pos, emo_neg, negators, body.count("!"),
                     body.count("?"), len(body) / 100.0], dtype=np.float64)
     return np.log1p(np.minimum(vec, 50.0))
+
+
+def lexicon_prior(features: np.ndarray) -> np.ndarray:
+    """Signed lexicon evidence (positive minus negative, words and emoticons) from feature rows."""
+    f = np.atleast_2d(features)
+    return f[:, 0] + f[:, 4] - f[:, 1] - f[:, 5]
 
 
 def char_text(doc: Doc) -> str:

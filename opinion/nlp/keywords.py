@@ -1,41 +1,74 @@
 """Keywords: the few words that say what a post (or a topic) is about, by TF-IDF.
 
-IDF comes from jieba's shipped table (a large general corpus); stopwords and the district's own
-unit names are excluded, since every post to a unit would otherwise be "about" that unit.
+The IDF table is learned from real Weibo posts (the weibo-stream corpus, segmented the way the
+pipeline segments) rather than jieba's general-purpose table, so words every Weibo post uses
+(疫情, 网友, 视频) weigh little. Stopwords and the district's own unit names are excluded: every post
+sent to a unit would otherwise be "about" that unit. Rebuild the table with
+`python -m opinion.nlp.keywords /path/to/weibo-stream/*.jsonl`.
 """
 from __future__ import annotations
 
+import json
+import math
+import sys
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from opinion.nlp.doc import Doc
 from opinion.nlp.segment import load_stopwords
 
+IDF_PATH = Path(__file__).resolve().parent / "models" / "idf.npz"
 
-@lru_cache(maxsize=1)
-def load_idf() -> tuple[dict[str, float], float]:
-    import jieba.analyse
-    path = Path(jieba.analyse.__file__).parent / "idf.txt"
-    idf: dict[str, float] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        word, _, value = line.partition(" ")
-        if value:
-            idf[word] = float(value)
-    median = sorted(idf.values())[len(idf) // 2]
-    return idf, median
+
+def save_idf(idf: dict[str, float], path: str | Path = IDF_PATH) -> None:
+    """Words as one newline-joined UTF-8 byte array (no pickle, a fraction of a '<U' array)."""
+    words = sorted(idf)
+    blob = np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
+    np.savez_compressed(path, words=blob, idf=np.array([idf[w] for w in words], dtype=np.float16))
+
+
+@lru_cache(maxsize=4)
+def load_idf(path: str | None = None) -> dict[str, float]:
+    with np.load(path or IDF_PATH, allow_pickle=False) as z:
+        words = z["words"].tobytes().decode("utf-8").split("\n")
+        return dict(zip(words, z["idf"].astype(float).tolist()))
+
+
+def build_idf(token_lists: Iterable[list[str]], min_df: int = 3) -> dict[str, float]:
+    """Smoothed IDF, log((1+N)/(1+df)) + 1, of words seen in at least `min_df` posts."""
+    df: Counter = Counter()
+    n = 0
+    for tokens in token_lists:
+        df.update(set(tokens))
+        n += 1
+    return {w: math.log((1 + n) / (1 + c)) + 1 for w, c in df.items() if c >= min_df and len(w) > 1}
 
 
 class KeywordExtractor:
+    """Callable stage: fills doc.keywords from doc.tokens."""
+
     def __init__(self, idf: dict | None = None, exclude: Iterable[str] = (), k: int = 5):
-        self.idf, self.default_idf = (idf, max(idf.values())) if idf else load_idf()
-        self.exclude = set(exclude) | load_stopwords()
+        self.idf = idf if idf is not None else load_idf()
+        values = sorted(self.idf.values()) or [1.0]
+        # A word the corpus never saw is likely a new name or place: weigh it as a rare word.
+        self.default_idf = values[int(len(values) * 0.9)]
+        self.exclude = frozenset(w for w in exclude if w) | load_stopwords()
         self.k = k
 
+    def _keep(self, word: str) -> bool:
+        if word in self.exclude or word.isdigit():
+            return False
+        if word.isascii():  # "ok", "v2" say little; "Tesla" or "APP" may be the subject
+            return len(word) > 2 and word.lower() not in self.exclude
+        return len(word) > 1
+
     def _weights(self, counts: Counter) -> list[tuple[str, float]]:
-        scored = [(w, n * self.idf.get(w, self.default_idf)) for w, n in counts.items()
-                  if len(w) > 1 and w not in self.exclude and not w.isdigit()]
+        idf, default = self.idf, self.default_idf
+        scored = [(w, (1 + math.log(n)) * idf.get(w, default)) for w, n in counts.items() if self._keep(w)]
         return sorted(scored, key=lambda x: (-x[1], x[0]))
 
     def extract(self, tokens: list[str], k: int | None = None) -> list[str]:
@@ -50,3 +83,22 @@ class KeywordExtractor:
     def __call__(self, doc: Doc) -> Doc:
         doc.keywords = self.extract(doc.tokens)
         return doc
+
+
+def _main(paths: list[str]) -> None:
+    from tqdm import tqdm
+    from opinion.nlp.clean import clean
+    from opinion.nlp.segment import Segmenter
+    seg = Segmenter()
+    texts = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in fh if line.strip()]
+    tokens = (seg(clean(Doc(raw=t))).tokens for t in tqdm(texts, desc="segment", file=sys.stderr))
+    idf = build_idf(tokens)
+    save_idf(idf)
+    print(f"{len(idf)} words from {len(texts)} posts -> {IDF_PATH}")
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

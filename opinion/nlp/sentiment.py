@@ -1,50 +1,82 @@
 """Sentiment: the probability a post is positive, from a pluggable engine, and its polarity.
 
-`domain` is the model this project trains on labelled Weibo posts (opinion/nlp/models/); `snownlp`
-is the reference engine (trained on product reviews, and slow: its own segmenter runs per post).
+`domain` is the model this project trains on labelled Weibo posts (opinion/nlp/models/, see its
+README); `snownlp` is the reference engine (trained on product reviews, and slow: its own segmenter
+runs per post, so it is never the default). Engines score a whole batch at once.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Protocol, Sequence
 
+import numpy as np
+
 from opinion.nlp.doc import Doc
-from opinion.nlp.linear import LinearModel, feature_text
 
 MODELS = Path(__file__).resolve().parent / "models"
+DEFAULT_BAND = (0.4, 0.6)
 
 
 class SentimentEngine(Protocol):
     name: str
 
     def score(self, docs: Sequence[Doc]) -> list[float]:
+        """P(positive) in 0..1 for each doc, in order."""
         ...
 
 
+def _has_content(doc: Doc) -> bool:
+    return bool(doc.body.strip() or doc.emoticons)
+
+
 class SnowNLPEngine:
+    """The reference engine, kept for comparison (`analyze --engine snownlp`, `eval`)."""
     name = "snownlp"
 
     def score(self, docs: Sequence[Doc]) -> list[float]:
         from snownlp import SnowNLP
-        return [float(SnowNLP(d.body).sentiments) if d.body else 0.5 for d in docs]
+        return [float(SnowNLP(d.body[:2000]).sentiments) if d.body.strip() else 0.5 for d in docs]
 
 
 class DomainEngine:
+    """The project's trained model: calibrated mix of a polarity head and the emotion head."""
     name = "domain"
 
     def __init__(self, path: str | Path | None = None):
-        self.model = LinearModel.load(path or MODELS / "sentiment.npz")
-        self.positive = self.model.classes.index("positive")
+        from opinion.nlp.textmodel import TextModel
+        self.model = TextModel.load(path or MODELS / "sentiment.npz")
+        if "polarity" not in self.model.heads:
+            raise ValueError(f"{path}: 不是情感模型 (no polarity head)")
 
     def score(self, docs: Sequence[Doc]) -> list[float]:
+        from opinion.nlp.fit import emotion_to_positive
         if not docs:
             return []
-        proba = self.model.proba([feature_text(d) for d in docs])
-        # A post with no words has no sentiment to speak of: neutral, not a guess.
-        return [float(p[self.positive]) if d.body.strip() else 0.5 for d, p in zip(docs, proba)]
+        x = self.model.features(docs)
+        head = self.model.heads["polarity"]
+        p = head.proba(x)[:, head.classes.index("positive")]
+        meta, emo = self.model.meta, self.model.heads.get("emotion")
+        if emo is not None and meta:
+            p_emo = emotion_to_positive(self.model.class_proba(x), emo.classes)
+            z = meta["w_polarity"] * _logit(p) + meta["w_emotion"] * _logit(p_emo) + meta["bias"]
+            p = 1.0 / (1.0 + np.exp(-z))
+        if "alpha" in meta:
+            from opinion.nlp.features import lexicon_prior
+            lex = x[:, len(self.model.vocab):].toarray() / (self.model.lex_weight or 1.0)
+            z = _logit(p) + meta["alpha"] * lexicon_prior(lex)
+            p = 1.0 / (1.0 + np.exp(-(meta["final_scale"] * z + meta["final_offset"])))
+        # A post with no words and no emoticons has no sentiment to speak of: neutral, not a guess.
+        return [float(v) if _has_content(d) else 0.5 for d, v in zip(docs, p)]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def load_sentiment_engine(name: str = "domain", path: str | None = None) -> SentimentEngine:
+    """`domain` (default, the shipped or a given model file) or `snownlp`."""
+    name = (name or "domain").lower()
     if name == "snownlp":
         return SnowNLPEngine()
     if name == "domain":
@@ -52,13 +84,17 @@ def load_sentiment_engine(name: str = "domain", path: str | None = None) -> Sent
     raise ValueError(f"unknown sentiment engine {name!r} (domain, snownlp)")
 
 
-def polarity_of(score: float, band: tuple[float, float] = (0.4, 0.6)) -> str:
+def polarity_of(score: float | None, band: tuple[float, float] = DEFAULT_BAND) -> str:
+    """negative below the band, positive above it, neutral inside it (and for no score)."""
+    if score is None or score != score:  # NaN
+        return "neutral"
     if score < band[0]:
         return "negative"
     return "positive" if score > band[1] else "neutral"
 
 
 def apply_sentiment(engine: SentimentEngine, docs: Sequence[Doc],
-                    band: tuple[float, float] = (0.4, 0.6)) -> None:
+                    band: tuple[float, float] = DEFAULT_BAND) -> None:
+    """Fill doc.sentiment and doc.polarity for a whole batch in one call to the engine."""
     for doc, score in zip(docs, engine.score(docs)):
         doc.sentiment, doc.polarity = score, polarity_of(score, band)

@@ -1,7 +1,8 @@
 """Training and evaluating the sentiment and emotion models from labelled posts (CSV or JSONL).
 
 `python -m opinion train sentiment --data ../shared/data/weibo-emotion/train.csv` rebuilds the
-shipped model; `eval` measures any labelled file through the same path `analyze` uses.
+shipped model; `eval` measures any labelled file through the same path `analyze` uses. The fitting
+itself (features, heads, cross-validated calibration) lives in opinion.nlp.fit.
 """
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from opinion.nlp.clean import clean
-from opinion.nlp.doc import Doc
-from opinion.nlp.linear import feature_text, fit
+from opinion.nlp.doc import EMOTIONS, Doc
 
 MODELS = Path(__file__).resolve().parent / "models"
 POLARITY_OF_EMOTION = {"optimism": "positive", "gratitude": "positive", "fear": "negative",
@@ -24,115 +24,130 @@ POLARITY_OF_EMOTION = {"optimism": "positive", "gratitude": "positive", "fear": 
                        "surprise": "neutral"}
 
 
-def read_labelled(path: str, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
-    rows: list[dict] = []
-    if str(path).endswith((".jsonl", ".json")):
+def read_rows(path: str) -> list[dict]:
+    """Rows of a CSV (with a header) or JSON Lines file, as dicts of strings."""
+    if str(path).endswith((".jsonl", ".json", ".ndjson")):
         with open(path, encoding="utf-8-sig") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
-    else:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+            return [json.loads(line) for line in fh if line.strip()]
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def read_labelled(path: str, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
+    rows = read_rows(path)
     if rows and (text_col not in rows[0] or label_col not in rows[0]):
         raise ValueError(f"{path}: 需要列 {text_col} 与 {label_col}，现有 {', '.join(rows[0])}")
-    rows = [r for r in rows if r.get(text_col) and r.get(label_col)]
-    return [r[text_col] for r in rows], [str(r[label_col]) for r in rows]
+    rows = [r for r in rows if r.get(text_col) and r.get(label_col) not in (None, "")]
+    return [str(r[text_col]) for r in rows], [str(r[label_col]).strip().lower() for r in rows]
 
 
-def _features(texts: list[str], progress: bool) -> list[str]:
-    it = tqdm(texts, desc="清洗", file=sys.stderr, disable=not progress or None)
-    return [feature_text(clean(Doc(raw=t))) for t in it]
+def to_polarity(label: str) -> str:
+    """positive/negative/neutral from a polarity, an emotion, or 1/0 style labels."""
+    label = label.strip().lower()
+    return {"1": "positive", "pos": "positive", "0": "negative", "neg": "negative", "-1": "negative"}.get(
+        label, POLARITY_OF_EMOTION.get(label, label))
 
 
-def _train(kind: str, data: str, out_dir: str | None, text_col: str, label_col: str,
-           progress: bool, folds: int = 5) -> dict:
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
-    texts, labels = read_labelled(data, text_col, label_col)
-    if kind == "sentiment":  # binary: surprise ("neutral") goes either way, so it is left out
-        keep = [i for i, l in enumerate(labels) if POLARITY_OF_EMOTION.get(l, l) in ("positive", "negative")]
-        texts = [texts[i] for i in keep]
-        labels = [POLARITY_OF_EMOTION.get(labels[i], labels[i]) for i in keep]
-    feats = _features(texts, progress)
-    y = np.array(labels)
-    predicted = np.empty(len(y), dtype=object)
-    positive = np.zeros(len(y))
-    splits = StratifiedKFold(folds, shuffle=True, random_state=0).split(feats, y)
-    for train_idx, test_idx in tqdm(list(splits), desc="交叉验证", file=sys.stderr, disable=not progress or None):
-        model = fit([feats[i] for i in train_idx], y[train_idx])
-        proba = model.proba([feats[i] for i in test_idx])
-        predicted[test_idx] = np.array(model.classes)[proba.argmax(axis=1)]
-        if kind == "sentiment":
-            positive[test_idx] = proba[:, model.classes.index("positive")]
-    report = {"kind": kind, "data": str(data), "n": len(y), "folds": folds,
-              "cv_accuracy": float(accuracy_score(y, predicted)),
-              "cv_macro_f1": float(f1_score(y, predicted, average="macro"))}
-    if kind == "sentiment":
-        report["cv_roc_auc"] = float(roc_auc_score(y == "positive", positive))
-    model = fit(feats, y)
-    out = Path(out_dir) if out_dir else MODELS
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / f"{kind}.npz")
-    report["model"] = str(out / f"{kind}.npz")
-    return report
+def _docs(texts: list[str], progress: bool, desc: str = "清洗") -> list[Doc]:
+    return [clean(Doc(raw=t)) for t in tqdm(texts, desc=desc, file=sys.stderr, disable=not progress, leave=False)]
 
 
 def train_sentiment(data: str, out_dir: str | None = None, text_col: str = "text",
-                    label_col: str = "polarity", progress: bool = True) -> dict:
-    """Binary positive/negative model; labels may be polarities or the seven emotions."""
-    return _train("sentiment", data, out_dir, text_col, label_col, progress)
+                    label_col: str = "polarity", progress: bool = True, emotion_col: str = "emotion",
+                    c: float | None = None) -> dict:
+    """Positive/negative model. Labels may be polarities or the seven emotions; where the file also
+    has an emotion column, an emotion head is trained too and its probabilities join the score."""
+    from opinion.nlp.fit import fit_sentiment
+    rows = read_rows(data)
+    if rows and (text_col not in rows[0] or label_col not in rows[0]):
+        raise ValueError(f"{data}: 需要列 {text_col} 与 {label_col}，现有 {', '.join(rows[0])}")
+    rows = [r for r in rows if r.get(text_col) and r.get(label_col) not in (None, "")]
+    polarity = [to_polarity(str(r[label_col])) for r in rows]
+    emotions = None
+    if rows and emotion_col in rows[0] and all(str(r.get(emotion_col, "")).lower() in EMOTIONS for r in rows):
+        emotions = [str(r[emotion_col]).lower() for r in rows]
+    elif all(str(r[label_col]).lower() in EMOTIONS for r in rows):
+        emotions = [str(r[label_col]).lower() for r in rows]
+    docs = _docs([str(r[text_col]) for r in rows], progress)
+    model, report = fit_sentiment(docs, polarity, emotions, progress=progress, **({"c": c} if c else {}))
+    return _save("sentiment", model, report, data, out_dir)
 
 
 def train_emotion(data: str, out_dir: str | None = None, text_col: str = "text",
-                  label_col: str = "emotion", progress: bool = True) -> dict:
-    return _train("emotion", data, out_dir, text_col, label_col, progress)
+                  label_col: str = "emotion", progress: bool = True, c: float | None = None) -> dict:
+    """Seven-class (or any-class) emotion model."""
+    from opinion.nlp.fit import fit_emotion
+    texts, labels = read_labelled(data, text_col, label_col)
+    docs = _docs(texts, progress)
+    model, report = fit_emotion(docs, labels, progress=progress, **({"c": c} if c else {}))
+    return _save("emotion", model, report, data, out_dir)
+
+
+def _save(kind: str, model, report: dict, data: str, out_dir: str | None) -> dict:
+    out = Path(out_dir) if out_dir else MODELS
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{kind}.npz"
+    model.save(path)
+    report.update(kind=kind, data=str(data), model=str(path), size_kb=round(path.stat().st_size / 1024))
+    return report
 
 
 def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None = None,
-             model_path: str | None = None) -> dict:
+             model_path: str | None = None, engine: str = "domain") -> dict:
     """Accuracy, macro-F1, confusion matrix and throughput of the engine `analyze` uses."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
     from opinion.nlp.emotion import EmotionModel
     from opinion.nlp.sentiment import load_sentiment_engine
     label_col = label_col or ("polarity" if kind == "sentiment" else "emotion")
     texts, labels = read_labelled(data, text_col, label_col)
-    start = time.perf_counter()
-    docs = [clean(Doc(raw=t)) for t in texts]
-    report: dict = {"kind": kind, "data": str(data), "n": len(texts)}
+    report: dict = {"kind": kind, "data": str(data), "rows": len(texts)}
     if kind == "sentiment":
-        labels = [POLARITY_OF_EMOTION.get(l, l) for l in labels]
-        keep = [i for i, l in enumerate(labels) if l in ("positive", "negative")]
-        docs, labels = [docs[i] for i in keep], [labels[i] for i in keep]
-        scores = np.array(load_sentiment_engine("domain", model_path).score(docs))
+        scorer = load_sentiment_engine(engine, model_path)
+        labels = [to_polarity(lab) for lab in labels]
+        keep = [i for i, lab in enumerate(labels) if lab in ("positive", "negative")]
+        texts, truth = [texts[i] for i in keep], np.array([labels[i] for i in keep])
+        start = time.perf_counter()
+        scores = np.array(scorer.score(_docs(texts, False)))
+        elapsed = time.perf_counter() - start
         predicted = np.where(scores > 0.5, "positive", "negative")
-        truth = np.array(labels)
-        report["roc_auc"] = float(roc_auc_score(truth == "positive", scores)) if len(set(labels)) == 2 else None
+        report["roc_auc"] = float(roc_auc_score(truth == "positive", scores)) if len(set(truth)) == 2 else None
+        report["skipped_neutral"] = len(labels) - len(keep)
         classes = ["negative", "positive"]
-    else:
+    elif kind == "emotion":
         model = EmotionModel.load(model_path)
-        predicted = np.array([label for label, _ in model.predict(docs)])
         truth = np.array(labels)
-        classes = sorted(set(labels) | set(predicted))
-    elapsed = time.perf_counter() - start
-    report.update(n=len(truth), accuracy=float(accuracy_score(truth, predicted)),
-                  macro_f1=float(f1_score(truth, predicted, average="macro")),
-                  labels=classes, confusion=confusion_matrix(truth, predicted, labels=classes).tolist(),
-                  posts_per_second=len(truth) / elapsed if elapsed else None)
+        start = time.perf_counter()
+        predicted = np.array([label for label, _ in model.predict(_docs(texts, False))])
+        elapsed = time.perf_counter() - start
+        classes = [c for c in EMOTIONS if c in set(labels) | set(predicted)] + \
+            sorted(set(labels) - set(EMOTIONS))
+    else:
+        raise ValueError(f"unknown model kind {kind!r} (sentiment, emotion)")
+    report.update(n=len(truth), accuracy=float(accuracy_score(truth, predicted)) if len(truth) else None,
+                  macro_f1=float(f1_score(truth, predicted, average="macro")) if len(truth) else None,
+                  labels=classes, confusion=confusion_matrix(truth, predicted, labels=classes).tolist()
+                  if len(truth) else [],
+                  posts_per_second=len(truth) / elapsed if elapsed > 0 else None)
     return report
 
 
 def format_report(report: dict) -> str:
-    lines = [f"{report['kind']} · {report['data']} · {report['n']} 条"]
-    for key in ("cv_accuracy", "cv_macro_f1", "cv_roc_auc", "accuracy", "macro_f1", "roc_auc"):
+    """Human-readable lines for the CLI."""
+    lines = [f"{report.get('kind')} · {report.get('data')} · {report.get('n')} 条"]
+    for key in ("cv_accuracy", "cv_macro_f1", "cv_roc_auc", "cv_emotion_macro_f1", "accuracy",
+                "macro_f1", "roc_auc"):
         if report.get(key) is not None:
-            lines.append(f"  {key:<12} {report[key]:.4f}")
+            lines.append(f"  {key:<20} {report[key]:.4f}")
+    if report.get("skipped_neutral"):
+        lines.append(f"  {'skipped (neutral)':<20} {report['skipped_neutral']}")
     if report.get("posts_per_second"):
-        lines.append(f"  throughput   {report['posts_per_second']:.0f} 条/秒")
+        lines.append(f"  {'throughput':<20} {report['posts_per_second']:.0f} 条/秒")
     if report.get("confusion"):
         labels = report["labels"]
         lines.append("  confusion (rows = truth, columns = predicted)")
-        lines.append("  " + " " * 12 + "".join(f"{l[:9]:>10}" for l in labels))
+        lines.append("  " + " " * 12 + "".join(f"{lab[:9]:>10}" for lab in labels))
         for label, row in zip(labels, report["confusion"]):
             lines.append(f"  {label[:12]:<12}" + "".join(f"{v:>10}" for v in row))
     if report.get("model"):
-        lines.append(f"  model        {report['model']}")
+        lines.append(f"  model                {report['model']} ({report.get('size_kb')} KB)")
     return "\n".join(lines)
