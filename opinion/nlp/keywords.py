@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections import Counter
 from functools import lru_cache
@@ -21,6 +22,8 @@ import numpy as np
 from opinion.nlp.doc import Doc
 from opinion.nlp.segment import load_stopwords
 
+# "两点", "一位", "3名", "十几个": numbers with a measure word say how many, not what about
+_QUANTITY = re.compile(r"^[\d零一二两三四五六七八九十百千万亿几多半每第]+[个位名点次年月日天号岁件条人家只台辆元块分秒周层楼期批]?$")
 IDF_PATH = Path(__file__).resolve().parent / "models" / "idf.npz"
 
 
@@ -60,7 +63,7 @@ class KeywordExtractor:
         self.k = k
 
     def _keep(self, word: str) -> bool:
-        if word in self.exclude or word.isdigit():
+        if word in self.exclude or _QUANTITY.match(word):
             return False
         if word.isascii():  # "ok", "v2" say little; "Tesla" or "APP" may be the subject
             return len(word) > 2 and word.lower() not in self.exclude

@@ -19,6 +19,12 @@ from opinion.nlp.doc import Doc
 from opinion.nlp.features import char_text, lexicon_features
 
 NGRAMS = (1, 3)
+_LAST: list = [None]   # ((fingerprint, texts), features) of the last batch, swapped whole
+
+
+def _key(gram: str) -> int:
+    """An n-gram of up to three characters as one integer: 21 bits a code point, plus one."""
+    return sum((ord(ch) + 1) << (21 * i) for i, ch in enumerate(gram))
 
 
 def _blob(words: Sequence[str]) -> np.ndarray:
@@ -63,20 +69,68 @@ class TextModel:
     heads: dict[str, Head]
     meta: dict[str, float] = field(default_factory=dict)   # e.g. the sentiment combiner's weights
     _vectorizer: object = field(default=None, repr=False)
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            import hashlib
+            h = hashlib.sha1("\n".join(self.vocab).encode("utf-8"))
+            h.update(np.asarray(self.idf, dtype=np.float32).tobytes())
+            h.update(str(self.lex_weight).encode())
+            self.fingerprint = h.hexdigest()
+
+    def _keys(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._vectorizer is None:
+            keys = np.array([_key(w) for w in self.vocab], dtype=np.int64)
+            order = np.argsort(keys)
+            self._vectorizer = (keys[order], order)
+        return self._vectorizer
 
     def features(self, docs: Sequence[Doc]):
+        """Sparse rows: TF-IDF n-grams (as scikit-learn's TfidfVectorizer computes them in
+        training, counted here with NumPy in a few array operations per batch) and the weighted lexicon features.
+        The last batch's rows are reused when another model with the same vocabulary asks for
+        the same posts (the sentiment and emotion stages run over the same batch)."""
         import scipy.sparse as sp
         from sklearn.preprocessing import normalize
-        if self._vectorizer is None:
-            from sklearn.feature_extraction.text import CountVectorizer
-            self._vectorizer = CountVectorizer(analyzer="char", ngram_range=NGRAMS, lowercase=True,
-                                               vocabulary={w: i for i, w in enumerate(self.vocab)},
-                                               dtype=np.float64)
-        x = self._vectorizer.transform([char_text(d) for d in docs])
-        x.data = 1.0 + np.log(x.data)          # sublinear tf, as TfidfVectorizer does in training
-        x = normalize(x.multiply(self.idf).tocsr())
-        lex = np.array([lexicon_features(d) for d in docs]) * self.lex_weight
-        return sp.hstack([x, sp.csr_matrix(lex)], format="csr")
+        texts = tuple(char_text(d).lower() for d in docs)
+        key = (self.fingerprint, texts)
+        last = _LAST[0]
+        if last is not None and last[0] == key:
+            return last[1]
+        counts = self._counts(texts)
+        counts.data = 1.0 + np.log(counts.data)   # sublinear tf
+        x = normalize(counts.multiply(self.idf).tocsr())
+        lex = np.array([lexicon_features(d) for d in docs]).reshape(len(docs), -1) * self.lex_weight
+        out = sp.hstack([x, sp.csr_matrix(lex)], format="csr")
+        _LAST[0] = (key, out)
+        return out
+
+    def _counts(self, texts: Sequence[str]):
+        import scipy.sparse as sp
+        sorted_keys, order = self._keys()
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        total = int(lengths.sum())
+        if total == 0 or len(sorted_keys) == 0:
+            return sp.csr_matrix((len(texts), len(self.vocab)), dtype=np.float64)
+        codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+        doc = np.repeat(np.arange(len(texts)), lengths)
+        left = lengths[doc] - (np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        keys, rows = [codes], [doc]
+        for n in range(2, NGRAMS[1] + 1):  # n-grams that stay inside their own post
+            ok = np.nonzero(left[: total - n + 1] >= n)[0]
+            k = codes[ok].copy()
+            for j in range(1, n):
+                k += codes[ok + j] << (21 * j)
+            keys.append(k)
+            rows.append(doc[ok])
+        k, r = np.concatenate(keys), np.concatenate(rows)
+        pos = np.minimum(np.searchsorted(sorted_keys, k), len(sorted_keys) - 1)
+        hit = sorted_keys[pos] == k
+        m = sp.csr_matrix((np.ones(int(hit.sum())), (r[hit], order[pos[hit]])),
+                          shape=(len(texts), len(self.vocab)), dtype=np.float64)
+        m.sum_duplicates()
+        return m
 
     def class_proba(self, x, names: Sequence[str] = ("emotion", "emotion_nb")) -> np.ndarray:
         """Probabilities from several heads over the same classes: a product of experts, each

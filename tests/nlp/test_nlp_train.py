@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +118,32 @@ def test_shipped_model_on_labelled_weibo(weibo_emotion):
     from opinion.nlp.train import evaluate
     rep = evaluate("sentiment", str(weibo_emotion))
     assert rep["n"] > 7000 and rep["accuracy"] > 0.9
+
+
+def test_fast_ngram_counting_matches_scikit_learn():
+    """The NumPy n-gram counter must give exactly the features the models were trained on."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from opinion.nlp.clean import clean
+    from opinion.nlp.doc import Doc
+    from opinion.nlp.features import char_text
+    from opinion.nlp.fit import _featurizer
+    train = [clean(Doc(raw=r["text"])) for r in make_rows(20)] + [clean(Doc(raw="ABC 路口[怒]"))] * 2
+    test = [clean(Doc(raw=t)) for t in ["", "abc 路口积水 [怒]", "ＡＢＣ😀😀", "x", "太可怕了吓死了",
+                                        "路口" * 3000]]
+    model = _featurizer(train)
+    ref = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2,
+                          lowercase=True).fit([char_text(d) for d in train])
+    expected = ref.transform([char_text(d) for d in test]).toarray()
+    got = model.features(test)[:, :len(model.vocab)].toarray()
+    assert sorted(model.vocab) == sorted(ref.vocabulary_)
+    order = [ref.vocabulary_[w] for w in model.vocab]
+    assert np.allclose(got, expected[:, order])
+    assert got[1].sum() > 0 and got[0].sum() == 0
+
+
+def test_too_few_examples_is_a_clear_error(tmp_path):
+    from opinion.nlp.train import train_emotion
+    path = tmp_path / "few.csv"
+    path.write_text("text,emotion\n好开心,optimism\n气死了,anger\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="each class needs"):
+        train_emotion(str(path), str(tmp_path), progress=False)
