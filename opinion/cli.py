@@ -40,6 +40,8 @@ def register(app) -> None:
     for command in (run_cmd, web_cmd, scheduler_cmd, seed_demo_cmd, import_cmd, analyze_cmd,
                     stats_cmd, collect_cmd, train_group, eval_group, sla_group):
         app.cli.add_command(command)
+    from opinion.reply_learn import templates_group
+    app.cli.add_command(templates_group)
 
 
 @click.command("run")
@@ -114,12 +116,22 @@ def analyze_cmd(input, batch, engine):
 
 @click.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--since", default=None, help="performance period start (ISO time, Beijing if no zone)")
+@click.option("--until", default=None, help="performance period end, exclusive (default: now)")
+@click.option("--week", default=None, help="performance for an ISO week, e.g. 2026-W47")
 @with_appcontext
-def stats_cmd(as_json):
-    """Counts of posts, topics, cases (by status and ladder level), alerts and sources."""
+def stats_cmd(as_json, since, until, week):
+    """Counts of posts, topics, cases (by status and ladder level), alerts, sources, and each
+    unit's response performance for a period (default: this week)."""
     from opinion.models import db
-    from opinion.stats import collect_stats
+    from opinion.stats import collect_stats, performance_stats
     stats = collect_stats(db.session)
+    try:
+        stats["performance"] = performance_stats(
+            db.session, current_app.extensions["district"], since=parse_time(since),
+            until=parse_time(until), week=week)
+    except (ValueError, OpinionError) as exc:
+        raise click.BadParameter(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
         return

@@ -53,7 +53,11 @@ class District:
     sensitive_words: list[str]
     extension_cap_working_days: int = 15
     transfer_back_working_days: int = 2
+    callback_no_answer_days: int = 7  # a resolved case with no callback answer closes after these
+    performance: dict = field(default_factory=dict)  # weights and grade cut-offs (opinion.performance)
     source: str = ""
+    erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
+    reply_required_parts: list[dict] = field(default_factory=list)  # {name, patterns}
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -161,6 +165,7 @@ def _build(path: str, data: dict) -> District:
         if not 1 <= level <= 5:
             _fail(path, raw["__line__"], f"督办级别 {level} 无效，应为 1 到 5")
         step = {k: v for k, v in raw.items() if k != "__line__"}
+        _check_step(path, raw["__line__"], step)
         if "after" in step:
             step["after"] = parse_duration(step["after"], path, raw["__line__"])
         escalation.append(step)
@@ -182,5 +187,54 @@ def _build(path: str, data: dict) -> District:
         sensitive_words=[str(w) for w in data.get("sensitive_words", [])],
         extension_cap_working_days=int(data.get("extension_cap_working_days", 15)),
         transfer_back_working_days=int(data.get("transfer_back_working_days", 2)),
+        callback_no_answer_days=int(data.get("callback_no_answer_days", 7)),
+        performance=_performance(path, data.get("performance") or {}),
         source=path,
+        erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
+                         if k != "__line__"},
+        reply_required_parts=_reply_parts(path, data.get("reply_required_parts") or []),
     )
+
+
+def _reply_parts(path: str, raw_parts: list) -> list[dict]:
+    """The required parts of a reply, each pattern compiled once here so a bad one names its line."""
+    parts = []
+    for raw in raw_parts:
+        name = str(_require(path, raw, "name"))
+        patterns = [str(p) for p in _require(path, raw, "patterns", list)]
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                _fail(path, raw["__line__"], f"回复必备要素 “{name}” 的规则 “{pattern}” 无效：{exc}")
+        parts.append({"name": name, "patterns": patterns})
+    return parts
+
+
+LADDER_TRIGGERS = ("reminder", "acknowledge_overdue", "respond_overdue", "still_open_after",
+                   "resolve_overdue")
+LADDER_RECIPIENTS = ("assignee", "monitors", "unit_head", "leader", "leaders")
+NOTIFY_CHANNELS = ("inapp", "email", "webhook", "sms")
+
+
+def _check_step(path: str, line: int, step: dict) -> None:
+    """A ladder step names a known trigger, known recipients and known channels."""
+    if step.get("trigger") not in LADDER_TRIGGERS:
+        _fail(path, line, f"督办触发条件 “{step.get('trigger')}” 无效，应为 {', '.join(LADDER_TRIGGERS)} 之一")
+    for who in step.get("notify", []):
+        if who not in LADDER_RECIPIENTS:
+            _fail(path, line, f"督办通知对象 “{who}” 无效，应为 {', '.join(LADDER_RECIPIENTS)} 之一")
+    channels = step.get("channel", "inapp")
+    for channel in [channels] if isinstance(channels, str) else channels:
+        if channel not in NOTIFY_CHANNELS:
+            _fail(path, line, f"通知渠道 “{channel}” 无效，应为 {', '.join(NOTIFY_CHANNELS)} 之一")
+
+
+def _performance(path: str, raw: dict) -> dict:
+    """Score weights and A-D cut-offs; cut-offs must fall from A to C (below C is D)."""
+    line = raw.get("__line__")
+    weights = {k: float(v) for k, v in (raw.get("weights") or {}).items() if k != "__line__"}
+    grades = {k: float(v) for k, v in (raw.get("grades") or {}).items() if k != "__line__"}
+    if grades and not (set(grades) == {"A", "B", "C"} and grades["A"] > grades["B"] > grades["C"]):
+        _fail(path, line, "绩效等级分数线应为 A、B、C 三项且 A > B > C（低于 C 为 D）")
+    return {"weights": weights, "grades": grades}

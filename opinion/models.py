@@ -48,7 +48,14 @@ CASE_STATUS_NAMES = {"new": "待签收", "acknowledged": "已签收", "replied":
                      "reopened": "重新办理", "merged": "已合并"}
 ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.replied": "回复",
                 "case.resolved": "办结", "case.reminded": "电子催办", "case.escalated": "升级督办",
-                "case.priority_raised": "提高优先级"}
+                "case.priority_raised": "提高优先级", "case.priority_changed": "调整优先级",
+                "case.transferred_back": "申请退回", "case.transfer_reassigned": "改派",
+                "case.transfer_sent_back": "退回驳回", "case.reassigned": "单位内改派",
+                "case.co_unit_added": "增加协办单位", "case.extension_requested": "申请延期",
+                "case.extension_approved": "批准延期", "case.extension_refused": "不予延期",
+                "case.verified": "回访", "case.reopened": "重新办理", "case.closed": "关闭",
+                "case.merged": "合并", "case.instruction": "领导批示", "case.notified": "督办通知",
+                "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班"}
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 
@@ -188,6 +195,16 @@ class Case(db.Model):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The lifecycle (opinion.cases): what was done, the callback, supervision marks, merges.
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied | basic | unsatisfied
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the new resolve clock starts
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    extended_working_days: Mapped[int] = mapped_column(Integer, default=0)  # approved 延期, in all
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 现场督办 mark (level 3)
+    special_report: Mapped[bool] = mapped_column(Boolean, default=False)  # 专报批办 mark (level 5)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -197,10 +214,16 @@ class Case(db.Model):
     unit: Mapped[Unit] = relationship()
     assignee: Mapped[User | None] = relationship()
     replies: Mapped[list["Reply"]] = relationship(back_populates="case", order_by="Reply.created_at")
+    co_units: Mapped[list["CaseCoUnit"]] = relationship(back_populates="case", order_by="CaseCoUnit.id")
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_CASE_STATUSES
+
+    @property
+    def published_replies(self) -> list["Reply"]:
+        """The public replies; drafts and replies awaiting approval are not shown as answers."""
+        return [r for r in self.replies if r.status == "published"]
 
 
 class Reply(db.Model):
@@ -211,8 +234,54 @@ class Reply(db.Model):
     channel: Mapped[str] = mapped_column(String(32), default="web")
     external_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The composer's workflow (opinion.replies): draft -> pending_approval -> published | rejected.
+    # Only a published reply is public and stops the first-response clock.
+    status: Mapped[str] = mapped_column(String(20), default="published", index=True)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("reply_template.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)  # why an approver rejected it
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    publish_error: Mapped[str | None] = mapped_column(Text)  # the channel refused; kept to retry
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     case: Mapped[Case] = relationship(back_populates="replies")
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+
+
+REPLY_STATUS_NAMES = {"draft": "草稿", "pending_approval": "待审核", "published": "已发布",
+                      "rejected": "已退回"}
+
+
+class ReplyTemplate(db.Model):
+    """口径库: an approved reply wording for one unit (or every unit) and one category (or all)."""
+
+    __tablename__ = "reply_template"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)  # NULL: all units
+    category: Mapped[str | None] = mapped_column(String(32), index=True)  # NULL: every category
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)  # placeholders {称呼} {话题} {单位} {日期} {承办单位}
+    origin: Mapped[str] = mapped_column(String(16), default="manual")  # manual | learned
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    unit: Mapped[Unit | None] = relationship()
+
+
+class CaseEditLock(db.Model):
+    """Who is composing a reply on a case right now; one person at a time, until `expires_at`.
+
+    A row of its own (not a column on Case) so taking and renewing the lock never bumps the case's
+    optimistic-locking version under another editor.
+    """
+
+    __tablename__ = "case_edit_lock"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
 
 
 class Alert(db.Model):
@@ -271,3 +340,139 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User | None] = relationship()
+
+
+REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "special": "舆情专报"}
+
+
+class Report(db.Model):
+    """One generated document for leaders (日报, 周报, 专报), kept as an archive.
+
+    The files live under the instance folder (reports/...); `files` maps a format (html, docx, pdf)
+    to its path relative to the instance folder. One row per kind and period: generating the
+    same period again replaces the files, so the archive never lists a week twice.
+    """
+
+    __table_args__ = (UniqueConstraint("kind", "period", name="uq_report_kind_period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # daily | weekly | special
+    period: Mapped[str] = mapped_column(String(32))  # 2026-11-22 | 2026-W47 | case-12 | topic-7
+    title: Mapped[str] = mapped_column(String(200), default="")
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|ready|partial|failed
+    files: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)  # why a format (or the whole report) failed
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")  # manual | schedule | ladder
+    generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    generated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CaseCoUnit(db.Model):
+    """A co-handling unit (协办单位) on a case; the case's own unit is the lead (主办)."""
+
+    __tablename__ = "case_co_unit"
+    __table_args__ = (UniqueConstraint("case_id", "unit_id", name="uq_case_co_unit"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="co_units")
+    unit: Mapped[Unit] = relationship()
+
+
+class CaseTransfer(db.Model):
+    """A unit returning a case it thinks was misrouted (退回), and the monitoring centre's decision.
+
+    Under 首单负责制 the receiving unit keeps the case until the centre reassigns it.
+    """
+
+    __tablename__ = "case_transfer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    suggested_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|reassigned|sent_back
+    to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    from_unit: Mapped[Unit] = relationship(foreign_keys=[from_unit_id])
+    suggested_unit: Mapped[Unit | None] = relationship(foreign_keys=[suggested_unit_id])
+    to_unit: Mapped[Unit | None] = relationship(foreign_keys=[to_unit_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+
+class RoutingCorrection(db.Model):
+    """A monitor's decision that a post, topic or case belonged to another unit.
+
+    Routing retrains from these rows (text → to_unit, category), so keep them as decided.
+    """
+
+    __tablename__ = "routing_correction"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id"), index=True)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    category: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")  # what routing saw: topic label and posts
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    from_unit: Mapped[Unit | None] = relationship(foreign_keys=[from_unit_id])
+    to_unit: Mapped[Unit] = relationship(foreign_keys=[to_unit_id])
+    by: Mapped[User | None] = relationship()
+
+
+class CaseExtension(db.Model):
+    """An extension request (延期申请): a unit asks for more working days, a monitor decides."""
+
+    __tablename__ = "case_extension"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    working_days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|refused
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+
+class Instruction(db.Model):
+    """A leader's instruction (批示) on an escalated case; shown on the case, sent to the unit."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author: Mapped[User | None] = relationship()
+
+
+class DutyShift(db.Model):
+    """值班表: who of a unit is on duty from `start_at` to `end_at`.
+
+    `urgent_cover` marks the 24-hour cover: urgent cases go to those people first, at any hour.
+    """
+
+    __tablename__ = "duty_shift"
+    __table_args__ = (Index("ix_duty_unit_time", "unit_id", "start_at", "end_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    urgent_cover: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit: Mapped[Unit] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

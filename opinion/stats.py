@@ -97,3 +97,66 @@ def week_summary(session, now: datetime | None = None, tz: str = "Asia/Shanghai"
 
 def _as_int(condition):
     return case((condition, 1), else_=0)
+
+
+def period_stats(session, start: datetime, end: datetime) -> dict:
+    """What happened in [start, end): posts, topics, cases opened / answered / resolved, ladder
+    steps and alerts. `stats --json --week/--date` prints this and the reports use it, so a report
+    and the command line always give the same figures for the same period."""
+    from opinion.models import AuditEvent
+
+    def count(model, *where):
+        return session.execute(select(func.count()).select_from(model).where(*where)).scalar()
+
+    posts = and_(Post.created_at >= start, Post.created_at < end)
+    opened = and_(Case.created_at >= start, Case.created_at < end)
+    alerts = and_(Alert.created_at >= start, Alert.created_at < end)
+    by_level = {str(level): 0 for level in range(2, 6)}
+    for after, in session.execute(select(AuditEvent.after).where(
+            AuditEvent.action == "case.escalated", AuditEvent.at >= start, AuditEvent.at < end)):
+        level = str((after or {}).get("level"))
+        if level in by_level:
+            by_level[level] += 1
+    return {
+        "start": start.isoformat(), "end": end.isoformat(),
+        "posts": {"total": count(Post, posts),
+                  "duplicates": count(Post, posts, Post.duplicate_of_id.is_not(None)),
+                  "by_polarity": _grouped(session, Post.polarity, posts, Post.polarity.is_not(None))},
+        "topics": {"active": session.execute(select(func.count(func.distinct(Post.topic_id)))
+                                             .where(posts, Post.topic_id.is_not(None))).scalar(),
+                   "new": count(Topic, Topic.first_seen_at >= start, Topic.first_seen_at < end)},
+        "cases": {"opened": count(Case, opened),
+                  "by_priority": _grouped(session, Case.priority, opened),
+                  "responded": count(Case, Case.first_response_at >= start, Case.first_response_at < end),
+                  "resolved": count(Case, Case.resolved_at >= start, Case.resolved_at < end)},
+        "escalations": {"total": sum(by_level.values()), "by_level": by_level},
+        "alerts": {"total": count(Alert, alerts), "by_severity": _grouped(session, Alert.severity, alerts),
+                   "by_kind": _grouped(session, Alert.kind, alerts)},
+    }
+
+
+def performance_stats(session, district, *, since: datetime | None = None,
+                      until: datetime | None = None, week: str | None = None,
+                      now: datetime | None = None) -> dict:
+    """Each unit's performance (opinion.performance) for --since/--until or an ISO --week
+    ("2026-W47"); with neither, the current week in the district's zone."""
+    from datetime import date
+
+    from opinion.performance import unit_performance
+    now = now or utcnow()
+    if week:
+        try:
+            year, number = week.upper().replace("-", "").split("W")
+            monday = date.fromisocalendar(int(year), int(number), 1)
+        except ValueError:
+            raise ValueError(f"周次 “{week}” 无法识别，应写成 “2026-W47” 这样的 ISO 周") from None
+        start, end = week_bounds(datetime(monday.year, monday.month, monday.day, 12,
+                                          tzinfo=ZoneInfo(district.timezone)), district.timezone)
+    elif since or until:
+        start, end = since or datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC")), until or now
+    else:
+        start, end = week_bounds(now, district.timezone)
+    if end <= start:
+        raise ValueError("统计区间的结束时间应晚于开始时间")
+    return {"start": start.isoformat(), "end": end.isoformat(),
+            "units": unit_performance(session, district, start, end, now=now)}
