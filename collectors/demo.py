@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from collectors.base import NormalisedPost
+from collectors.base import BaseCollector, NormalisedPost
 
 
-class DemoCollector:
+class DemoCollector(BaseCollector):
     kind = "demo"
 
     def __init__(self, config: dict, state: dict):
-        self.per_run = int(config.get("per_run", 3))
-        self.state = state
+        super().__init__(config, state)
+        self.per_run = int(self.config.get("per_run", 3))
 
     def collect(self, since: datetime | None) -> Iterator[NormalisedPost]:
         from opinion.demo_posts import generate

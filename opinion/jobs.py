@@ -36,7 +36,12 @@ def start_scheduler(app, blocking: bool):
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=app.config["TIMEZONE"])
     # coalesce + max_instances=1: a slow run is never stacked on itself.
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
-    scheduler.add_job(collect_due, "interval", seconds=30, args=[app], id="collect", jitter=5, **common)
+    # One job per pull source at its own interval and jitter (opinion.collect), kept in step with
+    # the sources table every minute.
+    from opinion.collect import sync_source_jobs
+    sync_source_jobs(app, scheduler, common)
+    scheduler.add_job(sync_source_jobs, "interval", seconds=60, args=[app, scheduler, common],
+                      id="collect_sync", **common)
     scheduler.add_job(sla_tick, "interval", minutes=1, args=[app], id="sla_tick", **common)
     scheduler.start()
     return scheduler
