@@ -24,6 +24,25 @@ class Config:
     # Posts on one topic within this many hours may join it; older topics go dormant.
     TOPIC_DORMANT_HOURS = int(os.environ.get("OPINION_TOPIC_DORMANT_HOURS", "72"))
     ROUTING_MIN_CONFIDENCE = float(os.environ.get("OPINION_ROUTING_MIN_CONFIDENCE", "0.5"))
+    # Notification channels (opinion.notify.channels); passwords and robot keys only from the
+    # environment. OPINION_ALERT_WEBHOOKS: comma-separated robot URLs that receive alerts.
+    SMTP_HOST = os.environ.get("OPINION_SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("OPINION_SMTP_PORT", "25"))
+    SMTP_SECURITY = os.environ.get("OPINION_SMTP_SECURITY", "none")  # none | starttls | ssl
+    SMTP_USER = os.environ.get("OPINION_SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("OPINION_SMTP_PASSWORD", "")
+    SMTP_FROM = os.environ.get("OPINION_SMTP_FROM", "")
+    WEBHOOK_FORMAT = os.environ.get("OPINION_WEBHOOK_FORMAT", "wecom")  # wecom | dingtalk | generic
+    WEBHOOK_SECRET = os.environ.get("OPINION_WEBHOOK_SECRET", "")  # 钉钉加签 secret
+    ALERT_WEBHOOK_URLS = [u.strip() for u in os.environ.get("OPINION_ALERT_WEBHOOKS", "").split(",") if u.strip()]
+    SMS_URL = os.environ.get("OPINION_SMS_URL", "")
+    SMS_METHOD = os.environ.get("OPINION_SMS_METHOD", "POST")
+    SMS_ENCODING = os.environ.get("OPINION_SMS_ENCODING", "json")  # json | form
+    SMS_BODY = os.environ.get("OPINION_SMS_BODY", '{"phone": "{phone}", "text": "{text}"}')
+    SMS_HEADERS = os.environ.get("OPINION_SMS_HEADERS", "{}")  # e.g. {"Authorization": "..."}
+    SMS_SUCCESS = os.environ.get("OPINION_SMS_SUCCESS", "")  # e.g. code=0; empty: HTTP 2xx
+    NOTIFY_TIMEOUT = float(os.environ.get("OPINION_NOTIFY_TIMEOUT", "10"))
+    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("OPINION_NOTIFY_MAX_ATTEMPTS", "6"))
     WEB_HOST = os.environ.get("OPINION_HOST", "127.0.0.1")
     WEB_PORT = int(os.environ.get("OPINION_PORT", "5000"))
     SESSION_COOKIE_HTTPONLY = True

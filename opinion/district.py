@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from opinion.alerts.settings import AlertSettings, parse_alert_settings
 from opinion.errors import DistrictFileError
 
 UNIT_KINDS = ("department", "street", "centre")
@@ -58,6 +59,7 @@ class District:
     source: str = ""
     erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
     reply_required_parts: list[dict] = field(default_factory=list)  # {name, patterns}
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # opinion.alerts.settings
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -193,6 +195,7 @@ def _build(path: str, data: dict) -> District:
         erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
                          if k != "__line__"},
         reply_required_parts=_reply_parts(path, data.get("reply_required_parts") or []),
+        alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: _fail(path, line, msg)),
     )
 
 

@@ -26,3 +26,15 @@ class CaseStateError(OpinionError):
 
 class PermissionDenied(OpinionError):
     """The user's role or unit does not allow this."""
+
+
+class AlertStateError(OpinionError):
+    """An alert cannot take this action in its state (already acknowledged, or cleared)."""
+
+
+class TopicEditError(OpinionError):
+    """A monitor's topic edit (merge, move posts, rename) is not possible as asked."""
+
+
+class DeliveryError(OpinionError):
+    """A notification channel refused or could not reach its server; the row keeps it to retry."""

@@ -37,6 +37,7 @@ class IngestReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (external id or line, reason)
     analysis_failed: list[tuple[str, str]] = field(default_factory=list)
     cases_opened: int = 0
+    post_ids: list[int] = field(default_factory=list)  # stored this batch, for the alert rules
 
     def merge(self, other: "IngestReport") -> None:
         self.accepted += other.accepted
@@ -44,6 +45,7 @@ class IngestReport:
         self.rejected += other.rejected
         self.analysis_failed += other.analysis_failed
         self.cases_opened += other.cases_opened
+        self.post_ids += other.post_ids
 
 
 def validate(item: NormalisedPost, now: datetime) -> NormalisedPost:
@@ -138,7 +140,22 @@ def ingest(session, app, source: Source, items: list[NormalisedPost], now: datet
             session.rollback()
             for item in fresh.values():
                 report.merge(_retry_one(session, app, source, item, now))
+    _raise_alerts(session, app, report.post_ids, now)
     return report
+
+
+def _raise_alerts(session, app, post_ids: list[int], now: datetime) -> None:
+    """Post rules right after the batch is safe in the database, so an alert follows its post
+    within seconds; a failure here is logged and left to the scheduler's pass, never lost posts."""
+    from opinion.alerts.engine import evaluate_batch
+    if not post_ids:
+        return
+    try:
+        evaluate_batch(session, app, post_ids, now)
+        session.commit()
+    except Exception:  # noqa: BLE001 - the posts are committed; the scheduler evaluates again
+        session.rollback()
+        log.exception("alert rules failed after ingest")
 
 
 def _retry_one(session, app, source, item, now) -> IngestReport:
@@ -160,12 +177,14 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
     pipeline.run(entries)
     units = {u.code: u for u in session.execute(select(Unit)).scalars()}
     topics: dict[str, Topic] = {}
+    stored: list[Post] = []
     for item, entry in zip(items, entries):
         post = Post(source_id=source.id, external_id=item.external_id, author=item.author,
                     author_followers=item.author_followers, url=item.url, raw_text=item.text,
                     created_at=entry.created_at, collected_at=now, reposts=item.reposts,
                     comments=item.comments, likes=item.likes, payload=item.payload or None)
         session.add(post)
+        stored.append(post)
         report.accepted.append(item.external_id)
         if entry.error:
             post.text = entry.doc.text or item.text
@@ -182,6 +201,7 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
         session.flush()
         report.cases_opened += _maybe_open_case(session, district, topic, entry, units, now)
     session.flush()
+    report.post_ids = [p.id for p in stored]
     for key, topic in topics.items():
         _refresh_topic(session, pipeline, key, topic)
     return report

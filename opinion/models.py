@@ -55,7 +55,9 @@ ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.re
                 "case.extension_approved": "批准延期", "case.extension_refused": "不予延期",
                 "case.verified": "回访", "case.reopened": "重新办理", "case.closed": "关闭",
                 "case.merged": "合并", "case.instruction": "领导批示", "case.notified": "督办通知",
-                "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班"}
+                "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班",
+                "alert.acknowledged": "确认预警", "topic.merged": "合并话题", "topic.posts_moved": "移动帖子",
+                "topic.split": "拆分话题", "topic.renamed": "重命名话题"}
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 
@@ -79,6 +81,7 @@ class User(UserMixin, db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     is_unit_head: Mapped[bool] = mapped_column(Boolean, default=False)
     phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(200))  # alert and ladder e-mails
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unit: Mapped[Unit | None] = relationship()
@@ -299,7 +302,16 @@ class Alert(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The rule engine (opinion.alerts): when the condition stopped holding, every post it covers
+    # (post_id is the first), and the figures behind the reason.
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # dedup_key while the alert is open or acknowledged, NULL once cleared: the database itself
+    # keeps one live alert per condition when the ingest and the scheduler evaluate at once.
+    open_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    post_ids: Mapped[list | None] = mapped_column(JSON)
+    details: Mapped[dict | None] = mapped_column(JSON)
     topic: Mapped[Topic | None] = relationship()
+    acknowledged_by: Mapped[User | None] = relationship()
 
 
 class AuditEvent(db.Model):
@@ -339,6 +351,7 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # retry back-off
     user: Mapped[User | None] = relationship()
 
 

@@ -49,3 +49,6 @@ def notify(session, recipients, subject: str, body: str, *, channels=("inapp",),
             session.add(row)
             rows.append(row)
     return rows
+
+
+from opinion.notify.delivery import deliver_pending  # noqa: E402  (the scheduler imports it from here)
