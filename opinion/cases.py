@@ -86,8 +86,10 @@ def acknowledge(session, case: Case, user: User, now: datetime) -> None:
 
 
 def add_reply(session, case: Case, user: User, text: str, now: datetime, *,
-              channel: str = "web", external_url: str | None = None) -> Reply:
-    """Record a reply; the first one stops the first-response clock (and counts as 签收 too)."""
+              channel: str = "web", external_url: str | None = None,
+              reply: Reply | None = None) -> Reply:
+    """Record a published reply; the first one stops the first-response clock (and counts as 签收
+    too). `reply` is a composer draft being published (opinion.replies): it becomes the reply."""
     check_can_act(user, case)
     text = (text or "").strip()
     if not text:
@@ -97,9 +99,11 @@ def add_reply(session, case: Case, user: User, text: str, now: datetime, *,
     if not case.is_open:
         raise CaseStateError("工单已办结或关闭，不能再回复")
     before = {"status": case.status}
-    reply = Reply(case=case, author_id=user.id, text=text, channel=channel,
-                  external_url=external_url, created_at=now)
-    session.add(reply)
+    if reply is None:
+        reply = Reply(case=case, author_id=user.id, created_at=now)
+        session.add(reply)
+    reply.text, reply.channel, reply.external_url = text, channel, external_url
+    reply.status, reply.published_at = "published", now
     if case.acknowledged_at is None:
         case.acknowledged_at = now
     if case.first_response_at is None:

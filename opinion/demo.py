@@ -33,8 +33,10 @@ def seed_demo(app, n_posts: int = 900, days: int = 21, echo=print) -> None:
     created, updated = sync_units(session, district)
     units = {u.code: u for u in session.execute(select(Unit)).scalars()}
     accounts = _seed_users(session, units, district.monitoring_centre)
+    from opinion.reply_learn import load_templates
+    added, _ = load_templates(session)
     session.commit()
-    echo(f"单位：新增 {created}，更新 {updated}，共 {len(units)} 个")
+    echo(f"单位：新增 {created}，更新 {updated}，共 {len(units)} 个；口径库新增 {added} 条")
 
     source = session.execute(select(Source).where(Source.code == "demo")).scalar_one_or_none()
     if source is None:

@@ -38,3 +38,11 @@ class TopicEditError(OpinionError):
 
 class DeliveryError(OpinionError):
     """A notification channel refused or could not reach its server; the row keeps it to retry."""
+
+
+class EditLockedError(OpinionError):
+    """Someone else is composing a reply on this case (the message names them and until when)."""
+
+
+class PublishError(OpinionError):
+    """A reply could not be published through its channel; the draft is kept to retry."""

@@ -21,6 +21,10 @@ def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for bp in (auth.bp, inbox.bp, cases.bp, monitor.bp, leader.bp):
         app.register_blueprint(bp)
+    from opinion.web import replies
+    app.register_blueprint(replies.bp)
+    from opinion.web import topics
+    app.register_blueprint(topics.bp)
     tz = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("localtime")

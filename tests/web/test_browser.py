@@ -80,9 +80,10 @@ def test_spokesperson_answers_the_most_urgent_case(live_server, browser):
     assert f"/cases/{case_id}" in page.url and "积水" in page.content()
     page.click("button:text-is('签收')")
     assert "已签收" in page.locator(".flash").inner_text()
-    page.fill("textarea[name=text]", "网友您好！已安排抽水车到场，预计两小时内恢复通行。")
-    page.click("button:text-is('提交回复')")
-    assert "回复已记录" in page.locator(".flash").inner_text()
+    page.fill("#reply-text", "网友您好！已安排抽水车到场，预计两小时内恢复通行。如有疑问请致电 12345 热线。")
+    page.fill("input[name=link]", "https://weibo.example/slj/1")  # this source has no reply channel
+    page.click("button:text-is('发送回复')")
+    assert "回复已发布" in page.locator(".flash").inner_text()
     assert "已回应" in page.content()
     page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
     assert all(u.startswith(base) for u in requests), "the page loaded something from outside the app"

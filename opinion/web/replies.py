@@ -1,0 +1,195 @@
+"""The reply composer's pages: submit, live check, edit lock, and the approval queue (回复审核).
+
+The composer itself is a partial (templates/_composer.html) that the case page includes; its data
+come from the `reply_composer(case)` template global defined here, so the case view needs no change.
+"""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   session as web_session, url_for)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from opinion import replies as service
+from opinion.cases import visible_cases
+from opinion.errors import EditLockedError, OpinionError, PublishError
+from opinion.models import Case, Reply, db, utcnow
+from opinion.web.auth import roles_required
+
+bp = Blueprint("replies", __name__, url_prefix="/replies")
+ACTORS = ("spokesperson", "monitor", "admin")
+
+
+def _tz() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def _district():
+    return current_app.extensions["district"]
+
+
+def _get_case(case_id: int) -> Case:
+    case = db.session.execute(visible_cases(current_user).where(Case.id == case_id)).scalar_one_or_none()
+    if case is None:
+        abort(404)
+    return case
+
+
+def _unsent_key(case_id: int) -> str:
+    return f"composer_text_{case_id}"
+
+
+@bp.app_template_global()
+def reply_composer(case: Case) -> dict:
+    """Everything the composer partial shows for the current user on this case."""
+    now = utcnow()
+    session = db.session
+    values = service.placeholder_values(session, case, now, _tz())
+    draft = service.draft_of(session, case, current_user)
+    text = web_session.pop(_unsent_key(case.id), None) or (draft.text if draft else "")
+    lock = service.current_lock(session, case, now)
+    collector, _ = service.reply_channel(session, case)
+    pending = [r for r in case.replies if r.status == "pending_approval"]
+    return {
+        "can_compose": current_user.role in ACTORS and case.is_open,
+        "templates": [(t.id, t.title, service.render(t.body, values))
+                      for t in service.templates_for(session, case)],
+        "draft": draft, "text": text,
+        "findings": service.check_reply(_district(), text) if text else [],
+        "locked_by": lock.user if lock is not None and lock.user_id != current_user.id else None,
+        "locked_until": lock.expires_at if lock is not None else None,
+        "has_channel": collector is not None,
+        "approval_reason": service.approval_reason(session, _district(), case, text),
+        "pending": pending,
+        "can_approve": {r.id: service.can_approve(current_user, r) for r in pending},
+    }
+
+
+@bp.route("/cases/<int:case_id>/submit", methods=["POST"])
+@login_required
+def submit(case_id: int):
+    case = _get_case(case_id)
+    text = request.form.get("text", "")
+    template_id = request.form.get("template_id", type=int)
+    link = request.form.get("link", "").strip() or None
+    try:
+        if request.form.get("action") == "draft":
+            service.acquire_lock(db.session, case, current_user, utcnow(), _tz())
+            service.save_draft(db.session, case, current_user, text, utcnow(), template_id=template_id, link=link)
+            db.session.commit()
+            flash("草稿已保存", "info")
+            return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+        outcome = service.submit(db.session, _district(), case, current_user, text, utcnow(),
+                                 template_id=template_id, link=link, tz=_tz(),
+                                 confirmed=request.form.get("confirmed") == "1")
+        db.session.commit()
+    except OpinionError as exc:  # locked by another person, or a case no longer open
+        db.session.rollback()
+        web_session[_unsent_key(case_id)] = text[:20000]  # shown again in the composer
+        flash(str(exc), "error")
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+    if outcome.status == "published":
+        flash("回复已发布" + ("（已通过原渠道回复网友）" if outcome.reply.channel != "elsewhere" else "（已记录发布链接）"), "info")
+    elif outcome.status == "pending_approval":
+        flash(f"回复已提交审核：{outcome.reason}", "info")
+    else:
+        errors = [f.message for f in outcome.findings if f.severity == "error"]
+        flash("未发送，草稿已保存。" + ("；".join(errors) if errors else "请核对下列提示后勾选“我已核对”再发送"),
+              "error")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+
+
+@bp.route("/cases/<int:case_id>/check", methods=["POST"])
+@login_required
+def check(case_id: int):
+    """The same check the submission runs, for the composer's live hints."""
+    case = _get_case(case_id)
+    text = (request.get_json(silent=True) or {}).get("text", "")
+    findings = service.check_reply(_district(), text)
+    return jsonify(findings=[f.to_dict() for f in findings],
+                   approval=service.approval_reason(db.session, _district(), case, text))
+
+
+@bp.route("/cases/<int:case_id>/lock", methods=["POST"])
+@login_required
+def lock(case_id: int):
+    """Take or renew the edit lock while the person types; 409 with the holder's name if taken."""
+    case = _get_case(case_id)
+    if current_user.role not in ACTORS:
+        abort(403)
+    try:
+        held = service.acquire_lock(db.session, case, current_user, utcnow(), _tz())
+        db.session.commit()
+    except EditLockedError as exc:
+        db.session.rollback()
+        return jsonify(ok=False, message=str(exc)), 409
+    return jsonify(ok=True, expires_at=held.expires_at.isoformat())
+
+
+@bp.route("/cases/<int:case_id>/cancel", methods=["POST"])
+@login_required
+def cancel(case_id: int):
+    """Stop composing: the lock is released (the draft, if saved, stays)."""
+    case = _get_case(case_id)
+    service.release_lock(db.session, case, current_user)
+    db.session.commit()
+    flash("已退出撰写，其他人现在可以回复此工单", "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+def _approvable():
+    query = (select(Reply).join(Case, Reply.case_id == Case.id)
+             .where(Reply.status == "pending_approval").order_by(Reply.updated_at))
+    if current_user.role == "spokesperson":
+        query = query.where(Case.unit_id == current_user.unit_id)
+    return query
+
+
+@bp.route("/approvals")
+@roles_required("monitor", "spokesperson")
+def approvals():
+    if current_user.role == "spokesperson" and not current_user.is_unit_head:
+        abort(403)
+    rows = db.session.execute(_approvable().limit(200)).scalars().all()
+    return render_template("approvals.html", rows=rows, can_approve=service.can_approve,
+                           channel_of=lambda r: service.reply_channel(db.session, r.case)[0] is not None,
+                           check=lambda r: service.check_reply(_district(), r.text))
+
+
+def _pending(reply_id: int) -> Reply:
+    reply = db.session.execute(_approvable().where(Reply.id == reply_id)).scalar_one_or_none()
+    if reply is None:
+        abort(404)
+    return reply
+
+
+@bp.route("/<int:reply_id>/approve", methods=["POST"])
+@roles_required("monitor", "spokesperson")
+def approve(reply_id: int):
+    reply = _pending(reply_id)
+    try:
+        service.approve(db.session, reply, current_user, utcnow(),
+                        link=request.form.get("link", "").strip() or None)
+        db.session.commit()
+        flash(f"已批准并发布：工单 #{reply.case_id}", "info")
+    except PublishError as exc:  # keep the approval and the channel's error, to retry
+        db.session.commit()
+        flash(str(exc), "error")
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("replies.approvals"))
+
+
+@bp.route("/<int:reply_id>/reject", methods=["POST"])
+@roles_required("monitor", "spokesperson")
+def reject(reply_id: int):
+    reply = _pending(reply_id)
+    try:
+        service.reject(db.session, reply, current_user, request.form.get("note", ""), utcnow())
+        db.session.commit()
+        flash(f"已退回：工单 #{reply.case_id}", "info")
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("replies.approvals"))

@@ -1,0 +1,82 @@
+/* The reply composer: fills a template, checks as you type (the server's own check), holds the
+   edit lock while you write. Everything also works without it: the server checks on submit. */
+(function () {
+  "use strict";
+  var form = document.getElementById("composer-form");
+  if (!form) return;
+  var text = document.getElementById("reply-text");
+  var picker = document.getElementById("template-picker");
+  var list = document.getElementById("reply-checks");
+  var note = document.getElementById("approval-note");
+  var csrf = form.querySelector("input[name=csrf_token]").value;
+  var lockedAt = 0, timer = null;
+
+  function post(url, body) {
+    return fetch(url, {method: "POST", credentials: "same-origin", body: JSON.stringify(body || {}),
+                       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}});
+  }
+
+  function item(cls, message) {
+    var li = document.createElement("li");
+    li.className = cls;
+    li.textContent = message;
+    return li;
+  }
+
+  // Renewed at most once a minute while the person types; the lock lasts 15 minutes.
+  function holdLock() {
+    if (Date.now() - lockedAt < 60000) return;
+    lockedAt = Date.now();
+    post(form.dataset.lockUrl).then(function (r) { return r.json(); }).then(function (j) {
+      if (!j.ok) {
+        text.readOnly = true;
+        list.replaceChildren(item("error", j.message));
+      }
+    });
+  }
+
+  function render(findings) {
+    if (!findings.length) { list.replaceChildren(item("ok", "校对通过：未发现错敏词，必备要素齐全")); return; }
+    list.replaceChildren.apply(list, findings.map(function (f) {
+      var li = item(f.severity, f.message + (f.start !== null ? "（第 " + (f.start + 1) + " 字）" : ""));
+      if (f.start !== null) {
+        li.title = "点击定位";
+        li.addEventListener("click", function () { text.focus(); text.setSelectionRange(f.start, f.end); });
+      }
+      if (f.suggestion) {
+        var fix = document.createElement("button");
+        fix.type = "button";
+        fix.className = "fix";
+        fix.textContent = "改为“" + f.suggestion + "”";
+        fix.addEventListener("click", function (e) {
+          e.stopPropagation();
+          text.value = text.value.slice(0, f.start) + f.suggestion + text.value.slice(f.end);
+          check(0);
+        });
+        li.appendChild(fix);
+      }
+      return li;
+    }));
+  }
+
+  function check(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      post(form.dataset.checkUrl, {text: text.value}).then(function (r) { return r.json(); })
+        .then(function (j) { render(j.findings); note.textContent = j.approval || ""; });
+    }, delay === undefined ? 300 : delay);
+  }
+
+  text.addEventListener("input", function () { holdLock(); check(); });
+  picker.addEventListener("change", function () {
+    var option = picker.selectedOptions[0];
+    if (!option || !option.dataset.body) return;
+    if (text.value.trim() && text.value !== option.dataset.body && !window.confirm("用所选口径替换当前内容？")) return;
+    text.value = option.dataset.body;
+    holdLock();
+    check(0);
+    var at = text.value.indexOf("【请填写");
+    text.focus();
+    if (at >= 0) text.setSelectionRange(at, text.value.indexOf("】", at) + 1);
+  });
+})();

@@ -1,0 +1,106 @@
+"""The composer in the case page, its live check, the edit lock and the approval queue, over HTTP."""
+from sqlalchemy import select
+
+from opinion.models import Reply, ReplyTemplate
+from tests.factories import PASSWORD, login
+from tests.replies.test_services import GOOD, LINK
+
+
+class As:
+    """One person's browser. Each request gets its own app context: the fixture's shared one would
+    keep the first person's log-in (Flask-Login caches the user in `g`)."""
+
+    def __init__(self, app, username):
+        self.app, self.client = app, app.test_client()
+        self._call("post", "/login", data={"username": username, "password": PASSWORD})
+
+    def _call(self, method, url, **kw):
+        with self.app.app_context():
+            return getattr(self.client, method)(url, **kw)
+
+    def get(self, url, **kw):
+        return self._call("get", url, **kw)
+
+    def post(self, url, **kw):
+        return self._call("post", url, **kw)
+
+
+def test_case_page_shows_the_composer_with_templates_filled_for_the_case(client, session, case):
+    session.add(ReplyTemplate(title="通用·答复口径", body="{称呼}：您好！关于“{话题}”，【请填写：办理情况】{单位}"))
+    session.commit()
+    login(client, "slj_fyr")
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="composer-form"' in html and "通用·答复口径" in html
+    assert "网友“江边老王”：您好！" in html and "【请填写：办理情况】区水利局" in html
+    assert "composer.js" in html
+
+
+def test_live_check_returns_the_same_findings_as_the_submit(client, case):
+    login(client, "slj_fyr")
+    data = client.post(f"/replies/cases/{case.id}/check", json={"text": GOOD + "有人说是暴力执法。"}).get_json()
+    sensitive = [f for f in data["findings"] if f["kind"] == "sensitive"]
+    assert len(sensitive) == 1 and sensitive[0]["start"] == len(GOOD) + 4
+    assert "敏感词" in data["approval"]
+
+
+def test_blocked_submission_keeps_the_text_and_says_why(client, session, case):
+    login(client, "slj_fyr")
+    response = client.post(f"/replies/cases/{case.id}/submit", data={"text": GOOD + "【请填写：联系人】",
+                           "action": "send", "link": LINK}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "未发送，草稿已保存" in html and "尚未填写：【请填写：联系人】" in html
+    assert GOOD in html  # back in the textarea
+    assert session.execute(select(Reply.status)).scalar_one() == "draft"
+    assert 'class="reply-item"' not in html  # a draft is not shown as a reply
+
+
+def test_send_publishes_and_the_case_moves(client, session, case):
+    login(client, "slj_fyr")
+    response = client.post(f"/replies/cases/{case.id}/submit",
+                           data={"text": GOOD, "action": "send", "link": LINK}, follow_redirects=True)
+    assert "回复已发布" in response.get_data(as_text=True)
+    session.refresh(case)
+    assert case.status == "replied" and case.first_response_at is not None
+
+
+def test_a_second_person_sees_who_holds_the_lock(app, session, case):
+    first, second = As(app, "slj_fyr"), As(app, "slj_fyr2")
+    assert first.post(f"/replies/cases/{case.id}/lock").get_json()["ok"] is True
+    taken = second.post(f"/replies/cases/{case.id}/lock")
+    assert taken.status_code == 409 and "slj_fyr 正在撰写" in taken.get_json()["message"]
+    html = second.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "slj_fyr 正在撰写此工单的回复" in html and 'id="composer-form"' not in html
+    response = second.post(f"/replies/cases/{case.id}/submit", data={"text": "我的回复", "action": "send"},
+                           follow_redirects=True)
+    assert "正在撰写" in response.get_data(as_text=True)
+    first.post(f"/replies/cases/{case.id}/cancel")
+    assert second.post(f"/replies/cases/{case.id}/lock").get_json()["ok"] is True
+
+
+def test_urgent_reply_goes_through_the_approval_queue(app, session, case):
+    case.priority = "urgent"
+    session.commit()
+    author, head, other = As(app, "slj_fyr"), As(app, "slj_head"), As(app, "jyj_head")
+    html = author.post(f"/replies/cases/{case.id}/submit", data={"text": GOOD, "action": "send"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "回复已提交审核：紧急工单的回复须经审核" in html
+    reply = session.execute(select(Reply)).scalar_one()
+    assert author.get("/replies/approvals").status_code == 403  # not a unit head
+    assert GOOD not in other.get("/replies/approvals").get_data(as_text=True)  # another unit's
+    assert other.post(f"/replies/{reply.id}/approve", data={"link": LINK}).status_code == 404
+    queue = head.get("/replies/approvals").get_data(as_text=True)
+    assert GOOD in queue and "批准发布" in queue
+    html = head.post(f"/replies/{reply.id}/approve", data={}, follow_redirects=True).get_data(as_text=True)
+    assert "发布链接" in html  # no channel and no link: refused, still pending
+    html = head.post(f"/replies/{reply.id}/approve", data={"link": LINK}, follow_redirects=True).get_data(as_text=True)
+    assert f"已批准并发布：工单 #{case.id}" in html
+    session.refresh(case)
+    session.refresh(reply)
+    assert reply.status == "published" and case.first_response_at == reply.published_at
+
+
+def test_leader_sees_no_composer(client, case):
+    login(client, "leader")
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="composer-form"' not in html
+    assert client.post(f"/replies/cases/{case.id}/lock").status_code == 403
