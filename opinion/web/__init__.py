@@ -23,8 +23,6 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     from opinion.web import replies
     app.register_blueprint(replies.bp)
-    from opinion.web import topics
-    app.register_blueprint(topics.bp)
     tz = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("localtime")
