@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from collectors.base import NormalisedPost
 from opinion import audit
 from opinion.cases import open_or_attach
+from opinion.dedup import link_duplicate
 from opinion.district import District
 from opinion.errors import BadItemError
 from opinion.models import Post, Source, Topic, Unit, utcnow
@@ -196,6 +197,7 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
         post.duplicate_of_id = session.execute(select(Post.id).where(Post.text_hash == digest)
                                                .order_by(Post.id).limit(1)).scalar()
         post.text_hash = digest
+        link_duplicate(session, store, post, entry.doc.tokens, now)
         topic = _topic_for(session, pipeline, store, topics, entry, post)
         post.topic = topic
         session.flush()

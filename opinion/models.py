@@ -155,6 +155,10 @@ class Post(db.Model):
     likes: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict | None] = mapped_column(JSON)  # the raw item, for re-parsing later
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("post.id"), index=True)
+    # Near-duplicate detection (opinion.dedup): the SimHash of the tokens, in hex, and on an
+    # original the number of reposts and copies linked to it.
+    simhash: Mapped[str | None] = mapped_column(String(16))
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     tokens: Mapped[list | None] = mapped_column(JSON)
     keywords: Mapped[list | None] = mapped_column(JSON)
     sentiment: Mapped[float | None] = mapped_column(Float)
