@@ -28,6 +28,22 @@ class PermissionDenied(OpinionError):
     """The user's role or unit does not allow this."""
 
 
+class ReportError(OpinionError):
+    """A report cannot be made: an unknown period, case or topic, or a format that cannot be written."""
+
+
+class EditLockedError(OpinionError):
+    """Someone else is composing a reply on this case (the message names them and until when)."""
+
+
+class PublishError(OpinionError):
+    """A reply could not be published through its channel; the draft is kept to retry."""
+
+
+class ConflictError(OpinionError):
+    """Someone else changed the case since this person opened it (optimistic locking)."""
+
+
 class AlertStateError(OpinionError):
     """An alert cannot take this action in its state (already acknowledged, or cleared)."""
 
@@ -38,11 +54,3 @@ class TopicEditError(OpinionError):
 
 class DeliveryError(OpinionError):
     """A notification channel refused or could not reach its server; the row keeps it to retry."""
-
-
-class EditLockedError(OpinionError):
-    """Someone else is composing a reply on this case (the message names them and until when)."""
-
-
-class PublishError(OpinionError):
-    """A reply could not be published through its channel; the draft is kept to retry."""

@@ -1,8 +1,10 @@
 """Deadlines and the escalation ladder (五级督办).
 
 Deadlines come from the district's table; "working days" follow the official Chinese calendar with
-its holidays and make-up workdays (调休), from the chinese_calendar package. The tick is a pure
-function of the records and `now`, so replaying it at the same time changes nothing.
+its holidays and make-up workdays (调休), from the chinese_calendar package. The ladder's levels
+(trigger, recipients, message, channel) are the district file's `escalation` list. The tick is a
+pure function of the records and `now`: each firing is written once, with its audit record and its
+notifications, so replaying a tick at the same time changes nothing.
 """
 from __future__ import annotations
 
@@ -62,7 +64,20 @@ def compute_deadlines(district: District, priority: str, start: datetime) -> dic
     return {clock: add_duration(start, row[clock], district.timezone) for clock in row}
 
 
+
+def resolve_deadline(district: District, case) -> datetime:
+    """The resolve deadline: from the opening (or the reopening after an unsatisfied callback) by
+    the priority's table, plus the working days of every approved extension."""
+    base = case.reopened_at or case.received_at or case.created_at
+    due = add_duration(base, district.deadlines[case.priority]["resolve"], district.timezone)
+    if case.extended_working_days:
+        due = add_duration(due, Duration(case.extended_working_days, "working_days"), district.timezone)
+    return due
+
+
 LEVEL_NAMES = {1: "电子催办", 2: "人工交办", 3: "现场督办", 4: "短信督办", 5: "专报批办"}
+CLOCK_NAMES = {"acknowledge": "签收", "respond": "首次回应", "resolve": "办结"}
+DEFAULT_MESSAGE = "工单 #{case_id}「{title}」（{unit}）{level_name}：{reason}"
 
 
 def _pending(case) -> list[tuple[str, datetime, datetime | None]]:
@@ -71,67 +86,167 @@ def _pending(case) -> list[tuple[str, datetime, datetime | None]]:
             ("resolve", case.resolve_due_at, case.resolved_at)]
 
 
+def triggered(case, step: dict, district: District, now: datetime) -> str | None:
+    """Why ladder `step` applies to `case` at `now`, or None if it does not."""
+    overdue = {clock for clock, due, done in _pending(case) if done is None and due <= now}
+    trigger = step["trigger"]
+    if trigger == "acknowledge_overdue" and "acknowledge" in overdue:
+        return "签收时限已过"
+    if trigger == "respond_overdue" and "respond" in overdue:
+        return "首次回应时限已过"
+    if trigger == "still_open_after" and "respond" in overdue:
+        after = step.get("after") or Duration(24, "h")
+        if now >= add_duration(case.respond_due_at, after, district.timezone):
+            return f"回应超时已逾 {after}，仍未回应"
+    if trigger == "resolve_overdue":
+        if "resolve" in overdue:
+            return "办结时限已过"
+        if case.priority == "urgent" and overdue:
+            return "紧急工单超时"
+    return None
+
+
 def target_level(case, district: District, now: datetime) -> tuple[int, str]:
-    """The ladder level a case has earned at `now`, and why (levels 2-5; 1 is the reminders)."""
-    overdue = [clock for clock, due, done in _pending(case) if done is None and due <= now]
-    step4 = next((s for s in district.escalation if s["level"] == 4), {})
-    after = step4.get("after")
-    if "resolve" in overdue:
-        return 5, "办结时限已过"
-    if case.priority == "urgent" and overdue:
-        return 5, "紧急工单超时"
-    if "respond" in overdue:
-        if after is not None and now >= add_duration(case.respond_due_at, after, district.timezone):
-            return 4, f"回应超时已逾 {after}，仍未回应"
-        return 3, "首次回应时限已过"
-    if "acknowledge" in overdue:
-        return 2, "签收时限已过"
+    """The highest ladder level (2-5) a case has earned at `now`, and why; (0, "") if none."""
+    for step in reversed(district.escalation):
+        if step["level"] >= 2:
+            why = triggered(case, step, district, now)
+            if why:
+                return step["level"], why
     return 0, ""
 
 
+def recipients(session, case, who: list[str]) -> list:
+    """The people a ladder step names: assignee, monitors, unit_head, leader (the unit's
+    supervising leader: a leader registered on that unit), leaders (every leader)."""
+    from sqlalchemy import select
+
+    from opinion.models import User
+    active = select(User).where(User.active.is_(True)).order_by(User.id)
+    people: dict[int, object] = {}
+
+    def add(users):
+        for user in users:
+            people.setdefault(user.id, user)
+
+    for kind in who:
+        if kind == "assignee":
+            add([case.assignee] if case.assignee else session.execute(
+                active.where(User.unit_id == case.unit_id, User.role == "spokesperson")).scalars())
+        elif kind == "monitors":
+            add(session.execute(active.where(User.role == "monitor")).scalars())
+        elif kind == "unit_head":
+            heads = session.execute(active.where(User.unit_id == case.unit_id,
+                                                 User.is_unit_head.is_(True))).scalars().all()
+            # A unit with no head registered: its spokespersons hear it rather than nobody.
+            add(heads or session.execute(active.where(User.unit_id == case.unit_id,
+                                                      User.role == "spokesperson")).scalars())
+        elif kind in ("leader", "leaders"):
+            everyone = session.execute(active.where(User.role == "leader")).scalars().all()
+            mine = [u for u in everyone if u.unit_id == case.unit_id]
+            add(mine if kind == "leader" and mine else everyone)
+    return list(people.values())
+
+
+def _message(step: dict, case, reason: str, district: District) -> tuple[str, str]:
+    from zoneinfo import ZoneInfo
+    due = next((d for _, d, done in _pending(case) if done is None), case.resolve_due_at)
+    fields = {"case_id": case.id, "title": case.title, "unit": case.unit.name if case.unit else "",
+              "level": step["level"], "level_name": step.get("name", LEVEL_NAMES[step["level"]]),
+              "reason": reason, "due": due.astimezone(ZoneInfo(district.timezone)).strftime("%m-%d %H:%M"),
+              "assignee": case.assignee.name if case.assignee else "未分配"}
+    body = str(step.get("message") or DEFAULT_MESSAGE).format_map(_Blank(fields))
+    return f"【{fields['level_name']}】工单 #{case.id}", body
+
+
+class _Blank(dict):
+    """Leaves an unknown {placeholder} in a configured message as it is instead of failing."""
+
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def _fire(session, district: District, case, step: dict, reason: str, now: datetime) -> list[str]:
+    """Notify the step's recipients on its channels; the names of who was told, for the audit."""
+    from opinion.notify import notify
+    channels = step.get("channel", "inapp")
+    channels = (channels,) if isinstance(channels, str) else tuple(channels)
+    if "inapp" not in channels:
+        channels = ("inapp", *channels)  # the case page and the inbox show every step too
+    people = recipients(session, case, step.get("notify", []))
+    subject, body = _message(step, case, reason, district)
+    notify(session, people, subject, body, channels=channels, case=case, now=now)
+    return [p.username for p in people]
+
+
 def tick(session, district: District, now: datetime) -> list[str]:
-    """One pass of the ladder over every open case. Each firing is recorded once: ticking again at
-    the same `now` finds nothing new. Returns a line per firing."""
+    """One pass of the ladder over every open case, then the auto-close of finished cases.
+
+    Each firing is recorded once: ticking again at the same `now` finds nothing new. A level is
+    fired when its own trigger holds and the case has not reached it yet; a case that gets
+    moving stops climbing. Returns a line per firing."""
     from sqlalchemy import select
 
     from opinion import audit
+    from opinion.cases import close_finished
     from opinion.models import OPEN_CASE_STATUSES, Alert, AuditEvent, Case
 
-    cases = session.execute(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))).scalars().all()
+    cases = session.execute(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))
+                            .order_by(Case.id)).scalars().all()
     reminded = {(e.object_id, (e.after or {}).get("key")) for e in session.execute(
         select(AuditEvent).where(AuditEvent.action == "case.reminded",
                                  AuditEvent.object_id.in_([c.id for c in cases] or [-1]))).scalars()}
-    fractions = next((s.get("at", [0.5, 0.8]) for s in district.escalation if s["level"] == 1), [])
+    steps = {s["level"]: s for s in district.escalation}
     fired: list[str] = []
     for case in cases:
         for clock, due, done in _pending(case):
-            if done is not None or due <= now:
+            if done is not None:
                 continue
-            span = (due - case.created_at).total_seconds()
-            for fraction in fractions:
-                key = f"{clock}@{fraction:g}"
-                if span > 0 and (now - case.created_at).total_seconds() >= fraction * span \
-                        and (case.id, key) not in reminded:
-                    audit.record(session, "case.reminded", "case", case.id, at=now,
-                                 after={"key": key, "level": 1},
-                                 reason=f"{LEVEL_NAMES[1]}：{clock} 时限已过 {fraction:.0%}")
-                    fired.append(f"#{case.id} {LEVEL_NAMES[1]} {key}")
-                    case.escalation_level = max(case.escalation_level, 1)
-            break  # remind only about the deadline the case is racing now
-        level, why = target_level(case, district, now)
-        steps = range(max(case.escalation_level, 1) + 1, level + 1)
-        for step in steps:
+            if due > now:  # remind only about the deadline the case is racing now
+                fired += _remind(session, district, case, steps[1], clock, due, now, reminded)
+            break
+        new_levels = [(level, why) for level in range(max(case.escalation_level, 1) + 1, 6)
+                      if (why := triggered(case, steps[level], district, now))]
+        for level, why in new_levels:
+            told = _fire(session, district, case, steps[level], why, now)
             audit.record(session, "case.escalated", "case", case.id, at=now,
-                         before={"level": step - 1}, after={"level": step},
-                         reason=f"{LEVEL_NAMES[step]}：{why}")
-            fired.append(f"#{case.id} 第{step}级 {LEVEL_NAMES[step]}：{why}")
-        if steps:
-            # Levels skipped in one tick are all on record, but monitors get one alert: the highest.
-            top = steps[-1]
+                         before={"level": case.escalation_level}, after={"level": level, "notified": told,
+                                                                         "channel": steps[level].get("channel", "inapp")},
+                         reason=f"{LEVEL_NAMES[level]}：{why}")
+            case.escalation_level = level
+            case.supervised = case.supervised or level >= 3
+            case.special_report = case.special_report or level >= 5
+            fired.append(f"#{case.id} 第{level}级 {LEVEL_NAMES[level]}：{why}")
+        if new_levels:
+            # Levels passed in one tick are all on record, but monitors get one alert: the highest.
+            top, why = new_levels[-1]
             session.add(Alert(kind="escalation", severity="critical" if top >= 4 else "warning",
                               message=f"工单 #{case.id}「{case.title}」升级为{LEVEL_NAMES[top]}（{why}）",
                               dedup_key=f"case:{case.id}:level:{top}", case_id=case.id,
                               topic_id=case.topic_id, created_at=now))
-        if level > case.escalation_level:
-            case.escalation_level = level
+    fired += close_finished(session, district, now)
     return fired
+
+
+def _remind(session, district, case, step, clock, due, now, reminded) -> list[str]:
+    """Level 1 (电子催办): a reminder at each configured fraction of the running deadline."""
+    from opinion import audit
+    start = case.received_at or case.created_at
+    if clock == "resolve" and case.reopened_at:
+        start = case.reopened_at
+    span = (due - start).total_seconds()
+    lines = []
+    for fraction in step.get("at", [0.5, 0.8]):
+        # The key names the deadline itself, so a moved deadline (extension, new priority,
+        # reopening) is reminded about afresh.
+        key = f"{clock}@{fraction:g}@{due.isoformat()}"
+        if span <= 0 or (now - start).total_seconds() < fraction * span or (case.id, key) in reminded:
+            continue
+        why = f"{CLOCK_NAMES[clock]}时限已过 {fraction:.0%}"
+        told = _fire(session, district, case, step, why, now)
+        audit.record(session, "case.reminded", "case", case.id, at=now, reason=f"{LEVEL_NAMES[1]}：{why}",
+                     after={"key": key, "level": 1, "notified": told})
+        reminded.add((case.id, key))
+        lines.append(f"#{case.id} {LEVEL_NAMES[1]} {key}")
+        case.escalation_level = max(case.escalation_level, 1)
+    return lines

@@ -68,4 +68,7 @@ def test_resolve_needs_a_reply_and_a_note_and_frees_the_topic(app, session, dist
         service.resolve(session, case, user, " ", at("2026-11-23 11:00"))
     service.resolve(session, case, user, "已协调推迟期间的托管服务", at("2026-11-23 11:00"))
     assert case.status == "resolved" and case.open_key is None
-    assert tick(session, district, at("2026-12-30 09:00")) == []  # a resolved case does not climb
+    # A resolved case does not climb; with no callback answer for 7 days it closes.
+    assert tick(session, district, at("2026-11-30 10:59")) == []
+    assert tick(session, district, at("2026-11-30 11:00")) == [f"#{case.id} 已关闭"]
+    assert case.status == "closed" and case.closed_at == at("2026-11-30 11:00")
