@@ -81,6 +81,16 @@ def placeholder_values(session, case: Case, now: datetime, tz: str = "Asia/Shang
             "日期": f"{local.year}年{local.month}月{local.day}日"}
 
 
+def template_problems(body: str) -> list[str]:
+    """What is wrong with a template's wording, for the 口径库 form: unknown placeholders."""
+    known = {"{" + p + "}" for p in PLACEHOLDERS}
+    unknown = sorted({m.group(0) for m in LEFT_PLACEHOLDER.finditer(body or "")} - known)
+    problems = [] if (body or "").strip() else ["模板内容不能为空"]
+    if unknown:
+        problems.append(f"未知占位符 {'、'.join(unknown)}（可用：{'、'.join(sorted(known))}）")
+    return problems
+
+
 def render(body: str, values: dict[str, str]) -> str:
     """Fill the placeholders; plain replacement, so braces in the wording itself are harmless."""
     for name, value in values.items():
@@ -303,6 +313,9 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
         cases.add_reply(session, case, user, reply.text, now, channel="elsewhere", external_url=link,
                         reply=reply)
     else:
+        limit = getattr(collector, "max_reply_chars", None)  # a Weibo comment takes 140 characters
+        if limit and len(reply.text) > limit:
+            raise CaseStateError(f"“{post.source.name}”的回复最多 {limit} 字，当前 {len(reply.text)} 字，请精简")
         try:
             url = collector.publish_reply(post.external_id, reply.text)
         except Exception as exc:  # a channel failure of any kind is the channel's, not ours: keep it

@@ -168,3 +168,20 @@ def test_someone_elses_lock_blocks_submission_and_loses_nothing(session, distric
     with pytest.raises(EditLockedError):
         replies.submit(session, district, case, people["slj_fyr2"], GOOD, t0, link=LINK)
     assert session.execute(select(Reply)).first() is None
+
+
+def test_a_reply_longer_than_the_channel_takes_is_refused_before_sending(session, district, channel_case,
+                                                                         people, monkeypatch):
+    monkeypatch.setattr(fake_channel.FakeChannel, "max_reply_chars", 40, raising=False)
+    out = replies.submit(session, district, channel_case, people["slj_fyr"], GOOD, at("2026-10-08 09:00"))
+    assert out.status == "blocked" and "最多 40 字" in out.findings[-1].message
+    assert fake_channel.SENT == []
+
+
+@pytest.mark.parametrize("body,problems", [
+    ("{称呼}：您好！关于“{话题}”，{承办单位}已处理。{单位} {日期}", []),
+    ("{网友}您好！{部门}已处理。", ["未知占位符 {网友}、{部门}（可用：{单位}、{承办单位}、{日期}、{称呼}、{话题}）"]),
+    ("  ", ["模板内容不能为空"]),
+])
+def test_template_problems_name_unknown_placeholders(body, problems):
+    assert replies.template_problems(body) == problems

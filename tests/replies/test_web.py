@@ -104,3 +104,16 @@ def test_leader_sees_no_composer(client, case):
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert 'id="composer-form"' not in html
     assert client.post(f"/replies/cases/{case.id}/lock").status_code == 403
+
+
+def test_a_rejected_reply_comes_back_to_its_author_with_the_reason(app, session, case):
+    author, monitor = As(app, "slj_fyr"), As(app, "monitor1")
+    text = GOOD + "网传上访一事不实。"
+    author.post(f"/replies/cases/{case.id}/submit", data={"text": text, "action": "send", "confirmed": "1"})
+    reply = session.execute(select(Reply)).scalar_one()
+    assert reply.status == "pending_approval"
+    html = monitor.post(f"/replies/{reply.id}/reject", data={"note": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "退回须说明理由" in html
+    monitor.post(f"/replies/{reply.id}/reject", data={"note": "请删去“上访”的说法"})
+    page = author.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "审核退回：请删去“上访”的说法" in page and "网传上访一事不实。</textarea>" in page
