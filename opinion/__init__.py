@@ -44,6 +44,8 @@ def create_app(config: str | type | dict | None = None) -> Flask:
 
     _init_extensions(app)
     _init_web(app)
+    from opinion.overrides import init_overrides
+    init_overrides(app)  # an admin's settings from the database, laid over the district file
     from opinion.cli import register
     register(app)
     return app

@@ -12,16 +12,20 @@ log = logging.getLogger(__name__)
 
 def collect_due(app) -> None:
     from opinion.collect import collect_sources
+    from opinion.overrides import refresh_district
     with app.app_context():
+        refresh_district(app)  # an admin may have changed routing since the last run
         for line in collect_sources(app, due_only=True):
             log.info(line)
 
 
 def sla_tick(app) -> None:
     from opinion.models import db, utcnow
+    from opinion.overrides import refresh_district
     from opinion.sla import tick
     with app.app_context():
         try:
+            refresh_district(app)  # deadlines and the ladder as the admin last saved them
             for line in tick(db.session, app.extensions["district"], utcnow()):
                 log.info(line)
             db.session.commit()

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint)
+                        TypeDecorator, UniqueConstraint, cast)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -172,6 +173,11 @@ class Post(db.Model):
     analyzed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     source: Mapped[Source] = relationship()
     topic: Mapped[Topic | None] = relationship()
+
+
+# Post search (opinion.search) on PostgreSQL: JSONB containment over the jieba tokens, answered by
+# this inverted index; SQLite has no equivalent and scans.
+Index("ix_post_tokens_gin", cast(Post.tokens, JSONB), postgresql_using="gin").ddl_if(dialect="postgresql")
 
 
 class Case(db.Model):
@@ -493,3 +499,16 @@ class DutyShift(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     unit: Mapped[Unit] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class Setting(db.Model):
+    """An administrator's change to one section of the district file (deadlines, escalation, units…).
+
+    The file stays the shipped default; these rows are laid over it when the app starts and whenever
+    `updated_at` moves (opinion.overrides), so configuration changes need no file edit and no restart.
+    """
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # a top-level key of district.yaml
+    value: Mapped[dict | list] = mapped_column(JSON)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from opinion.models import ACTION_NAMES, CASE_STATUS_NAMES, PRIORITY_NAMES, ROLE
 
 csrf = CSRFProtect()
 HOME_BY_ROLE = {"spokesperson": "inbox.index", "monitor": "monitor.index",
-                "leader": "leader.index", "admin": "monitor.index"}
+                "leader": "leader.index", "admin": "admin.index"}
 
 
 def register_blueprints(app: Flask) -> None:
@@ -21,6 +21,9 @@ def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for bp in (auth.bp, inbox.bp, cases.bp, monitor.bp, leader.bp):
         app.register_blueprint(bp)
+    from opinion.web import admin, topics
+    app.register_blueprint(topics.bp)
+    app.register_blueprint(admin.bp)
     from opinion.web import replies
     app.register_blueprint(replies.bp)
     tz = ZoneInfo(app.config["TIMEZONE"])

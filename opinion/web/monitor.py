@@ -1,28 +1,152 @@
-"""舆情监测台: what monitors watch — the newest and hottest topics, open alerts, the triage queue."""
+"""舆情监测台: what monitors watch — open alerts as they happen, hot topics, the triage queue,
+escalations waiting for 人工交办, and the sources' health.
+
+The alert feed is pushed with Server-Sent Events. waitress gives each stream a worker thread, so a
+stream lives at most MONITOR_STREAM_SECONDS and then the browser reconnects by itself (EventSource),
+resuming from the last alert it saw: several consoles can stay open without starving the server.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+import time
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_login import current_user
 from sqlalchemy import func, select
 
-from opinion.models import Alert, Case, Source, Topic, Unit, db
+from opinion.errors import OpinionError
+from opinion.models import Alert, Case, Source, Topic, Unit, db, utcnow
+from opinion.trends import hourly_counts, sparkline_points
 from opinion.web.auth import roles_required
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
+SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重"}
+SOURCE_STATUS_NAMES = {"ok": "正常", "failing": "故障", "silent": "静默", "never": "未运行"}
+
+
+def _centre() -> Unit | None:
+    code = current_app.extensions["district"].monitoring_centre
+    return db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+
+
+def open_alerts(after_id: int = 0, limit: int = 50) -> list[Alert]:
+    return db.session.execute(select(Alert).where(Alert.status == "open", Alert.id > after_id)
+                              .order_by(Alert.id.desc()).limit(limit)).scalars().all()
+
+
+def alert_event(alert: Alert) -> dict:
+    """What the browser needs to draw one alert row (the same fields the page renders)."""
+    tz = current_app.jinja_env.filters["localtime"]
+    return {"id": alert.id, "severity": alert.severity, "severity_name": SEVERITY_NAMES.get(alert.severity, ""),
+            "message": alert.message, "at": tz(alert.created_at, "%m-%d %H:%M"),
+            "topic_url": url_for("topics.show", topic_id=alert.topic_id) if alert.topic_id else None,
+            "ack_url": url_for("monitor.acknowledge", alert_id=alert.id)}
 
 
 @bp.route("/")
 @roles_required("monitor", "admin")
 def index():
+    now = utcnow()
     topics = db.session.execute(select(Topic).where(Topic.status == "open")
-                                .order_by(Topic.last_seen_at.desc()).limit(30)).scalars().all()
-    alerts = db.session.execute(select(Alert).where(Alert.status == "open")
-                                .order_by(Alert.created_at.desc()).limit(30)).scalars().all()
-    centre = db.session.execute(select(Unit).where(Unit.kind == "centre")).scalars().first()
-    triage = db.session.execute(select(Case).where(Case.unit_id == (centre.id if centre else -1),
-                                                   Case.status.in_(("new", "acknowledged")))
-                                .order_by(Case.created_at.desc()).limit(30)).scalars().all()
-    sources = db.session.execute(select(Source).order_by(Source.name)).scalars().all()
+                                .order_by(Topic.hot_score.desc(), Topic.id.desc()).limit(20)).scalars().all()
+    series = hourly_counts(db.session, [t.id for t in topics], now)
+    alerts = open_alerts()
+    open_alert_count = db.session.execute(select(func.count()).select_from(Alert)
+                                          .where(Alert.status == "open")).scalar()
+    centre = _centre()
+    triage_query = select(Case).where(Case.unit_id == (centre.id if centre else -1),
+                                      Case.status.in_(("new", "acknowledged", "transferred_back")))
+    triage = db.session.execute(triage_query.order_by(Case.created_at).limit(30)).scalars().all()
+    waiting = db.session.execute(select(Case).where(Case.escalation_level >= 2, Case.acknowledged_at.is_(None),
+                                                    Case.closed_at.is_(None))
+                                 .order_by(Case.acknowledge_due_at).limit(30)).scalars().all()
     escalated = db.session.execute(select(func.count()).select_from(Case)
                                    .where(Case.escalation_level >= 2, Case.closed_at.is_(None))).scalar()
-    return render_template("monitor.html", topics=topics, alerts=alerts, triage=triage,
-                           sources=sources, escalated=escalated)
+    units = db.session.execute(select(Unit).where(Unit.active.is_(True), Unit.kind != "centre")
+                               .order_by(Unit.kind, Unit.id)).scalars().all()
+    sources = db.session.execute(select(Source).order_by(Source.name)).scalars().all()
+    return render_template("monitor.html", topics=topics, series=series, sparkline=sparkline_points,
+                           alerts=alerts, open_alert_count=open_alert_count, triage=triage,
+                           waiting=waiting, escalated=escalated, units=units, sources=sources,
+                           last_alert_id=max((a.id for a in alerts), default=0),
+                           SEVERITY_NAMES=SEVERITY_NAMES, SOURCE_STATUS_NAMES=SOURCE_STATUS_NAMES)
+
+
+@bp.route("/stream")
+@roles_required("monitor", "admin")
+def stream():
+    """New open alerts as Server-Sent Events (`event: alert`), from Last-Event-ID or ?after=."""
+    last = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
+    try:
+        last_id = int(last)
+    except ValueError:
+        abort(400, "after 应为预警编号（整数）")
+    lifetime = float(current_app.config.get("MONITOR_STREAM_SECONDS", 25))
+    poll = float(current_app.config.get("MONITOR_STREAM_POLL", 1.0))
+
+    def events(last_id: int):
+        yield "retry: 2000\n\n"  # reconnect quickly when the bounded stream ends
+        deadline = time.monotonic() + lifetime
+        next_beat = time.monotonic() + 10
+        while True:
+            fresh = [alert_event(a) for a in reversed(open_alerts(last_id))]
+            db.session.rollback()  # end the read transaction: SQLite would keep showing this snapshot
+            for data in fresh:
+                last_id = max(last_id, data["id"])
+                yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+            if time.monotonic() >= deadline:
+                return
+            if time.monotonic() >= next_beat:  # a comment keeps proxies from closing an idle stream
+                next_beat = time.monotonic() + 10
+                yield ": keep-alive\n\n"
+            time.sleep(poll)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream_with_context(events(last_id)), mimetype="text/event-stream", headers=headers)
+
+
+@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@roles_required("monitor", "admin")
+def acknowledge(alert_id: int):
+    alert = db.session.get(Alert, alert_id) or abort(404)
+    try:
+        from opinion.alerts.engine import acknowledge_alert
+    except ImportError:  # the rule engine's service is not installed: record it the same way
+        acknowledge_alert = _acknowledge_here
+    try:
+        acknowledge_alert(db.session, alert, current_user, utcnow())
+        db.session.commit()
+        flash(f"已确认预警 #{alert.id}", "info")
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("monitor.index") + "#alerts")
+
+
+def _acknowledge_here(session, alert: Alert, user, now) -> None:
+    from opinion import audit
+    if alert.status != "open":
+        raise OpinionError(f"预警 #{alert.id} 已确认或已解除，无需重复确认")
+    alert.status, alert.acknowledged_at, alert.acknowledged_by_id = "acknowledged", now, user.id
+    audit.record(session, "alert.acknowledged", "alert", alert.id, actor=user, at=now,
+                 before={"status": "open"}, after={"status": "acknowledged"})
+
+
+@bp.route("/triage/<int:case_id>", methods=["POST"])
+@roles_required("monitor", "admin")
+def reassign(case_id: int):
+    from opinion.triage import reassign_to_unit
+    case = db.session.get(Case, case_id) or abort(404)
+    unit = db.session.execute(select(Unit).where(Unit.code == request.form.get("unit", ""))).scalar_one_or_none()
+    if unit is None:
+        flash("请选择要分拨到的单位", "error")
+        return redirect(request.referrer or url_for("monitor.index"))
+    try:
+        reassign_to_unit(db.session, case, unit, current_user, request.form.get("reason", ""), utcnow())
+        db.session.commit()
+        flash(f"工单 #{case.id} 已分拨至{unit.name}", "info")
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("monitor.index") + "#triage")

@@ -1,0 +1,147 @@
+"""A topic seen by a monitor (its posts, trend, keywords, emotions, routing), the corrections a
+monitor makes to clustering (rename, merge, split), and search over posts."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from opinion.errors import OpinionError
+from opinion.models import Case, Post, Topic, db, utcnow
+from opinion.trends import emotion_mix, sparkline_points, topic_timeline
+from opinion.web.auth import roles_required
+
+bp = Blueprint("topics", __name__, url_prefix="/monitor")
+EMOTION_NAMES = {"anger": "愤怒", "disgust": "厌恶", "fear": "恐惧", "sadness": "悲伤", "surprise": "惊讶",
+                 "optimism": "乐观", "gratitude": "感激"}
+POLARITY_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面"}
+PAGE = 50
+
+
+@bp.route("/topics/<int:topic_id>")
+@roles_required("monitor", "admin")
+def show(topic_id: int):
+    topic = db.session.get(Topic, topic_id) or abort(404)
+    posts = db.session.execute(select(Post).where(Post.topic_id == topic.id, Post.duplicate_of_id.is_(None))
+                               .order_by(Post.created_at.desc()).limit(100)).scalars().all()
+    copies = dict(db.session.execute(select(Post.duplicate_of_id, func.count())
+                                     .where(Post.topic_id == topic.id, Post.duplicate_of_id.is_not(None))
+                                     .group_by(Post.duplicate_of_id)).all())
+    counts, slot = topic_timeline(db.session, topic.id, topic.first_seen_at, topic.last_seen_at)
+    cases = db.session.execute(select(Case).where(Case.topic_id == topic.id).order_by(Case.id)).scalars().all()
+    merged_into = db.session.get(Topic, topic.merged_into_id) if topic.merged_into_id else None
+    return render_template("monitor_topic.html", topic=topic, posts=posts, copies=copies,
+                           trend=sparkline_points(counts, 600, 80, 4), trend_counts=counts,
+                           slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
+                           cases=cases, merged_into=merged_into, EMOTION_NAMES=EMOTION_NAMES,
+                           POLARITY_NAMES=POLARITY_NAMES)
+
+
+def _edit_service(name: str):
+    """The clustering editor's function, or None while opinion.topics.edit is not installed."""
+    try:
+        from opinion.topics import edit
+    except ImportError:
+        return None
+    return getattr(edit, name, None)
+
+
+@bp.route("/topics/<int:topic_id>/rename", methods=["POST"])
+@roles_required("monitor", "admin")
+def rename(topic_id: int):
+    topic = db.session.get(Topic, topic_id) or abort(404)
+    label = request.form.get("label", "").strip()
+    if not label or len(label) > 200:
+        flash("话题名称不能为空，且不超过 200 字", "error")
+        return redirect(url_for("topics.show", topic_id=topic.id))
+    service = _edit_service("rename_topic")
+    return _apply(topic.id, lambda: service(db.session, topic, label, current_user, utcnow()) if service
+                  else _rename_here(topic, label), f"话题已更名为“{label}”")
+
+
+def _rename_here(topic: Topic, label: str) -> None:
+    from opinion import audit
+    before = topic.label
+    topic.label, topic.label_locked = label, True
+    audit.record(db.session, "topic.renamed", "topic", topic.id, actor=current_user,
+                 before={"label": before}, after={"label": label})
+
+
+@bp.route("/topics/<int:topic_id>/merge", methods=["POST"])
+@roles_required("monitor", "admin")
+def merge(topic_id: int):
+    topic = db.session.get(Topic, topic_id) or abort(404)
+    into = db.session.get(Topic, request.form.get("into", type=int) or 0)
+    if into is None or into.id == topic.id:
+        flash("请填写要并入的另一个话题编号", "error")
+        return redirect(url_for("topics.show", topic_id=topic.id))
+    service = _edit_service("merge_topics")
+    if service is None:
+        flash("话题合并功能尚未安装（opinion.topics.edit）", "error")
+        return redirect(url_for("topics.show", topic_id=topic.id))
+    return _apply(into.id, lambda: service(db.session, topic, into, current_user, utcnow()),
+                  f"话题 #{topic.id} 已并入 #{into.id}")
+
+
+@bp.route("/topics/<int:topic_id>/split", methods=["POST"])
+@roles_required("monitor", "admin")
+def split(topic_id: int):
+    topic = db.session.get(Topic, topic_id) or abort(404)
+    ids = request.form.getlist("post", type=int)
+    posts = db.session.execute(select(Post).where(Post.id.in_(ids), Post.topic_id == topic.id)).scalars().all()
+    if not posts:
+        flash("请勾选要拆分出去的帖子", "error")
+        return redirect(url_for("topics.show", topic_id=topic.id))
+    service = _edit_service("move_posts")
+    if service is None:
+        flash("话题拆分功能尚未安装（opinion.topics.edit）", "error")
+        return redirect(url_for("topics.show", topic_id=topic.id))
+    target = db.session.get(Topic, request.form.get("into", type=int) or 0)
+    try:
+        result = service(db.session, posts, target, current_user, utcnow())
+        db.session.commit()
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("topics.show", topic_id=topic.id))
+    new_topic = target or result
+    flash(f"已移出 {len(posts)} 条帖子", "info")
+    return redirect(url_for("topics.show", topic_id=getattr(new_topic, "id", topic.id)))
+
+
+def _apply(topic_id: int, action, done: str):
+    try:
+        action()
+        db.session.commit()
+        flash(done, "info")
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("topics.show", topic_id=topic_id))
+
+
+@bp.route("/search")
+@roles_required("monitor", "admin")
+def search():
+    from opinion.search import count_posts, search_posts
+    text = request.args.get("q", "").strip()[:100]
+    page = max(request.args.get("page", 1, type=int), 1)
+    tokens, posts, total = [], [], 0
+    if text:
+        tokens, posts = search_posts(db.session, _segmenter(), text, PAGE, (page - 1) * PAGE)
+        total = count_posts(db.session, tokens) if tokens else 0
+        if not tokens:
+            flash("检索词只含停用词或标点，请换一个词", "error")
+    return render_template("monitor_search.html", q=text, tokens=tokens, posts=posts, total=total,
+                           page=page, pages=(total + PAGE - 1) // PAGE, POLARITY_NAMES=POLARITY_NAMES,
+                           EMOTION_NAMES=EMOTION_NAMES)
+
+
+def _segmenter():
+    """The pipeline's segmentation (district words kept whole), loaded once per app."""
+    seg = current_app.extensions.get("search_segmenter")
+    if seg is None:
+        from opinion.nlp.segment import Segmenter
+        seg = Segmenter(user_words=current_app.extensions["district"].user_words())
+        current_app.extensions["search_segmenter"] = seg
+    return seg

@@ -1,0 +1,122 @@
+"""Administration: units and routing rules, users, configuration overrides — admins only, audited."""
+import pytest
+from sqlalchemy import select
+
+from opinion.models import AuditEvent, Setting, Unit, User
+from opinion.overrides import refresh_district
+from opinion.routing.rules import RuleMatcher
+from tests.factories import login, make_user
+
+
+@pytest.fixture
+def admin(app, session):
+    make_user(session, "monitor1", "monitor", "center")
+    make_user(session, "leader", "leader")
+    return make_user(session, "admin", "admin")
+
+
+@pytest.mark.parametrize("user", ["monitor1", "leader"])
+def test_only_admins_reach_administration(client, admin, user):
+    login(client, user)
+    assert client.get("/admin/").status_code == 403
+    assert client.post("/admin/units/new", data={"code": "x1", "name": "x", "kind": "department"}).status_code == 403
+
+
+def test_admin_adds_a_unit_with_routing_keywords_and_routing_uses_it(app, client, session, admin):
+    login(client, "admin")
+    response = client.post("/admin/units/new", data={
+        "code": "wgj", "name": "区网格化管理中心", "kind": "department", "keywords": "网格员、网格化\n网格"},
+        follow_redirects=True)
+    assert "已新增单位：区网格化管理中心" in response.get_data(as_text=True)
+    unit = session.execute(select(Unit).where(Unit.code == "wgj")).scalar_one()
+    assert unit.keywords == ["网格员", "网格化", "网格"]
+    district = app.extensions["district"]
+    assert district.unit("wgj").name == "区网格化管理中心"
+    assert ("wgj", "网格员") in RuleMatcher(district).keywords
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "config.changed")).scalar_one()
+    assert event.actor == "admin" and event.after["units"][-1]["code"] == "wgj"
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"code": "A b", "name": "x", "kind": "department"}, "单位代码应为"),
+    ({"code": "slj", "name": "x", "kind": "department"}, "已存在"),
+    ({"code": "abc", "name": "", "kind": "department"}, "单位名称不能为空"),
+    ({"code": "abc", "name": "x", "kind": "planet"}, "请选择单位类型"),
+])
+def test_bad_unit_forms_are_refused_and_keep_the_input(client, session, admin, data, message):
+    login(client, "admin")
+    response = client.post("/admin/units/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and message in html
+    assert session.execute(select(Unit).where(Unit.code == "abc")).first() is None
+
+
+def test_editing_routing_keywords_of_a_unit(app, client, session, admin):
+    login(client, "admin")
+    client.post("/admin/units/slj", data={"name": "区水利局", "kind": "department", "keywords": "内涝\n积水\n水闸"})
+    assert app.extensions["district"].unit("slj").keywords == ["内涝", "积水", "水闸"]
+    assert session.execute(select(Unit).where(Unit.code == "slj")).scalar_one().keywords[-1] == "水闸"
+
+
+def test_a_unit_that_handles_a_category_cannot_be_deactivated(client, session, admin):
+    login(client, "admin")
+    html = client.post("/admin/units/slj/active", data={"active": "0"}, follow_redirects=True).get_data(as_text=True)
+    assert "不能停用区水利局" in html and "不存在的单位" in html
+    assert session.execute(select(Unit).where(Unit.code == "slj")).scalar_one().active
+
+
+def test_deadline_table_saved_validated_and_seen_by_another_process(app, client, session, admin):
+    login(client, "admin")
+    form = {f"{p}-{c}": v for p, row in {"urgent": ["20 min", "4 h", "24 h"], "high": ["2 h", "24 h", "3 working_days"],
+                                         "normal": ["1 working_days", "48 h", "5 working_days"]}.items()
+            for c, v in zip(["acknowledge", "respond", "resolve"], row)}
+    bad = client.post("/admin/config/deadlines", data={**form, "urgent-acknowledge": "半小时"})
+    assert bad.status_code == 400 and "无法识别" in bad.get_data(as_text=True) and "半小时" in bad.get_data(as_text=True)
+    assert session.get(Setting, "deadlines") is None
+    assert "立即生效" in client.post("/admin/config/deadlines", data=form, follow_redirects=True).get_data(as_text=True)
+    assert str(app.extensions["district"].deadlines["urgent"]["acknowledge"]) == "20分钟"
+    # A second process (the scheduler) picks the change up from the database on its next tick.
+    from opinion import create_app
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    with other.app_context():
+        assert str(other.extensions["district"].deadlines["urgent"]["acknowledge"]) == "20分钟"
+        client.post("/admin/config/deadlines/reset")
+        assert refresh_district(other, force=True)
+        assert str(other.extensions["district"].deadlines["urgent"]["acknowledge"]) == "30分钟"
+
+
+def test_word_lists_and_yaml_sections(app, client, admin):
+    login(client, "admin")
+    client.post("/admin/config/words", data={"sensitive_words": "黑幕\n塌方", "urgent_words": "爆炸",
+                                             "high_words": "维权", "influential_followers": "50000"})
+    district = app.extensions["district"]
+    assert district.sensitive_words == ["黑幕", "塌方"] and district.influential_followers == 50000
+    bad = client.post("/admin/config/escalation", data={"text": "- {level: 1, trigger: sometime}"})
+    assert bad.status_code == 400 and "督办触发条件" in bad.get_data(as_text=True)
+    broken = client.post("/admin/config/escalation", data={"text": "- [unclosed"})
+    assert broken.status_code == 400 and "YAML 格式错误" in broken.get_data(as_text=True)
+    page = client.get("/admin/config/escalation").get_data(as_text=True)
+    assert "电子催办" in page
+
+
+def test_users_created_deactivated_and_password_reset(client, session, admin):
+    login(client, "admin")
+    weak = client.post("/admin/users/new", data={"username": "zs2", "name": "张三", "role": "spokesperson",
+                                                 "unit": "zs", "password": "12345678"})
+    assert weak.status_code == 400 and "同时包含字母和数字" in weak.get_data(as_text=True)
+    no_unit = client.post("/admin/users/new", data={"username": "zs2", "name": "张三", "role": "spokesperson",
+                                                    "password": "abc12345"})
+    assert "必须属于一个单位" in no_unit.get_data(as_text=True)
+    client.post("/admin/users/new", data={"username": "zs2", "name": "张三", "role": "spokesperson",
+                                          "unit": "zs", "password": "abc12345"})
+    user = session.execute(select(User).where(User.username == "zs2")).scalar_one()
+    assert user.unit.code == "zs" and user.check_password("abc12345")
+    client.post(f"/admin/users/{user.id}", data={"action": "password", "password": "new12345x"})
+    client.post(f"/admin/users/{user.id}", data={"action": "deactivate"})
+    session.refresh(user)
+    assert user.check_password("new12345x") and not user.active
+    actions = set(session.execute(select(AuditEvent.action).where(AuditEvent.object_id == user.id,
+                                                                  AuditEvent.object_type == "user")).scalars())
+    assert {"user.created", "user.password_reset", "user.deactivated"} <= actions
+    assert "不能停用自己的账号" in client.post(f"/admin/users/{admin.id}", data={"action": "deactivate"},
+                                          follow_redirects=True).get_data(as_text=True)

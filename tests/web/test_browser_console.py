@@ -1,0 +1,92 @@
+"""The monitor's and the admin's pages in a real browser (headless Chromium via Playwright):
+a new alert appears live on the console after a post is pushed, and is acknowledged; an admin adds
+a unit and a routing rule. Screenshots go to test-artifacts/."""
+import re
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from opinion.ingest import ingest
+from opinion.models import Alert, Unit
+from tests.factories import make_item, make_source, make_user
+from tests.web.test_browser import CHROMIUM, SHOTS, browser, login  # noqa: F401 - browser is a fixture
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="没有安装 Chromium（make test 会通过 scripts/install-browser 安装）")
+
+
+@pytest.fixture
+def console(tmp_path, monkeypatch):
+    """(address, app): the app served by waitress on a free port, with CSRF checks on."""
+    monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
+    from waitress.server import create_server
+
+    from opinion import create_app
+    from opinion.directory import sync_units
+    from opinion.models import db
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
+                      "MONITOR_STREAM_SECONDS": 5})
+    with app.app_context():
+        db.create_all()
+        sync_units(db.session, app.extensions["district"])
+        db.session.commit()
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", app
+    server.close()
+
+
+def test_monitor_sees_a_new_alert_live_and_acknowledges_it(console, browser):
+    base, app = console
+    from opinion.models import db
+    with app.app_context():
+        make_user(db.session, "monitor1", "monitor", "center")
+        before = db.session.execute(select(Alert.id)).scalars().all()
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    login(page, base, "monitor1")
+    assert page.locator("h1").inner_text() == "舆情监测台"
+    page.wait_for_selector("#live-state:text-is('实时更新中')")
+    with app.app_context():
+        ingest(db.session, app, make_source(db.session), [
+            make_item("boom", "南门口化工厂发生爆炸，现场有人受伤，浓烟很大", author="现场网友", minutes_ago=1)])
+        fresh = db.session.execute(select(Alert).where(Alert.id.not_in(before or [0]),
+                                                       Alert.status == "open")).scalars().all()
+    assert fresh, "pushing the post raised no alert"
+    row = page.locator(f"#alert-feed li[data-id='{fresh[-1].id}']")
+    row.wait_for(timeout=15000)  # arrives over the event stream, no reload
+    assert "爆炸" in page.locator("#alert-feed").inner_text()
+    page.screenshot(path=str(SHOTS / "monitor.png"), full_page=True)
+    row.locator("button:text-is('确认')").click()
+    assert "已确认预警" in page.locator(".flash").inner_text()
+    with app.app_context():
+        assert db.session.get(Alert, fresh[-1].id).status == "acknowledged"
+
+
+def test_admin_adds_a_unit_and_a_routing_rule(console, browser):
+    base, app = console
+    from opinion.models import db
+    with app.app_context():
+        make_user(db.session, "admin", "admin")
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    login(page, base, "admin")
+    page.click("nav.subnav >> text=单位与路由规则")
+    page.fill("input[name=code]", "wgj")
+    page.fill("input[name=name]", "区网格化管理中心")
+    page.select_option("select[name=kind]", "department")
+    page.fill("textarea[name=keywords]", "网格员")
+    page.click("button:text-is('新增单位')")
+    assert "已新增单位：区网格化管理中心" in page.locator(".flash").inner_text()
+    page.click("tr:has-text('区网格化管理中心') >> text=编辑")
+    page.fill("textarea[name=keywords]", "网格员\n网格化管理")
+    page.click("button:text-is('保存')")
+    assert re.search(r"路由关键词 2 个", page.locator(".flash").inner_text())
+    page.screenshot(path=str(SHOTS / "admin-units.png"), full_page=False)
+    with app.app_context():
+        assert db.session.execute(select(Unit).where(Unit.code == "wgj")).scalar_one().keywords == ["网格员", "网格化管理"]
+    page.goto(f"{base}/admin/config/deadlines")
+    page.screenshot(path=str(SHOTS / "admin-deadlines.png"))
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    login(phone, base, "admin")
+    phone.goto(f"{base}/admin/users")
+    phone.screenshot(path=str(SHOTS / "admin-users-phone.png"), full_page=False)

@@ -1,0 +1,143 @@
+"""The monitor console: live alert stream, acknowledge, hot topics, triage, topic page, search."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from opinion.ingest import ingest
+from opinion.models import Alert, AuditEvent, Case, Post, RoutingCorrection, Topic, Unit, utcnow
+from tests.factories import login, make_item, make_source, make_user
+
+
+@pytest.fixture
+def monitored(app, session):
+    make_user(session, "monitor1", "monitor", "center")
+    make_user(session, "slj_fyr", "spokesperson", "slj")
+    ingest(session, app, make_source(session), [
+        make_item("a", "中山路下穿隧道积水半米深，车子熄火在里面", author="市民甲", minutes_ago=180),
+        make_item("b", "中山路隧道又积水了，每次下雨都变成河", author="市民乙", minutes_ago=90),
+        make_item("c", "中山路隧道又积水了，每次下雨都变成河", author="市民丙", minutes_ago=30)])
+    topic = session.execute(select(Topic)).scalars().first()
+    alert = Alert(kind="negative_surge", severity="critical", message="中山路隧道积水 负面帖子激增",
+                  dedup_key="surge:1", topic_id=topic.id)
+    session.add(alert)
+    session.commit()
+    return topic, alert
+
+
+def test_console_shows_alerts_hot_topics_with_sparklines(client, monitored):
+    topic, alert = monitored
+    login(client, "monitor1")
+    html = client.get("/monitor/").get_data(as_text=True)
+    assert "负面帖子激增" in html and f"/monitor/alerts/{alert.id}/acknowledge" in html
+    assert f"/monitor/topics/{topic.id}" in html and "<polyline points=" in html
+    assert "monitor.js" in html and "/sources/manual" in html
+
+
+def test_spokesperson_cannot_open_the_console_or_stream(client, monitored):
+    login(client, "slj_fyr")
+    assert client.get("/monitor/").status_code == 403
+    assert client.get("/monitor/stream").status_code == 403
+
+
+def test_stream_sends_alerts_after_the_last_seen_one(app, client, monitored):
+    _, alert = monitored
+    app.config.update(MONITOR_STREAM_SECONDS=0, MONITOR_STREAM_POLL=0)
+    login(client, "monitor1")
+    response = client.get("/monitor/stream?after=0")
+    body = response.get_data(as_text=True)
+    assert response.mimetype == "text/event-stream"
+    assert f"id: {alert.id}\nevent: alert\n" in body and "负面帖子激增" in body
+    assert "event: alert" not in client.get(f"/monitor/stream?after={alert.id}").get_data(as_text=True)
+    resumed = client.get("/monitor/stream", headers={"Last-Event-ID": str(alert.id - 1)})
+    assert f"id: {alert.id}\n" in resumed.get_data(as_text=True)
+    assert client.get("/monitor/stream?after=x").status_code == 400
+
+
+def test_acknowledge_alert_is_recorded_and_leaves_the_feed(client, session, monitored):
+    _, alert = monitored
+    login(client, "monitor1")
+    response = client.post(f"/monitor/alerts/{alert.id}/acknowledge", follow_redirects=True)
+    assert f"已确认预警 #{alert.id}" in response.get_data(as_text=True)
+    session.refresh(alert)
+    assert alert.status == "acknowledged" and alert.acknowledged_at is not None
+    assert session.execute(select(AuditEvent).where(AuditEvent.action == "alert.acknowledged")).scalar_one()
+    again = client.post(f"/monitor/alerts/{alert.id}/acknowledge", follow_redirects=True)
+    assert "无需重复确认" in again.get_data(as_text=True)
+
+
+def _centre_case(session, title="有人反映某处有异味但说不清在哪"):
+    centre = session.execute(select(Unit).where(Unit.code == "center")).scalar_one()
+    now = utcnow()
+    case = Case(unit_id=centre.id, title=title, priority="normal", status="new",
+                routing_reason="分拨置信度不足", acknowledge_due_at=now + timedelta(hours=2),
+                respond_due_at=now + timedelta(hours=24), resolve_due_at=now + timedelta(days=5))
+    session.add(case)
+    session.commit()
+    return case
+
+
+def test_triage_reassigns_to_a_unit_and_records_the_correction(client, session, monitored):
+    case = _centre_case(session)
+    login(client, "monitor1")
+    assert f"/monitor/triage/{case.id}" in client.get("/monitor/").get_data(as_text=True)
+    refused = client.post(f"/monitor/triage/{case.id}", data={"unit": "sthjj", "reason": ""},
+                          follow_redirects=True)
+    assert "请填写分拨理由" in refused.get_data(as_text=True)
+    response = client.post(f"/monitor/triage/{case.id}", data={"unit": "sthjj", "reason": "异味属环保"},
+                           follow_redirects=True)
+    assert "已分拨至区生态环境分局" in response.get_data(as_text=True)
+    session.refresh(case)
+    assert case.unit.code == "sthjj" and "异味属环保" in case.routing_reason
+    correction = session.execute(select(RoutingCorrection)).scalar_one()
+    assert correction.to_unit_id == case.unit_id and "异味" in correction.text
+
+
+def test_topic_page_folds_duplicates_and_renames(client, session, monitored):
+    topic, _ = monitored
+    login(client, "monitor1")
+    html = client.get(f"/monitor/topics/{topic.id}").get_data(as_text=True)
+    duplicates = session.execute(select(Post).where(Post.duplicate_of_id.is_not(None))).scalars().all()
+    assert "积水" in html and "情绪构成" in html and "<polyline" in html
+    if duplicates:
+        assert "另有 1 条相同转发" in html
+    response = client.post(f"/monitor/topics/{topic.id}/rename", data={"label": "中山路隧道积水"},
+                           follow_redirects=True)
+    assert "话题已更名为“中山路隧道积水”" in response.get_data(as_text=True)
+    session.refresh(topic)
+    assert topic.label == "中山路隧道积水" and topic.label_locked
+    assert "不能为空" in client.post(f"/monitor/topics/{topic.id}/rename", data={"label": " "},
+                                 follow_redirects=True).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query,found", [("积水", 2), ("中山路 积水", 2), ("熄火", 1), ("地铁罢工", 0)])
+def test_search_on_tokens(client, monitored, query, found):
+    login(client, "monitor1")
+    html = client.get("/monitor/search", query_string={"q": query}).get_data(as_text=True)
+    if found:
+        assert f"共 {found} 条" in html
+    else:
+        assert "没有找到" in html
+
+
+def test_search_with_only_stopwords_says_so(client, monitored):
+    login(client, "monitor1")
+    assert "只含停用词或标点" in client.get("/monitor/search?q=，。").get_data(as_text=True)
+
+
+def test_with_csrf_on_a_post_without_token_is_refused(app, client, session, monitored):
+    _, alert = monitored
+    login(client, "monitor1")  # logged in while CSRF checks are off (as the tests run)
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post(f"/monitor/alerts/{alert.id}/acknowledge")
+    assert response.status_code == 400
+    session.refresh(alert)
+    assert alert.status == "open"
+    page = client.get("/monitor/").get_data(as_text=True)
+    assert 'name="csrf_token" value="' in page
+
+
+def test_sessions_expire(app):
+    from datetime import timedelta
+    lifetime = app.permanent_session_lifetime
+    assert timedelta(minutes=5) <= lifetime <= timedelta(hours=12)
