@@ -24,6 +24,13 @@ class Config:
     # Posts on one topic within this many hours may join it; older topics go dormant.
     TOPIC_DORMANT_HOURS = int(os.environ.get("OPINION_TOPIC_DORMANT_HOURS", "72"))
     ROUTING_MIN_CONFIDENCE = float(os.environ.get("OPINION_ROUTING_MIN_CONFIDENCE", "0.5"))
+    # The labelled messages the weekly retrain adds the monitors' corrections to (CSV/JSON Lines).
+    ROUTING_TRAIN_DATA = os.environ.get("OPINION_ROUTING_TRAIN_DATA", "")
+    # When the scheduler makes the leaders' reports (Beijing time): "07:00", "mon 07:30".
+    REPORT_DAILY_AT = os.environ.get("OPINION_REPORT_DAILY_AT", "07:00")
+    REPORT_WEEKLY_AT = os.environ.get("OPINION_REPORT_WEEKLY_AT", "mon 07:30")
+    # The address leaders open, for links printed in Word and PDF reports.
+    PUBLIC_URL = os.environ.get("OPINION_PUBLIC_URL", "")
     # Notification channels (opinion.notify.channels); passwords and robot keys only from the
     # environment. OPINION_ALERT_WEBHOOKS: comma-separated robot URLs that receive alerts.
     SMTP_HOST = os.environ.get("OPINION_SMTP_HOST", "")

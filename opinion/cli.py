@@ -88,17 +88,20 @@ def seed_demo_cmd(posts, days):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", "source_code", default="import", show_default=True,
               help="source code the posts belong to (created if missing)")
-@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto")
+@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv", "xlsx"]), default="auto")
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
               help="column mapping, e.g. --map text=内容 --map id=编号")
 @click.option("--batch", default=200, show_default=True)
+@click.option("--rejected", "rejected_path", default=None, type=click.Path(dir_okay=False),
+              help="where to write rejected rows with reasons (default: instance/imports/FILE.rejected.csv)")
 @with_appcontext
-def import_cmd(file, source_code, fmt, mapping, batch):
-    """Import posts from a JSON Lines or CSV file; a second run stores nothing new."""
+def import_cmd(file, source_code, fmt, mapping, batch, rejected_path):
+    """Import posts from a JSON Lines, CSV or Excel (.xlsx) file; a second run stores nothing new."""
     from opinion.importer import import_file
     try:
         summary = import_file(current_app._get_current_object(), file, source_code=source_code,
-                              fmt=fmt, mapping=dict(m.split("=", 1) for m in mapping), batch=batch)
+                              fmt=fmt, mapping=dict(m.split("=", 1) for m in mapping), batch=batch,
+                              rejected_path=rejected_path)
     except OpinionError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(summary.describe())

@@ -1,7 +1,9 @@
-"""`import FILE`: history and exports from other systems, in JSON Lines or CSV.
+"""`import FILE`: history and exports from other systems, in JSON Lines, CSV or Excel (.xlsx).
 
 Lines are stored in batches, each batch one transaction, so an import killed halfway and run again
-ends with every line stored exactly once. Every bad line is reported with its line number and why.
+ends with every line stored exactly once. Every bad line is reported with its line number and why,
+and written with its reason to a rejected-rows file (CSV, UTF-8 with BOM so Excel opens it) that
+can be corrected and imported again.
 """
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import io
 import json
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from tqdm import tqdm
@@ -23,6 +26,7 @@ from opinion.ingest import IngestReport, ingest
 from opinion.models import Source, db
 
 FIELDS = ("id", "text", "created_at", "author", "author_followers", "url", "reposts", "comments", "likes")
+FORMATS = ("auto", "jsonl", "csv", "xlsx")
 
 
 @dataclass
@@ -31,6 +35,7 @@ class ImportSummary:
     lines: int = 0
     report: IngestReport = field(default_factory=IngestReport)
     encoding: str = "utf-8"
+    rejected_file: str | None = None
 
     def describe(self) -> str:
         r = self.report
@@ -43,6 +48,8 @@ class ImportSummary:
             lines.append(f"  拒收 {ref}：{reason}")
         if len(r.rejected) > 50:
             lines.append(f"  ……另有 {len(r.rejected) - 50} 条拒收未列出")
+        if self.rejected_file:
+            lines.append(f"  拒收的行及原因已写入 {self.rejected_file}，修改后可再次导入")
         if not r.accepted and r.duplicate and not r.rejected:
             lines.append("  没有新内容：文件中的帖子此前均已导入。")
         return "\n".join(lines)
@@ -58,29 +65,71 @@ def _decode(path: Path) -> tuple[str, str]:
     raise ImportFileError(f"{path.name}: 无法识别文件编码（支持 UTF-8 与 GBK/GB18030）")
 
 
-def _rows(text: str, fmt: str, mapping: dict[str, str]) -> Iterator[tuple[int, dict | str]]:
-    """(line number, row dict) or (line number, error message)."""
-    if fmt == "jsonl":
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield n, f"不是合法的 JSON（{exc.msg}）"
-                continue
-            yield (n, obj) if isinstance(obj, dict) else (n, "应为 JSON 对象")
-        return
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [f for f in ("text",) if mapping.get(f, f) not in (reader.fieldnames or [])]
-    if missing:
-        raise ImportFileError(f"CSV 缺少列 “{mapping.get('text', 'text')}”；现有列：{', '.join(reader.fieldnames or [])}。"
+def _require_text_column(columns: list[str], mapping: dict[str, str], kind: str) -> None:
+    if mapping.get("text", "text") not in columns:
+        raise ImportFileError(f"{kind} 缺少列 “{mapping.get('text', 'text')}”；现有列：{', '.join(map(str, columns))}。"
                               "可用 --map text=列名 指定")
-    for row in reader:
-        yield reader.line_num, row
 
 
-def _to_post(n: int, row: dict, mapping: dict[str, str]) -> NormalisedPost | str:
+def _rows(path: Path, fmt: str, mapping: dict[str, str]) -> tuple[Iterator[tuple[int, dict | str]], str]:
+    """(rows, encoding): each row is (line number, row dict) or (line number, error message)."""
+    if fmt == "xlsx":
+        return _xlsx_rows(path, mapping), "xlsx"
+    text, encoding = _decode(path)
+    if fmt == "jsonl":
+        return _jsonl_rows(text), encoding
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    _require_text_column(list(reader.fieldnames or []), mapping, "CSV")
+    return ((reader.line_num, row) for row in reader), encoding
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield n, f"不是合法的 JSON（{exc.msg}）"
+            continue
+        yield (n, obj) if isinstance(obj, dict) else (n, "应为 JSON 对象")
+
+
+def _xlsx_rows(path: Path, mapping: dict[str, str]) -> Iterator[tuple[int, dict | str]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+    from zipfile import BadZipFile
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, BadZipFile, KeyError, OSError) as exc:
+        raise ImportFileError(f"{path.name}: 不是有效的 Excel .xlsx 文件（{exc}）") from exc
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if not header:
+        raise ImportFileError(f"{path.name}: 第一个工作表是空的")
+    columns = [str(c).strip() if c is not None else "" for c in header]
+    _require_text_column(columns, mapping, "Excel 表")
+    for n, values in enumerate(rows, start=2):
+        if values is None or all(v in (None, "") for v in values):
+            continue
+        yield n, {c: _cell(v) for c, v in zip(columns, values) if c}
+    book.close()
+
+
+def _cell(value):
+    # Excel keeps no time zone: a date cell is read as Beijing time, the district's clock.
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=ZoneInfo("Asia/Shanghai"))).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo("Asia/Shanghai")).isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def row_to_post(row: dict, mapping: dict[str, str]) -> NormalisedPost | str:
+    """One import line or pushed item as a post, or the reason it cannot be one."""
     get = lambda f: row.get(mapping.get(f, f))
     ident, text = get("id"), get("text")
     if ident in (None, ""):
@@ -104,8 +153,11 @@ def _to_post(n: int, row: dict, mapping: dict[str, str]) -> NormalisedPost | str
             counts[f] = int(value)
         except (TypeError, ValueError):
             return f"{f} 应为整数，实为 “{value}”"
+        if counts[f] < 0:
+            return f"{f} 不能为负数（{value}）"
+    author, url = get("author"), get("url")
     return NormalisedPost(external_id=str(ident), text=text, created_at=created,
-                          author=get("author") or None, url=get("url") or None,
+                          author=str(author)[:100] if author else None, url=str(url)[:1000] if url else None,
                           author_followers=counts.get("author_followers"),
                           reposts=counts.get("reposts", 0), comments=counts.get("comments", 0),
                           likes=counts.get("likes", 0), payload={k: row[k] for k in row if k})
@@ -121,36 +173,78 @@ def get_or_create_source(code: str, kind: str = "file", name: str | None = None)
     return source
 
 
+class RejectedRows:
+    """The rejected-rows file: line number, reason, then the row's own columns. Created on the first
+    rejected row only, so a clean import leaves no empty file behind."""
+
+    def __init__(self, path: Path):
+        self.path, self.handle, self.writer, self.columns = path, None, None, []
+
+    def add(self, line: int, reason: str, row: dict | None) -> None:
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = self.path.open("w", encoding="utf-8-sig", newline="")
+            self.writer = csv.writer(self.handle)
+            self.columns = list(row) if row else list(FIELDS)
+            self.writer.writerow(["行号", "拒收原因", *self.columns])
+        values = [row.get(c, "") if isinstance(row, dict) else "" for c in self.columns]
+        self.writer.writerow([line, reason, *[v if isinstance(v, (str, int, float)) or v is None else json.dumps(v, ensure_ascii=False) for v in values]])
+
+    def close(self) -> str | None:
+        if self.handle is None:
+            return None
+        self.handle.close()
+        return str(self.path)
+
+
 def import_file(app, path: str, source_code: str = "import", fmt: str = "auto",
-                mapping: dict[str, str] | None = None, batch: int = 200) -> ImportSummary:
+                mapping: dict[str, str] | None = None, batch: int = 200,
+                rejected_path: str | None = None) -> ImportSummary:
+    """Import one file into a source (created if missing); returns the summary to show."""
     path_ = Path(path)
     mapping = mapping or {}
     if fmt == "auto":
-        fmt = "csv" if path_.suffix.lower() == ".csv" else "jsonl"
-    text, encoding = _decode(path_)
+        fmt = {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(path_.suffix.lower(), "jsonl")
+    if fmt not in FORMATS:
+        raise ImportFileError(f"不支持的格式 “{fmt}”（可用：jsonl、csv、xlsx）")
+    rows, encoding = _rows(path_, fmt, mapping)
     source = get_or_create_source(source_code)
     summary = ImportSummary(file=path_.name, encoding=encoding)
-    pending: list[NormalisedPost] = []
+    rejected = RejectedRows(Path(rejected_path) if rejected_path else
+                            Path(app.instance_path) / "imports" / f"{path_.stem}.rejected.csv")
+    pending: dict[str, tuple[NormalisedPost, int, dict]] = {}
     bar = tqdm(desc="导入", unit="行", file=sys.stderr, disable=None)
 
     def flush() -> None:
-        summary.report.merge(ingest(db.session, app, source, pending))
+        report = ingest(db.session, app, source, [p for p, _, _ in pending.values()])
+        for ext, reason in report.rejected:
+            _, line, row = pending[ext]
+            rejected.add(line, reason, row)
+        report.rejected = [(f"第 {pending[ext][1]} 行（id {ext}）", reason) for ext, reason in report.rejected]
+        summary.report.merge(report)
         bar.update(len(pending))
         pending.clear()
 
-    for n, row in _rows(text, fmt, mapping):
-        summary.lines += 1
-        post = row if isinstance(row, str) else _to_post(n, row, mapping)
-        if isinstance(post, str):
-            summary.report.rejected.append((f"第 {n} 行", post))
-            bar.update(1)
-            continue
-        pending.append(post)
-        if len(pending) >= batch:
+    try:
+        for n, row in rows:
+            summary.lines += 1
+            post = row if isinstance(row, str) else row_to_post(row, mapping)
+            if isinstance(post, str):
+                summary.report.rejected.append((f"第 {n} 行", post))
+                rejected.add(n, post, row if isinstance(row, dict) else None)
+                bar.update(1)
+                continue
+            if post.external_id in pending:  # the same id twice in one batch: the first is kept
+                summary.report.duplicate.append(post.external_id)
+                continue
+            pending[post.external_id] = (post, n, row)
+            if len(pending) >= batch:
+                flush()
+        if pending:
             flush()
-    if pending:
-        flush()
-    bar.close()
+    finally:
+        bar.close()
+        summary.rejected_file = rejected.close()
     source.last_run_at = source.last_success_at = datetime.now(timezone.utc)
     source.status = "ok"
     db.session.commit()
