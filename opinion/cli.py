@@ -42,6 +42,8 @@ def register(app) -> None:
         app.cli.add_command(command)
     from opinion.reply_learn import templates_group
     app.cli.add_command(templates_group)
+    from opinion.reports.cli import report_group
+    app.cli.add_command(report_group)
 
 
 @click.command("run")
@@ -127,7 +129,7 @@ def stats_cmd(as_json, since, until, week):
     """Counts of posts, topics, cases (by status and ladder level), alerts, sources, and each
     unit's response performance for a period (default: this week)."""
     from opinion.models import db
-    from opinion.stats import collect_stats, performance_stats
+    from opinion.stats import collect_stats, performance_stats, period_stats
     stats = collect_stats(db.session)
     try:
         stats["performance"] = performance_stats(
@@ -135,6 +137,9 @@ def stats_cmd(as_json, since, until, week):
             until=parse_time(until), week=week)
     except (ValueError, OpinionError) as exc:
         raise click.BadParameter(str(exc)) from exc
+    # What happened in the same period: the figures the daily and weekly reports print.
+    stats["period"] = period_stats(db.session, datetime.fromisoformat(stats["performance"]["start"]),
+                                   datetime.fromisoformat(stats["performance"]["end"]))
     if as_json:
         click.echo(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
         return

@@ -47,12 +47,7 @@ def start_scheduler(app, blocking: bool):
     scheduler.add_job(sync_source_jobs, "interval", seconds=60, args=[app, scheduler, common],
                       id="collect_sync", **common)
     scheduler.add_job(sla_tick, "interval", minutes=1, args=[app], id="sla_tick", **common)
-    scheduler.start()
-    return scheduler
-    scheduler.add_job(alert_rules, "interval", minutes=1, args=[app], id="alert_rules", **common)
-    scheduler.add_job(deliver_notifications, "interval", seconds=20, args=[app], id="notify", **common)
-    # Sunday night, when nobody routes by hand: the week's corrections join the training data.
-    scheduler.add_job(retrain_routing, "cron", day_of_week="sun", hour=2, args=[app], id="retrain_routing",
-                      **common)
     from opinion.reports.jobs import add_report_jobs
     add_report_jobs(scheduler, app, common)
+    scheduler.start()
+    return scheduler

@@ -1,16 +1,117 @@
-"""Leaders' page: this week's totals and how each unit is answering."""
+"""Leaders' pages: this week at a glance, the trend, the hottest topics, the unit league table,
+cases waiting for an instruction (批示), and the archive of reports with their downloads.
+
+Everything is computed from the records by opinion.reports, so the dashboard, the reports and
+`stats --json` agree. Reports are read by leaders and made by leaders and monitors.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_login import current_user
 
-from opinion.models import db
-from opinion.stats import week_summary
+from opinion.errors import OpinionError, ReportError
+from opinion.models import REPORT_KINDS, Report, db, utcnow
+from opinion.reports import archive, periods
+from opinion.reports.charts import trend_chart
+from opinion.reports.document import MEDIA_TYPES, periodic_document, special_document
+from opinion.reports.figures import EMOTION_NAMES, LEVEL_NAMES, period_figures
+from opinion.reports.html import render_html
+from opinion.reports.special import cases_awaiting_instruction
 from opinion.web.auth import roles_required
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
+READERS = ("leader", "monitor", "admin")
 
 
 @bp.route("/")
 @roles_required("leader", "admin")
 def index():
-    return render_template("leader.html", summary=week_summary(db.session))
+    now = utcnow()
+    district = current_app.extensions["district"]
+    window = periods.last_days(now, 7, district.timezone)
+    figures = period_figures(db.session, district, window, now)
+    week = periods.week_of(now, district.timezone)
+    return render_template(
+        "leader.html", f=figures, window=window, week=week, trend=trend_chart(figures["trend"], figures["trend_before"]),
+        awaiting=cases_awaiting_instruction(db.session), reports=archive.archive(db.session, limit=20),
+        last_week=week.previous(),
+        EMOTION_NAMES=EMOTION_NAMES, LEVEL_NAMES=LEVEL_NAMES, REPORT_KINDS=REPORT_KINDS)
+
+
+@bp.route("/reports/")
+@roles_required(*READERS)
+def reports():
+    kind = request.args.get("kind") if request.args.get("kind") in REPORT_KINDS else None
+    return render_template("reports/archive.html", reports=archive.archive(db.session, kind, limit=200),
+                           kind=kind, REPORT_KINDS=REPORT_KINDS)
+
+
+@bp.route("/reports/<int:report_id>/<fmt>")
+@roles_required(*READERS)
+def download(report_id: int, fmt: str):
+    report = db.session.get(Report, report_id) or abort(404)
+    if fmt not in MEDIA_TYPES:
+        abort(404)
+    try:
+        path = archive.file_path(report, fmt)
+    except OpinionError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("leader.reports"))
+    return send_file(path, mimetype=MEDIA_TYPES[fmt], as_attachment=fmt != "html",
+                     download_name=f"{REPORT_KINDS[report.kind]}-{report.period}.{fmt}")
+
+
+@bp.route("/reports/view")
+@roles_required(*READERS)
+def view():
+    """The report for a period, case or topic, made now from the records (nothing is stored)."""
+    try:
+        document = _document_from(request.args)
+    except OpinionError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("leader.reports"))
+    toolbar = render_template("reports/_toolbar.html", args=request.args)
+    return render_html(document, standalone=False, toolbar=toolbar)
+
+
+@bp.route("/reports/generate", methods=["POST"])
+@roles_required(*READERS)
+def generate():
+    """Make a report and put it in the archive (Word, PDF and HTML)."""
+    try:
+        document = _document_from(request.form)
+        report = archive.store(db.session, document, user=current_user)
+        db.session.commit()
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(request.referrer or url_for("leader.reports"))
+    if report.error:
+        flash(f"{report.title} 已存档，但部分格式未生成：{report.error}", "error")
+    else:
+        flash(f"{report.title} 已生成并存档", "success")
+    return redirect(url_for("leader.reports"))
+
+
+def _document_from(values):
+    """kind=weekly&week=2026-W47 | kind=daily&date=2026-11-22 | kind=special&case=12 (or topic=7)."""
+    district = current_app.extensions["district"]
+    kind, tz = values.get("kind"), district.timezone
+    if kind == "weekly":
+        return periodic_document(db.session, district, periods.week_period(values.get("week", ""), tz))
+    if kind == "daily":
+        return periodic_document(db.session, district, periods.day_period(values.get("date", ""), tz))
+    if kind == "special":
+        case_id, topic_id = _int(values.get("case")), _int(values.get("topic"))
+        return special_document(db.session, district, case_id=case_id, topic_id=topic_id)
+    raise ReportError("请选择报告类型：日报、周报或专报")
+
+
+def _int(text):
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ReportError(f"编号 “{text}” 应为数字") from None

@@ -1,0 +1,115 @@
+"""`python -m opinion report ...`: make a daily brief, a weekly summary or a special report.
+
+With --out the report is written to that file only; without it, it goes into the archive (every
+format, or the one named) where the leader dashboard lists it.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from opinion.errors import OpinionError
+from opinion.models import db, utcnow
+from opinion.reports import periods
+from opinion.reports.document import FORMATS
+
+
+def _common(fn):
+    fn = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                      help="html、docx 或 pdf（默认按 --out 的扩展名；存档时默认三种都生成）")(fn)
+    fn = click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+                      help="写到这个文件（不写则存入报告存档）")(fn)
+    fn = click.option("--now", "now_text", default=None, help="生成时刻（ISO 时间，默认现在），用于复现")(fn)
+    return fn
+
+
+@click.group("report")
+def report_group():
+    """Leaders' reports: daily brief, weekly summary, special report."""
+
+
+@report_group.command("weekly")
+@click.option("--week", default=None, help="ISO 周，如 2026-W47（默认上一个完整周）")
+@_common
+@with_appcontext
+def weekly_cmd(week, fmt, out, now_text):
+    """舆情周报 for one ISO week."""
+    now = _now(now_text)
+    tz = current_app.config["TIMEZONE"]
+    _run(lambda: periods.week_period(week, tz) if week else periods.week_of(now - timedelta(days=7), tz),
+         fmt, out, now)
+
+
+@report_group.command("daily")
+@click.option("--date", "day", default=None, help="日期，如 2026-11-22（默认昨天）")
+@_common
+@with_appcontext
+def daily_cmd(day, fmt, out, now_text):
+    """舆情日报 for one calendar day (Beijing time)."""
+    now = _now(now_text)
+    tz = current_app.config["TIMEZONE"]
+    _run(lambda: periods.day_period(day, tz) if day else periods.day_of(now - timedelta(days=1), tz),
+         fmt, out, now)
+
+
+@report_group.command("special")
+@click.option("--case", "case_id", type=int, default=None, help="工单编号")
+@click.option("--topic", "topic_id", type=int, default=None, help="话题编号")
+@_common
+@with_appcontext
+def special_cmd(case_id, topic_id, fmt, out, now_text):
+    """舆情专报 on one case or one topic."""
+    _run(None, fmt, out, _now(now_text), case_id=case_id, topic_id=topic_id)
+
+
+@report_group.command("list")
+@with_appcontext
+def list_cmd():
+    """The archive, newest first."""
+    from opinion.reports.archive import archive
+    for r in archive(db.session):
+        files = ", ".join(sorted(r.files or {})) or "无文件"
+        click.echo(f"#{r.id} {r.kind:<7} {r.period:<12} {r.status:<7} {r.generated_at:%Y-%m-%d %H:%M}Z "
+                   f"[{files}] {r.title}" + (f"  错误：{r.error}" if r.error else ""))
+
+
+def _now(text):
+    from opinion.cli import parse_time
+    try:
+        return parse_time(text) or utcnow()
+    except ValueError:
+        raise click.BadParameter(f"“{text}” 不是 ISO 时间，如 2026-11-23T08:00", param_hint="--now") from None
+
+
+def _run(make_period, fmt, out, now, **special) -> None:
+    from opinion.reports import archive
+    from opinion.reports.document import periodic_document, special_document
+    district = current_app.extensions["district"]
+    if out and fmt is None:
+        fmt = Path(out).suffix.lstrip(".").lower()
+        if fmt not in FORMATS:
+            raise click.BadParameter(f"无法从文件名判断格式，请用 --format 指定 {'/'.join(FORMATS)}",
+                                     param_hint="--format")
+    try:
+        if make_period is not None:
+            document = periodic_document(db.session, district, make_period(), now)
+        else:
+            document = special_document(db.session, district, now=now, **special)
+        if out:
+            Path(out).write_bytes(document.render(fmt))
+            click.echo(f"{document.title} → {out}")
+            return
+        report = archive.store(db.session, document, formats=[fmt] if fmt else FORMATS, now=now)
+        db.session.commit()
+    except OpinionError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{report.title}：已存档 #{report.id}（{report.status}）")
+    for name, path in sorted(report.files.items()):
+        click.echo(f"  {name}: {Path(current_app.instance_path) / path}")
+    if report.error:
+        click.echo(f"  未生成：{report.error}", err=True)

@@ -1,0 +1,293 @@
+"""The report as a Word document (python-docx), in the usual layout of a government report: red
+masthead, issuing unit and date, a red rule, numbered sections (一、二、三), ruled tables, charts
+as pictures. Fonts follow the common convention: 黑体 for headings, 仿宋 for the text.
+"""
+from __future__ import annotations
+
+import io
+from zoneinfo import ZoneInfo
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+from flask import current_app
+
+from opinion.models import CASE_STATUS_NAMES, PRIORITY_NAMES
+from opinion.reports.figures import EMOTION_NAMES, LEVEL_NAMES, POLARITY_NAMES, SEVERITY_NAMES
+
+RED = RGBColor(0xC0, 0x00, 0x00)
+NUMERALS = "一二三四五六七八九十"
+
+
+def render_docx(document) -> bytes:
+    doc = _new_document()
+    f = document.figures
+    _masthead(doc, document.masthead, f["issuer"], _date(f["generated_at"]))
+    if document.kind == "special":
+        _special(doc, document)
+    else:
+        _periodic(doc, document)
+    _para(doc, f"（{f['district']} · {f['issuer']}　生成时间 {_time(f['generated_at'])}）", size=9,
+          align=WD_ALIGN_PARAGRAPH.RIGHT)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _new_document():
+    doc = Document()
+    section = doc.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
+    section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+    normal = doc.styles["Normal"]
+    _font(normal.font, "仿宋", 12)
+    normal.paragraph_format.space_after = Pt(3)
+    normal.paragraph_format.line_spacing = 1.3
+    _page_numbers(section)
+    return doc
+
+
+def _font(font, east_asian: str, size: float | None = None, bold: bool | None = None, colour=None):
+    font.name = "Times New Roman"
+    font.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asian)
+    if size:
+        font.size = Pt(size)
+    if bold is not None:
+        font.bold = bold
+    if colour is not None:
+        font.color.rgb = colour
+
+
+def _para(doc, text: str = "", *, font: str = "仿宋", size: float | None = None, bold: bool = False,
+          colour=None, align=None, indent: bool = False):
+    p = doc.add_paragraph()
+    if align is not None:
+        p.alignment = align
+    if indent:
+        p.paragraph_format.first_line_indent = Pt(24)
+    run = p.add_run(text)
+    _font(run.font, font, size, bold, colour)
+    return p
+
+
+def _masthead(doc, title: str, issuer: str, date: str) -> None:
+    p = _para(doc, "　".join(title), font="宋体", size=30, bold=True, colour=RED, align=WD_ALIGN_PARAGRAPH.CENTER)
+    p.paragraph_format.space_after = Pt(12)
+    line = _para(doc, f"{issuer}\t{date}", font="仿宋", size=12)
+    line.paragraph_format.tab_stops.add_tab_stop(Cm(15.6), alignment=2)  # right-aligned date
+    border = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "18"), ("w:space", "4"), ("w:color", "C00000")):
+        bottom.set(qn(key), value)
+    border.append(bottom)
+    line._p.get_or_add_pPr().append(border)
+    line.paragraph_format.space_after = Pt(14)
+
+
+def _page_numbers(section) -> None:
+    p = section.footer.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        run = p.add_run()
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        run._r.append(el)
+
+
+def _heading(doc, number: int, text: str):
+    p = _para(doc, f"{NUMERALS[number - 1]}、{text}", font="黑体", size=14)
+    p.paragraph_format.space_before = Pt(10)
+    p.paragraph_format.keep_with_next = True
+    return p
+
+
+def _subheading(doc, number: int, text: str):
+    p = _para(doc, f"（{NUMERALS[number - 1]}）{text}", font="楷体", size=12, bold=True)
+    p.paragraph_format.keep_with_next = True
+
+
+def _table(doc, header: list[str], rows: list[list], widths: list[float] | None = None):
+    table = doc.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(table.rows[0].cells, header):
+        _cell(cell, text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+        shading = OxmlElement("w:shd")
+        shading.set(qn("w:val"), "clear")
+        shading.set(qn("w:fill"), "EEF1F5")
+        cell._tc.get_or_add_tcPr().append(shading)
+    for values in rows:
+        cells = table.add_row().cells
+        for cell, value in zip(cells, values):
+            numeric = isinstance(value, (int, float))
+            _cell(cell, str(value), align=WD_ALIGN_PARAGRAPH.RIGHT if numeric else None)
+    if widths:
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths):
+                cell.width = Cm(width)
+    doc.add_paragraph()
+    return table
+
+
+def _cell(cell, text: str, bold: bool = False, align=None) -> None:
+    p = cell.paragraphs[0]
+    p.paragraph_format.space_after = Pt(0)
+    p.paragraph_format.line_spacing = 1.0
+    if align is not None:
+        p.alignment = align
+    _font(p.add_run(text).font, "仿宋", 9.5, bold)
+
+
+def _picture(doc, chart, caption: str, width_cm: float = 15.5) -> None:
+    if chart is None:
+        return
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.add_run().add_picture(io.BytesIO(chart.png), width=Cm(width_cm))
+    _para(doc, caption, size=9, align=WD_ALIGN_PARAGRAPH.CENTER)
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _hours(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 60:.0f} 分钟" if value < 1 else f"{value:.1f} 小时"
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _time(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return moment.astimezone(_zone()).strftime(fmt) if moment else "—"
+
+
+def _date(moment) -> str:
+    local = moment.astimezone(_zone())
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def _periodic(doc, document) -> None:
+    f, t = document.figures, document.figures["totals"]
+    noun = "日报" if document.kind == "daily" else "周报"
+    _para(doc, f"{f['period'].describe()}网络舆情{noun}", font="黑体", size=16, align=WD_ALIGN_PARAGRAPH.CENTER)
+
+    _heading(doc, 1, "总体态势")
+    _para(doc, f["narrative"], indent=True)
+    b = f["before"]
+    pol, pol_b = t["posts"]["by_polarity"], b["posts"]["by_polarity"]
+    rows = [["信息总量（条）", t["posts"]["total"], b["posts"]["total"]]]
+    rows += [[f"其中{name}（条）", pol.get(key, 0), pol_b.get(key, 0)] for key, name in POLARITY_NAMES.items()]
+    rows += [["新增工单（件）", t["cases"]["opened"], b["cases"]["opened"]],
+             ["首次回应（件）", t["cases"]["responded"], b["cases"]["responded"]],
+             ["办结（件）", t["cases"]["resolved"], b["cases"]["resolved"]],
+             ["升级督办（次）", t["escalations"]["total"], b["escalations"]["total"]],
+             ["预警（条）", t["alerts"]["total"], b["alerts"]["total"]]]
+    _table(doc, ["指标", "本期", "上期"], rows, [7, 4, 4])
+    _picture(doc, document.charts.get("trend"), "图1 每日信息量及情感构成")
+    _picture(doc, document.charts.get("emotions"), "图2 情绪构成", width_cm=8)
+
+    _heading(doc, 2, "热点话题")
+    if f["topics"]:
+        _picture(doc, document.charts.get("topics"), "图3 热点话题信息量")
+        _table(doc, ["序号", "话题", "信息量", "负面占比", "主要情绪", "责任单位", "处置情况"],
+               [[i, tp["label"], tp["posts"], _pct(tp["negative_share"]),
+                 "、".join(f"{EMOTION_NAMES.get(e, e)} {n}" for e, n in list(tp["emotions"].items())[:2]),
+                 tp["unit"], tp["action"]] for i, tp in enumerate(f["topics"], 1)],
+               [1.1, 3.5, 1.4, 1.5, 2.2, 2.4, 4])
+        for i, tp in enumerate(f["topics"][:5], 1):
+            _subheading(doc, i, tp["label"])
+            _para(doc, f"信息 {tp['posts']} 条，负面 {tp['negative']} 条（{_pct(tp['negative_share'])}）。"
+                       f"处置：{tp['action']}。", indent=True)
+            rp = tp["representative"]
+            if rp:
+                _para(doc, f"代表性信息 · {rp['author']} · {_time(rp['created_at'])}：{rp['text']}", size=10.5)
+    else:
+        _para(doc, "本期未监测到成规模的话题。", indent=True)
+
+    _heading(doc, 3, "预警与督办")
+    levels = "、".join(f"{LEVEL_NAMES[int(k)]} {n} 次" for k, n in t["escalations"]["by_level"].items() if n)
+    severities = "、".join(f"{SEVERITY_NAMES.get(k, k)} {n} 条" for k, n in t["alerts"]["by_severity"].items())
+    _para(doc, f"本期预警 {t['alerts']['total']} 条{('（' + severities + '）') if severities else ''}；"
+               f"升级督办 {t['escalations']['total']} 次{('，其中' + levels) if levels else ''}。", indent=True)
+    if f["escalations"]:
+        _table(doc, ["时间", "工单", "责任单位", "督办级别", "原因"],
+               [[_time(e["at"], "%m-%d %H:%M"), f"#{e['case_id']} {e['title']}", e["unit"],
+                 LEVEL_NAMES.get(e["level"], e["level"]), e["reason"] or ""] for e in f["escalations"][-15:]],
+               [2.4, 4.5, 3, 2, 4])
+
+    _heading(doc, 4, "各单位回应绩效")
+    if f["units"]:
+        _para(doc, "按综合得分由低到高排列；及时率以本期受理工单为基数。", size=10)
+        _table(doc, ["单位", "受理", "签收及时率", "回应及时率", "办结及时率", "平均回应", "超期", "满意率", "得分", "等级"],
+               [[u["unit_name"], u["accepted"], _pct(u["acknowledged_on_time_rate"]),
+                 _pct(u["responded_on_time_rate"]), _pct(u["resolved_on_time_rate"]),
+                 _hours(u["avg_response_hours"]), u["overdue"], _pct(u["satisfaction_rate"]),
+                 "—" if u["score"] is None else f"{u['score']:.1f}", u["grade"] or "—"] for u in f["units"]],
+               [3.4, 1.1, 1.6, 1.6, 1.6, 1.8, 1.1, 1.4, 1.2, 1.1])
+    else:
+        _para(doc, "本期无受理工单。", indent=True)
+
+    _heading(doc, 5, "超期未办结工单")
+    if f["overdue"]:
+        _table(doc, ["工单", "责任单位", "优先级", "已超时限", "超时", "督办级别"],
+               [[f"#{o['id']} {o['title']}", o["unit"], PRIORITY_NAMES.get(o["priority"], o["priority"]),
+                 o["missed"], _hours(o["overdue_hours"]), LEVEL_NAMES.get(o["level"], "未升级")]
+                for o in f["overdue"][:30]], [5, 3, 1.4, 2.2, 2, 2])
+    else:
+        _para(doc, "截至报告生成时，无超期未办结工单。", indent=True)
+
+
+def _special(doc, document) -> None:
+    f = document.figures
+    _para(doc, f"关于“{f['title']}”的舆情专报", font="黑体", size=16, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _heading(doc, 1, "事件概况")
+    if f["first_post_at"]:
+        emotions = "、".join(EMOTION_NAMES.get(e, e) for e in list(f["emotions"])[:2])
+        _para(doc, f"自 {_time(f['first_post_at'])} 起至 {_time(f['last_post_at'])}，共监测到相关信息 "
+                   f"{f['posts_total']} 条，其中负面 {f['negative']} 条，占 {_pct(f['negative_share'])}"
+                   f"{'；网民情绪以' + emotions + '为主' if emotions else ''}。", indent=True)
+    if f["cases"]:
+        _table(doc, ["工单", "责任单位", "优先级", "状态", "立案时间", "首次回应", "督办级别"],
+               [[f"#{c['id']} {c['title']}", c["unit"], PRIORITY_NAMES.get(c["priority"], c["priority"]),
+                 CASE_STATUS_NAMES.get(c["status"], c["status"]), _time(c["created_at"]),
+                 _time(c["first_response_at"]), LEVEL_NAMES.get(c["level"], "未升级")] for c in f["cases"]])
+    _heading(doc, 2, "事件时间线")
+    _table(doc, ["时间", "事项", "说明"], [[_time(e["at"]), e["what"], e["detail"]] for e in f["timeline"]],
+           [3.2, 3, 9.3])
+    _heading(doc, 3, "舆情走势")
+    _picture(doc, document.charts.get("sentiment"), "图1 信息量及负面占比")
+    _heading(doc, 4, "主要信息")
+    for p in f["posts"]:
+        _para(doc, f"{p['author']} · {_time(p['created_at'])} · {POLARITY_NAMES.get(p['polarity'], '未分析')}："
+                   f"{p['text']}", size=10.5)
+    _heading(doc, 5, "处置情况")
+    if f["actions"]:
+        _table(doc, ["单位", "时间", "回应内容"], [[a["unit"], _time(a["at"]), a["text"]] for a in f["actions"]],
+               [3.2, 3, 9.3])
+    else:
+        _para(doc, "责任单位尚未公开回应。", indent=True)
+    _heading(doc, 6, "尚待解决的问题")
+    for i, q in enumerate(f["questions"] or ["暂无。"], 1):
+        _para(doc, f"{i}. {q}")
+    _heading(doc, 7, "领导批示")
+    for i in f["instructions"]:
+        _para(doc, f"{i['author']}（{_time(i['at'])}，工单 #{i['case_id']}）：{i['text']}")
+    box = doc.add_table(rows=1, cols=1)
+    box.style = "Table Grid"
+    _cell(box.rows[0].cells[0], "\n" * 8 + "批示人：__________　　日期：______年____月____日")
+    from opinion.reports.html import public_url
+    for c in f["cases"]:
+        _para(doc, f"在系统中录入批示：{public_url('cases.show', case_id=c['id'])}（工单 #{c['id']}）", size=9)

@@ -1,0 +1,50 @@
+"""What the scheduler makes for leaders: the daily brief each morning, the weekly summary on
+Monday morning, and a special report for every case the ladder takes to level 5 (专报批办).
+
+Each function takes `now`, so a test (or a replay) decides what "this morning" is; making the
+same report twice replaces it in the archive instead of listing it twice.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from opinion.models import Case, Report
+from opinion.reports import periods
+from opinion.reports.archive import generate_periodic, generate_special
+
+_WHEN = re.compile(r"^\s*(?:(mon|tue|wed|thu|fri|sat|sun)\s+)?(\d{1,2}):(\d{2})\s*$", re.IGNORECASE)
+
+
+def parse_schedule(text: str) -> dict:
+    """'mon 07:30' or '07:30' → APScheduler cron fields; ValueError names the setting's format."""
+    m = _WHEN.match(text or "")
+    if not m or int(m.group(2)) > 23 or int(m.group(3)) > 59:
+        raise ValueError(f"报告生成时间 “{text}” 无法识别，应写成 “07:30” 或 “mon 07:30”")
+    fields = {"hour": int(m.group(2)), "minute": int(m.group(3))}
+    if m.group(1):
+        fields["day_of_week"] = m.group(1).lower()
+    return fields
+
+
+def weekly_due(session, now: datetime) -> Report:
+    """The summary of the week before the one containing `now` (run on Monday morning)."""
+    tz = current_app.config["TIMEZONE"]
+    return generate_periodic(session, periods.week_of(now - timedelta(days=7), tz), trigger="schedule", now=now)
+
+
+def daily_due(session, now: datetime) -> Report:
+    """The brief of the calendar day before `now` (run each morning)."""
+    tz = current_app.config["TIMEZONE"]
+    return generate_periodic(session, periods.day_of(now - timedelta(days=1), tz), trigger="schedule", now=now)
+
+
+def special_due(session, now: datetime) -> list[Report]:
+    """A special report for each level-5 case that has none yet."""
+    reported = select(Report.case_id).where(Report.kind == "special", Report.case_id.is_not(None))
+    cases = session.execute(select(Case.id).where(Case.escalation_level >= 5, Case.id.not_in(reported))
+                            .order_by(Case.id)).scalars().all()
+    return [generate_special(session, case_id=case_id, trigger="ladder", now=now) for case_id in cases]

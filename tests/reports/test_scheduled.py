@@ -1,0 +1,89 @@
+"""The scheduler's reports: Monday's weekly summary, each morning's brief, level-5 special reports,
+and the archive that lists them."""
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import func, select
+
+from opinion.models import Report
+from opinion.reports import jobs
+from opinion.reports.scheduled import parse_schedule
+from tests.conftest import at
+from tests.factories import login
+from tests.reports.conftest import MONDAY_MORNING
+
+
+def _reports(session):
+    session.expire_all()
+    return session.execute(select(Report).order_by(Report.id)).scalars().all()
+
+
+def test_monday_morning_makes_last_weeks_summary_once(app, session, week_data):
+    jobs.weekly_report(app, now=MONDAY_MORNING)
+    [report] = _reports(session)
+    assert (report.kind, report.period, report.trigger) == ("weekly", "2026-W47", "schedule")
+    assert report.title == "舆情周报（2026年11月16日至11月22日）"
+    assert report.generated_at == MONDAY_MORNING
+    for fmt, relative in report.files.items():
+        assert (Path(app.instance_path) / relative).stat().st_size > 1000, fmt
+    assert {"html", "docx"} <= set(report.files)
+    jobs.weekly_report(app, now=MONDAY_MORNING)  # a second run replaces, it does not add
+    assert session.execute(select(func.count()).select_from(Report)).scalar() == 1
+
+
+def test_each_morning_makes_yesterdays_brief(app, session, week_data):
+    jobs.daily_report(app, now=at("2026-11-17 07:00"))
+    [report] = _reports(session)
+    assert (report.kind, report.period) == ("daily", "2026-11-16")
+
+
+def test_level_five_cases_get_a_special_report_once(app, session, week_data):
+    jobs.special_reports(app, now=MONDAY_MORNING)
+    [report] = _reports(session)
+    assert (report.kind, report.case_id, report.trigger) == ("special", week_data.c3.id, "ladder")
+    jobs.special_reports(app, now=MONDAY_MORNING)
+    assert len(_reports(session)) == 1
+
+
+def test_a_failing_job_logs_and_leaves_nothing_half_done(app, session, week_data, monkeypatch, caplog):
+    def broken(*_args, **_kw):  # the Word writer dies after the HTML file was written
+        raise RuntimeError("磁盘已满")
+    monkeypatch.setattr("opinion.reports.docx.render_docx", broken)
+    jobs.weekly_report(app, now=MONDAY_MORNING)
+    assert "weekly report failed" in caplog.text and "磁盘已满" in caplog.text
+    assert _reports(session) == []  # no archive row pointing at a half-made report
+    monkeypatch.undo()
+    jobs.weekly_report(app, now=MONDAY_MORNING)  # the next run makes it whole
+    assert _reports(session)[0].status in ("ready", "partial")
+
+
+def test_jobs_fire_at_the_configured_times(app):
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    app.config["REPORT_WEEKLY_AT"] = "mon 08:15"
+    jobs.add_report_jobs(scheduler, app, {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
+    weekly = scheduler.get_job("weekly_report").trigger
+    daily = scheduler.get_job("daily_report").trigger
+    sunday = at("2026-11-22 12:00")
+    assert weekly.get_next_fire_time(None, sunday) == at("2026-11-23 08:15")
+    assert daily.get_next_fire_time(None, sunday) == at("2026-11-23 07:00")
+    assert scheduler.get_job("special_reports") is not None
+
+
+@pytest.mark.parametrize("text", ["25:00", "monday 7:30", "7.30", ""])
+def test_bad_schedule_settings_are_refused(text):
+    with pytest.raises(ValueError, match="应写成 “07:30” 或 “mon 07:30”"):
+        parse_schedule(text)
+
+
+def test_the_archive_lists_the_scheduled_report_with_downloads(app, client, session, week_data):
+    jobs.weekly_report(app, now=MONDAY_MORNING)
+    report = _reports(session)[0]
+    login(client, "leader")
+    page = client.get("/leader/reports/").get_data(as_text=True)
+    assert "舆情周报（2026年11月16日至11月22日）" in page and "定时生成" in page
+    response = client.get(f"/leader/reports/{report.id}/docx")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    assert "attachment" in response.headers["Content-Disposition"]
+    dashboard = client.get("/leader/").get_data(as_text=True)
+    assert f"/leader/reports/{report.id}/docx" in dashboard
