@@ -220,10 +220,19 @@ def train_emotion_cmd(data, text_col, label_col, out):
 @train_group.command("routing")
 @_data_options
 @click.option("--out", default=None)
-def train_routing_cmd(data, text_col, label_col, out):
+@click.option("--with-corrections", is_flag=True,
+              help="add the monitors' reassignments as examples; writes to the instance folder")
+@with_appcontext
+def train_routing_cmd(data, text_col, label_col, out, with_corrections):
     """Train the category classifier (e.g. ../shared/data/gov-messages/train.csv)."""
     from opinion.routing import train
-    report = train.train_routing(list(data), out, text_col=text_col, label_col=label_col or "category")
+    if with_corrections:
+        from opinion.routing.retrain import retrain_with_corrections
+        report = retrain_with_corrections(current_app._get_current_object(), list(data), text_col,
+                                          label_col or "category", out, progress=True)
+        click.echo(f"改派记录 {report['corrections']} 条（每条计 {report['extra'] // max(report['corrections'], 1)} 次）")
+    else:
+        report = train.train_routing(list(data), out, text_col=text_col, label_col=label_col or "category")
     click.echo(train.format_report(report))
 
 

@@ -10,8 +10,10 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -80,9 +82,22 @@ class TopicStore:
     clusterer creates get a process-unique prefix so two processes never mint the same key.
     """
 
-    def __init__(self, pipeline: Pipeline, session, dormant_after: timedelta):
+    STATS_EVERY = 300.0  # seconds between saves of the clusterer's word statistics
+
+    def __init__(self, pipeline: Pipeline, session, dormant_after: timedelta, stats_path=None):
+        from sqlalchemy import func
+
+        from opinion.models import AuditEvent
+        from opinion.topics.persist import load_stats
         self.pipeline = pipeline
         self.token = hashlib.sha1(f"{id(self)}{utcnow().isoformat()}".encode()).hexdigest()[:8]
+        self.stats_path = stats_path
+        self._stats_saved = time.monotonic()
+        if stats_path:
+            load_stats(pipeline.clusterer, stats_path)
+        # Monitors' edits up to now are in the states loaded below; later ones are replayed
+        # (opinion.topics.edit.sync_edits) before each batch.
+        self.edits_seen = session.execute(select(func.max(AuditEvent.id))).scalar() or 0
         since = utcnow() - dormant_after
         for topic in session.execute(select(Topic).where(Topic.status == "open",
                                                          Topic.last_seen_at >= since)).scalars():
@@ -92,15 +107,33 @@ class TopicStore:
     def db_key(self, key: str, known: set[str]) -> str:
         return key if key in known else f"{self.token}-{key}"
 
+    def cluster_key(self, db_key: str) -> str:
+        """The clusterer's key of a topic row (this process's own topics carry its token)."""
+        prefix = f"{self.token}-"
+        return db_key[len(prefix):] if db_key.startswith(prefix) else db_key
+
+    def maybe_save_stats(self) -> None:
+        from opinion.topics.persist import save_stats
+        if self.stats_path and time.monotonic() - self._stats_saved >= self.STATS_EVERY:
+            save_stats(self.pipeline.clusterer, self.stats_path)
+            self._stats_saved = time.monotonic()
+
 
 def get_pipeline(app) -> tuple[Pipeline, TopicStore]:
     """The app's one pipeline, built on first use (models and jieba load once per process)."""
     cached = app.extensions.get("opinion.pipeline")
     if cached is None:
         from opinion.models import db
-        pipeline = Pipeline(app.extensions["district"], app.config["SENTIMENT_ENGINE"],
+        from opinion.routing import Router
+        from opinion.routing.retrain import InstanceClassifier
+        district = app.extensions["district"]
+        # Routing uses the model retrained from monitors' corrections when the instance has one.
+        router = Router(district, classifier=InstanceClassifier(app.instance_path),
+                        min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])
+        pipeline = Pipeline(district, app.config["SENTIMENT_ENGINE"], router=router,
                             min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])
-        store = TopicStore(pipeline, db.session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]))
+        store = TopicStore(pipeline, db.session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]),
+                           stats_path=Path(app.instance_path) / "topics" / "stats.json")
         cached = app.extensions["opinion.pipeline"] = (pipeline, store)
     return cached
 
@@ -131,6 +164,8 @@ def ingest(session, app, source: Source, items: list[NormalisedPost], now: datet
         return report
     with _lock:
         pipeline, store = get_pipeline(app)
+        from opinion.topics.edit import sync_edits
+        sync_edits(session, store)  # monitors' merges and moves, from any process, first
         try:
             report.merge(_store_batch(session, app.extensions["district"], pipeline, store, source,
                                       list(fresh.values()), now))
@@ -141,6 +176,7 @@ def ingest(session, app, source: Source, items: list[NormalisedPost], now: datet
             session.rollback()
             for item in fresh.values():
                 report.merge(_retry_one(session, app, source, item, now))
+        store.maybe_save_stats()
     _raise_alerts(session, app, report.post_ids, now)
     return report
 
@@ -231,6 +267,8 @@ def _topic_for(session, pipeline, store, topics, entry: Entry, post: Post) -> To
         known = {key} if session.execute(select(Topic.id).where(Topic.key == key)).first() else set()
         db_key = store.db_key(key, known)
         topic = session.execute(select(Topic).where(Topic.key == db_key)).scalar_one_or_none()
+        while topic is not None and topic.status == "merged" and topic.merged_into_id:
+            topic = session.get(Topic, topic.merged_into_id)  # a monitor merged it: it stays merged
         if topic is None:
             topic = Topic(key=db_key, first_seen_at=entry.created_at, last_seen_at=entry.created_at,
                           post_count=0, negative_count=0, hot_score=0.0, status="open",

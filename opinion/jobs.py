@@ -34,6 +34,41 @@ def sla_tick(app) -> None:
             log.exception("SLA tick failed")
 
 
+def alert_rules(app) -> None:
+    from opinion.alerts.engine import evaluate_all
+    from opinion.models import db, utcnow
+    with app.app_context():
+        try:
+            for line in evaluate_all(db.session, app, utcnow()):
+                log.info(line)
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - job boundary: log, the next pass retries
+            db.session.rollback()
+            log.exception("alert rules failed")
+
+
+def deliver_notifications(app) -> None:
+    from opinion.models import db, utcnow
+    from opinion.notify import deliver_pending
+    with app.app_context():
+        try:
+            counts = deliver_pending(db.session, app, utcnow())
+            if any(counts.values()):
+                log.info("notifications: %s", counts)
+        except Exception:  # noqa: BLE001 - job boundary: rows stay pending and are retried
+            db.session.rollback()
+            log.exception("notification delivery failed")
+
+
+def retrain_routing(app) -> None:
+    from opinion.routing.retrain import retrain_from_corrections
+    with app.app_context():
+        try:
+            log.info(retrain_from_corrections(app))
+        except Exception:  # noqa: BLE001 - job boundary: the current model stays in use
+            log.exception("routing retraining failed")
+
+
 def start_scheduler(app, blocking: bool):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
@@ -47,6 +82,11 @@ def start_scheduler(app, blocking: bool):
     scheduler.add_job(sync_source_jobs, "interval", seconds=60, args=[app, scheduler, common],
                       id="collect_sync", **common)
     scheduler.add_job(sla_tick, "interval", minutes=1, args=[app], id="sla_tick", **common)
+    scheduler.add_job(alert_rules, "interval", minutes=1, args=[app], id="alert_rules", **common)
+    scheduler.add_job(deliver_notifications, "interval", seconds=20, args=[app], id="notify", **common)
+    # Sunday night, when nobody routes by hand: the week's corrections join the training data.
+    scheduler.add_job(retrain_routing, "cron", day_of_week="sun", hour=2, args=[app], id="retrain_routing",
+                      **common)
     from opinion.reports.jobs import add_report_jobs
     add_report_jobs(scheduler, app, common)
     scheduler.start()

@@ -1,0 +1,205 @@
+"""Monitors' edits of topics: merge two, move posts to another topic (or split them off into a
+new one), rename. Backend only; the pages call these.
+
+The clusterer must not undo an edit, so each edit writes the topic's new clustering state (computed
+with the pure functions of topics.state) to the database and an audit event; every process's
+TopicStore replays those events before its next batch (`sync_edits`), reloading the edited topics
+and forgetting merged ones. A merged topic stays merged: posts the clusterer still sends to it are
+redirected to the topic it went into (opinion.ingest). A renamed topic keeps its name
+(label_locked). Unlike the rest of opinion/topics/, this module works on the database rows.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from opinion import audit
+from opinion.errors import TopicEditError
+from opinion.models import AuditEvent, Post, Topic, User, utcnow
+from opinion.topics import features as F
+from opinion.topics.state import TopicState, export_state, make_label, merge_states, remove_contribution, \
+    state_from_dict
+
+EDIT_ACTIONS = ("topic.merged", "topic.posts_moved", "topic.split", "topic.renamed")
+
+
+def _state(topic: Topic) -> TopicState:
+    return state_from_dict(topic.key, topic.state) if topic.state else TopicState(key=topic.key)
+
+
+def _doc(post: Post):
+    """The post as the clusterer saw it: cleaned again for headline, hashtags and links; the
+    stored tokens."""
+    from opinion.nlp.clean import clean
+    from opinion.nlp.doc import Doc
+    doc = Doc(raw=post.raw_text)
+    clean(doc)
+    doc.tokens = list(post.tokens or [])
+    return doc
+
+
+def _vector(store, post: Post) -> dict[str, float]:
+    idf = store.pipeline.clusterer.idf if store is not None else F.Idf()
+    return F.vectorize(F.raw_features(_doc(post)), idf)
+
+
+def _check_open(topic: Topic) -> None:
+    if topic.status == "merged":
+        raise TopicEditError(f"话题 #{topic.id} 已并入 #{topic.merged_into_id}，请在合并后的话题上操作")
+
+
+def _save(session, topic: Topic, state: TopicState) -> None:
+    """Write the edited state, and the counts and label that follow from the posts now in it."""
+    topic.state = export_state(state)
+    topic.keywords = list(topic.state.get("keywords") or [])[:10]
+    if not topic.label_locked:
+        topic.label = make_label(state)[:200]
+    session.flush()
+    count, negative, first, last = session.execute(
+        select(func.count(), func.count().filter(Post.polarity == "negative"), func.min(Post.created_at),
+               func.max(Post.created_at)).where(Post.topic_id == topic.id)).one()
+    topic.post_count, topic.negative_count = count, negative
+    if first is not None:
+        topic.first_seen_at, topic.last_seen_at = first, last
+
+
+def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
+                 now: datetime | None = None) -> Topic:
+    """Fold `gone` into `keep`: its posts move, its state joins keep's, it stays merged for good."""
+    now = now or utcnow()
+    if keep.id == gone.id:
+        raise TopicEditError("不能把话题并入它自己")
+    _check_open(keep)
+    _check_open(gone)
+    before = {"keep": {"id": keep.id, "label": keep.label, "posts": keep.post_count},
+              "gone": {"id": gone.id, "label": gone.label, "posts": gone.post_count}}
+    merged = merge_states(_state(keep), _state(gone), key=keep.key)
+    session.execute(update(Post).where(Post.topic_id == gone.id).values(topic_id=keep.id))
+    # Topics merged into `gone` earlier now point at `keep`: the chain never grows.
+    session.execute(update(Topic).where(Topic.merged_into_id == gone.id).values(merged_into_id=keep.id))
+    gone.status, gone.merged_into_id, gone.post_count, gone.negative_count = "merged", keep.id, 0, 0
+    keep.status = "open"
+    keep.hot_score = max(keep.hot_score or 0.0, gone.hot_score or 0.0)
+    _save(session, keep, merged)
+    audit.record(session, "topic.merged", "topic", keep.id, actor=user, at=now, before=before,
+                 after={"topics": [keep.id, gone.id], "posts": keep.post_count, "label": keep.label},
+                 reason=f"话题 #{gone.id}「{before['gone']['label']}」并入 #{keep.id}")
+    _sync_now(session, store)
+    return keep
+
+
+def move_posts(session, store, posts: list[Post], target: Topic | None, user: User | None,
+               now: datetime | None = None) -> Topic:
+    """Move `posts` out of their topics into `target`, or into a new topic when target is None
+    (a split). Returns the topic that received them."""
+    now = now or utcnow()
+    posts = list({p.id: p for p in posts}.values())
+    if not posts:
+        raise TopicEditError("请选择要移动的帖子")
+    if any(p.topic_id is None for p in posts):
+        raise TopicEditError("所选帖子中有未归入话题的帖子")
+    sources = {t.id: t for t in session.execute(select(Topic).where(
+        Topic.id.in_({p.topic_id for p in posts}))).scalars()}
+    for topic in sources.values():
+        _check_open(topic)
+    if target is not None:
+        _check_open(target)
+        if set(sources) == {target.id}:
+            raise TopicEditError("所选帖子已在该话题中")
+    else:
+        first = min(p.created_at for p in posts)
+        target = Topic(key=f"edit-{uuid.uuid4().hex[:12]}", status="open", first_seen_at=first,
+                       last_seen_at=max(p.created_at for p in posts), post_count=0, negative_count=0,
+                       hot_score=0.0, category=posts[0].category, unit_id=posts[0].unit_id)
+        session.add(target)
+        session.flush()
+    incoming = TopicState(key=target.key)
+    states = {tid: _state(t) for tid, t in sources.items()}
+    for post in posts:
+        if post.topic_id == target.id:
+            continue
+        duplicate = post.duplicate_of_id is not None
+        doc = _doc(post)
+        vec = _vector(store, post)
+        sketch = F.sketch(doc)
+        left = remove_contribution(states[post.topic_id], vec, 1.0, duplicate)
+        # Its near-duplicate sketch goes with it, so the next repost of it follows it too.
+        left.sketches = [s for s in left.sketches if s != sketch]
+        states[post.topic_id] = left
+        piece = TopicState(key=target.key, vsum={} if duplicate else vec, n_vectors=0 if duplicate else 1,
+                           volume=1.0, n_duplicates=int(duplicate), first_seen=post.created_at,
+                           last_seen=post.created_at, sketches=[sketch] if sketch else [])
+        if doc.headline.strip():
+            piece.headlines[doc.headline.strip()] += 1
+        for h in doc.hashtags:
+            piece.hashtags[h.strip()] += 1
+        incoming = merge_states(incoming, piece, key=target.key)
+        post.topic_id = target.id
+    _save(session, target, merge_states(_state(target), incoming, key=target.key))
+    for tid, topic in sources.items():
+        if tid != target.id:
+            _save(session, topic, states[tid])
+    action = "topic.posts_moved" if target.post_count != len(posts) else "topic.split"
+    audit.record(session, action, "topic", target.id, actor=user, at=now,
+                 before={"from": sorted(sources)},
+                 after={"topics": sorted({*sources, target.id}), "posts": [p.id for p in posts]},
+                 reason=f"{len(posts)} 条帖子移入话题 #{target.id}")
+    _sync_now(session, store)
+    return target
+
+
+def split_topic(session, store, posts: list[Post], user: User | None, now: datetime | None = None) -> Topic:
+    """Split `posts` off into a new topic of their own."""
+    return move_posts(session, store, posts, None, user, now)
+
+
+def rename_topic(session, topic: Topic, label: str, user: User | None, now: datetime | None = None) -> Topic:
+    """Give a topic a monitor's name; clustering never relabels it afterwards."""
+    label = (label or "").strip()
+    if not label or len(label) > 200:
+        raise TopicEditError("话题名称不能为空，且不超过 200 字")
+    _check_open(topic)
+    before = topic.label
+    topic.label, topic.label_locked = label, True
+    state = _state(topic)
+    state.custom_label = label
+    topic.state = export_state(state)
+    audit.record(session, "topic.renamed", "topic", topic.id, actor=user, at=now or utcnow(),
+                 before={"label": before}, after={"label": label, "topics": [topic.id]})
+    return topic
+
+
+def _sync_now(session, store) -> None:
+    if store is not None:
+        session.flush()
+        sync_edits(session, store)
+
+
+def sync_edits(session, store) -> int:
+    """Replay the topic edits made since this store last looked (in any process) on its clusterer:
+    edited topics are reloaded from their saved state, merged ones forgotten. Returns how many."""
+    clusterer = store.pipeline.clusterer
+    events = session.execute(select(AuditEvent).where(AuditEvent.action.in_(EDIT_ACTIONS),
+                                                      AuditEvent.id > store.edits_seen)
+                             .order_by(AuditEvent.id)).scalars().all()
+    if not events:
+        return 0
+    ids = {i for e in events for i in (e.after or {}).get("topics", [e.object_id])}
+    for topic in session.execute(select(Topic).where(Topic.id.in_(ids))).scalars():
+        key = store.cluster_key(topic.key)
+        if topic.status == "merged":
+            forget(clusterer, key)
+        elif topic.state:
+            clusterer.load_topic(key, topic.state)
+    store.edits_seen = events[-1].id
+    return len(events)
+
+
+def forget(clusterer, key: str) -> None:
+    """Drop a topic from the clusterer without keeping it as dormant (it was merged away)."""
+    state = clusterer.topics.pop(key, None)
+    if state is not None:
+        for term in state.vsum:
+            clusterer._unindex(term, key)

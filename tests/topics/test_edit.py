@@ -1,0 +1,109 @@
+"""Monitors' topic edits: merge, move/split, rename; kept by later clustering, audited, and the
+clusterer's word statistics survive a restart."""
+import pytest
+from sqlalchemy import select
+
+from opinion.errors import TopicEditError
+from opinion.ingest import get_pipeline, ingest
+from opinion.models import AuditEvent, Post, Topic
+from opinion.topics.edit import merge_topics, move_posts, rename_topic, split_topic
+from tests.factories import make_item, make_source, make_user
+
+FLOOD = ["中山路下穿隧道积水半米深，车子熄火在里面", "中山路隧道又积水了，每次下雨都变成河，排水什么时候修好",
+         "早上在中山路隧道口被积水困住，隧道积水太危险了"]
+SCHOOL = ["实验小学暑假补课乱收费，每个学生收两千元", "实验小学老师暑假补课收费，家长不敢不交",
+          "实验小学暑假违规补课收费，教育部门管不管"]
+
+
+def topic_of(session, ext) -> Topic:
+    post = session.execute(select(Post).where(Post.external_id == ext)).scalar_one()
+    return session.get(Topic, post.topic_id)
+
+
+@pytest.fixture
+def two_topics(app, session):
+    source = make_source(session)
+    ingest(session, app, source, [make_item(f"f{i}", t, minutes_ago=30) for i, t in enumerate(FLOOD)])
+    ingest(session, app, source, [make_item(f"s{i}", t, minutes_ago=30) for i, t in enumerate(SCHOOL)])
+    flood, school = topic_of(session, "f0"), topic_of(session, "s0")
+    assert flood.id != school.id
+    assert {topic_of(session, f"f{i}").id for i in range(3)} == {flood.id}
+    return source, flood, school
+
+
+def actions(session):
+    return [e.action for e in session.execute(select(AuditEvent).where(
+        AuditEvent.action.like("topic.%")).order_by(AuditEvent.id)).scalars()]
+
+
+def test_merge_is_kept_by_later_clustering(app, session, two_topics):
+    source, flood, school = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    # Merged from the web process, which holds no clusterer: the ingest process catches up itself.
+    merge_topics(session, None, flood, school, monitor)
+    session.commit()
+    assert school.status == "merged" and school.merged_into_id == flood.id
+    assert flood.post_count == 6 and {topic_of(session, f"s{i}").id for i in range(3)} == {flood.id}
+    assert actions(session) == ["topic.merged"]
+    ingest(session, app, source, [make_item("s9", "实验小学暑假补课乱收费，家长意见很大", minutes_ago=5)])
+    assert topic_of(session, "s9").id == flood.id  # not the merged topic, not a new one
+    with pytest.raises(TopicEditError, match="已并入"):
+        merge_topics(session, None, school, flood, monitor)
+
+
+def test_split_posts_into_a_new_topic_and_the_next_similar_post_follows(app, session, two_topics):
+    source, flood, school = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    store = get_pipeline(app)[1]
+    posts = session.execute(select(Post).where(Post.topic_id == school.id)).scalars().all()
+    new = split_topic(session, store, posts[:2], monitor)
+    session.commit()
+    assert new.id not in (flood.id, school.id) and new.post_count == 2 and school.post_count == 1
+    assert new.state["n_vectors"] == 2 and school.state["n_vectors"] == 1
+    assert actions(session) == ["topic.split"]
+    # A repost of a moved post follows it to its new topic.
+    ingest(session, app, source, [make_item("s1r", SCHOOL[1] + "！", minutes_ago=1)])
+    assert topic_of(session, "s1r").id == new.id
+
+
+def test_move_posts_to_an_existing_topic(app, session, two_topics):
+    _, flood, school = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    post = session.execute(select(Post).where(Post.external_id == "f2")).scalar_one()
+    target = move_posts(session, get_pipeline(app)[1], [post], school, monitor)
+    session.commit()
+    assert target.id == school.id and post.topic_id == school.id
+    assert (flood.post_count, school.post_count) == (2, 4)
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "topic.posts_moved")).scalar_one()
+    assert event.actor == "monitor1" and event.after["posts"] == [post.id]
+    with pytest.raises(TopicEditError, match="已在该话题"):
+        move_posts(session, None, [post], school, monitor)
+    with pytest.raises(TopicEditError, match="选择"):
+        move_posts(session, None, [], school, monitor)
+
+
+def test_rename_is_kept_when_posts_arrive(app, session, two_topics):
+    source, flood, _ = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    rename_topic(session, flood, "中山路隧道积水", monitor)
+    session.commit()
+    ingest(session, app, source, [make_item("f9", "中山路隧道积水还没排干净", minutes_ago=1)])
+    assert topic_of(session, "f9").id == flood.id
+    session.refresh(flood)
+    assert flood.label == "中山路隧道积水" and flood.label_locked
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "topic.renamed")).scalar_one()
+    assert event.after["label"] == "中山路隧道积水" and event.actor == "monitor1"
+    with pytest.raises(TopicEditError, match="不能为空"):
+        rename_topic(session, flood, "  ", monitor)
+
+
+def test_word_statistics_survive_a_restart(app, session, two_topics):
+    pipeline, store = get_pipeline(app)
+    store.STATS_EVERY = 0
+    store.maybe_save_stats()
+    assert store.stats_path.exists()
+    saved = pipeline.clusterer.idf.n
+    assert saved >= 6
+    del app.extensions["opinion.pipeline"]  # a restart: a new pipeline, a new store
+    restarted, _ = get_pipeline(app)
+    assert restarted is not pipeline and restarted.clusterer.idf.n == saved
