@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test install install-test browser db seed run bench clean
+.PHONY: demo test install install-test browser report-libs db seed run bench clean
 
-demo: install db seed run          ## install, migrate, load the demo, start web + scheduler
+demo: install report-libs db seed run  ## install, migrate, load the demo, start web + scheduler
 
 test: install-test browser         ## install what the tests need and run the whole suite
 	$(PY) -m pytest
@@ -27,6 +27,10 @@ install-test: $(VENV)/.installed-test
 
 browser:                           ## Debian's Chromium and CJK fonts for the browser tests
 	@scripts/install-browser
+
+report-libs: install               ## Pango and CJK fonts for PDF reports; says so if PDFs cannot be made
+	@scripts/install-browser --reports
+	@$(PY) -c "import sys; from opinion.reports.pdf import pdf_available; r = pdf_available(); r and print('make demo: ' + r + ' 日报、周报仍可生成网页与 Word 版本。', file=sys.stderr)"
 
 db: install
 	$(PY) -m opinion db upgrade

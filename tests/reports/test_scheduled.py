@@ -87,3 +87,11 @@ def test_the_archive_lists_the_scheduled_report_with_downloads(app, client, sess
     assert "attachment" in response.headers["Content-Disposition"]
     dashboard = client.get("/leader/").get_data(as_text=True)
     assert f"/leader/reports/{report.id}/docx" in dashboard
+
+
+def test_without_pango_the_archive_keeps_html_and_word_and_says_why(app, session, week_data, monkeypatch):
+    monkeypatch.setattr("opinion.reports.pdf.pdf_available", lambda: "无法生成 PDF：缺少 Pango")
+    jobs.weekly_report(app, now=MONDAY_MORNING)
+    [report] = _reports(session)
+    assert report.status == "partial" and set(report.files) == {"html", "docx"}
+    assert report.error == "pdf: 无法生成 PDF：缺少 Pango"
