@@ -42,6 +42,9 @@ def register(app) -> None:
         app.cli.add_command(command)
     from opinion.reply_learn import templates_group
     app.cli.add_command(templates_group)
+    from opinion.alerts.cli import alerts_group, notify_group
+    app.cli.add_command(alerts_group)
+    app.cli.add_command(notify_group)
     from opinion.reports.cli import report_group
     app.cli.add_command(report_group)
 
