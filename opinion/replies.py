@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case as sql_case, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case as sql_case, select
 
 from opinion import audit, cases
 from opinion.district import District
-from opinion.errors import CaseStateError, EditLockedError, PermissionDenied, PublishError
-from opinion.models import Case, CaseEditLock, Post, Reply, ReplyTemplate, Source, User
+from opinion.errors import CaseStateError, PermissionDenied, PublishError
+from opinion.editlock import acquire_lock, current_lock, release_lock  # noqa: F401  (part of this API)
+from opinion.models import Case, Post, Reply, ReplyTemplate, Source, User
+from opinion.notify import notify
 
-LOCK_MINUTES = 15
 MAX_LENGTH = 5000
 PLACEHOLDERS = ("称呼", "话题", "单位", "承办单位", "日期")
 # What a template leaves for the author to write, e.g. 【请填写：办理情况】.
@@ -150,54 +150,21 @@ def approval_reason(session, district: District, case: Case, text: str) -> str |
     return None
 
 
+def approvers(session, case: Case, exclude: User | None = None) -> list[User]:
+    """Who is told a reply waits: the unit's heads, or the monitors where the unit has none."""
+    def active(*conditions):
+        rows = session.execute(select(User).where(User.active.is_(True), *conditions)).scalars()
+        return [u for u in rows if exclude is None or u.id != exclude.id]
+    return (active(User.unit_id == case.unit_id, User.is_unit_head.is_(True))
+            or active(User.role == "monitor"))
+
+
 def can_approve(user: User, reply: Reply) -> bool:
     """A monitor, or the head of the case's unit; never the author (four eyes)."""
     if reply.author_id == user.id:
         return False
     return user.role == "monitor" or (user.role == "spokesperson" and user.is_unit_head
                                        and user.unit_id == reply.case.unit_id)
-
-
-# --- the edit lock -----------------------------------------------------------------------------
-
-def current_lock(session, case: Case, now: datetime) -> CaseEditLock | None:
-    """The unexpired lock on the case, if anyone holds one."""
-    lock = session.get(CaseEditLock, case.id, populate_existing=True)
-    return lock if lock is not None and lock.expires_at > now else None
-
-
-def acquire_lock(session, case: Case, user: User, now: datetime, tz: str = "Asia/Shanghai") -> CaseEditLock:
-    """Take or renew the lock for `user`; raise EditLockedError naming the holder if taken.
-
-    The take-over of an expired lock is one conditional UPDATE, so two people racing for it
-    cannot both win; the first lock on a case is an INSERT on its primary key, likewise.
-    """
-    expires = now + timedelta(minutes=LOCK_MINUTES)
-    taken = session.execute(
-        update(CaseEditLock).where(CaseEditLock.case_id == case.id,
-                                   (CaseEditLock.user_id == user.id) | (CaseEditLock.expires_at <= now))
-        .values(user_id=user.id, acquired_at=now, expires_at=expires)
-        .execution_options(synchronize_session=False)).rowcount
-    if not taken:
-        if session.get(CaseEditLock, case.id, populate_existing=True) is None:
-            try:
-                with session.begin_nested():
-                    session.add(CaseEditLock(case_id=case.id, user_id=user.id, acquired_at=now,
-                                             expires_at=expires))
-                return session.get(CaseEditLock, case.id)
-            except IntegrityError:
-                pass  # someone took it between our look and our insert
-        holder = session.get(CaseEditLock, case.id, populate_existing=True)
-        until = holder.expires_at.astimezone(ZoneInfo(tz)).strftime("%H:%M")
-        raise EditLockedError(f"{holder.user.name} 正在撰写此工单的回复（锁定至 {until}），请稍后再试")
-    return session.get(CaseEditLock, case.id, populate_existing=True)
-
-
-def release_lock(session, case: Case, user: User) -> None:
-    """Let go of the lock if this user holds it (sending, cancelling)."""
-    lock = session.get(CaseEditLock, case.id)
-    if lock is not None and lock.user_id == user.id:
-        session.delete(lock)
 
 
 # --- drafts, submission, approval, publishing --------------------------------------------------
@@ -241,6 +208,8 @@ def submit(session, district: District, case: Case, user: User, text: str, now: 
         release_lock(session, case, user)
         audit.record(session, "reply.submitted", "case", case.id, actor=user, at=now, reason=reason,
                      after={"reply_id": reply.id, "status": "pending_approval"})
+        notify(session, approvers(session, case, exclude=user), f"待审核回复：工单 #{case.id}",
+               f"{user.name} 提交了对“{case.title}”的回复（{reason}），请审核。", case=case, now=now)
         return Outcome("pending_approval", reply, findings, reason)
     try:
         publish(session, case, reply, user, now, link=link)
@@ -272,6 +241,9 @@ def reject(session, reply: Reply, user: User, note: str, now: datetime) -> None:
     if not note:
         raise CaseStateError("退回须说明理由")
     reply.status, reply.review_note = "rejected", note[:2000]
+    if reply.author is not None:
+        notify(session, [reply.author], f"回复被退回：工单 #{reply.case_id}",
+               f"{user.name} 退回了您对“{reply.case.title}”的回复：{note[:500]}", case=reply.case, now=now)
     audit.record(session, "reply.rejected", "case", reply.case_id, actor=user, at=now, reason=note[:2000],
                  after={"reply_id": reply.id})
 
