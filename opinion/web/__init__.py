@@ -26,6 +26,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     from opinion.web import replies
     app.register_blueprint(replies.bp)
+    from opinion.web import audit, duty
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(duty.bp)
     from opinion.web import api
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # callers are machines that sign each request (HMAC), not browser sessions

@@ -1,17 +1,24 @@
-"""The case page (工单详情) and its actions: acknowledge and reply.
+"""The case page (工单详情) and its actions: the whole lifecycle, one POST route per action.
 
 Who may see a case is decided in the query (opinion.cases.visible_cases): a spokesperson asking
-for another unit's case gets 404, as if it did not exist.
+for another unit's case gets 404, as if it did not exist. Every form carries the case version it
+was rendered with; a change made on a stale page, or one that loses a race at commit
+(StaleDataError), is refused with a conflict message and the page comes back with what the person
+typed still in the form, so nothing is lost.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from opinion import cases as service
-from opinion.errors import OpinionError
-from opinion.models import AuditEvent, Case, Post, db, utcnow
+from opinion import duty, supervision, transfers
+from opinion.errors import ConflictError, OpinionError
+from opinion.models import (AuditEvent, Case, CaseExtension, CaseTransfer, Instruction, Post, Unit,
+                            User, db, utcnow)
+from opinion.sla import LEVEL_NAMES
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -24,31 +31,112 @@ def _get_visible(case_id: int) -> Case:
     return case
 
 
+def _district():
+    return current_app.extensions["district"]
+
+
+def _page(case: Case, draft: dict | None = None, status: int = 200):
+    posts = db.session.execute(select(Post).where(Post.topic_id == case.topic_id)
+                               .order_by(Post.created_at.desc()).limit(100)).scalars().all() \
+        if case.topic_id else []
+    history = db.session.execute(select(AuditEvent).where(AuditEvent.object_type == "case",
+                                                          AuditEvent.object_id == case.id)
+                                 .order_by(AuditEvent.at, AuditEvent.id)).scalars().all()
+    user = current_user
+    lead = user.role in ("monitor", "admin") or (user.role == "spokesperson" and user.unit_id == case.unit_id)
+    monitor = user.role in ("monitor", "admin")
+    ctx = dict(
+        case=case, posts=posts, history=history, draft=draft or {}, level_names=LEVEL_NAMES,
+        can_act=user.role in ("spokesperson", "monitor", "admin") and case.is_open,
+        can_lead=lead and case.is_open, is_monitor=monitor, is_leader=user.role == "leader",
+        can_reassign_user=case.is_open and (monitor or (user.is_unit_head and user.unit_id == case.unit_id)),
+        transfer=transfers.pending_transfer(db.session, case),
+        transfer_due=transfers.transfer_deadline(_district(), case),
+        transfers_done=db.session.execute(select(CaseTransfer).where(CaseTransfer.case_id == case.id)
+                                          .order_by(CaseTransfer.id)).scalars().all(),
+        extensions=db.session.execute(select(CaseExtension).where(CaseExtension.case_id == case.id)
+                                      .order_by(CaseExtension.id)).scalars().all(),
+        extension_left=_district().extension_cap_working_days - case.extended_working_days,
+        instructions=db.session.execute(select(Instruction).where(Instruction.case_id == case.id)
+                                        .order_by(Instruction.at)).scalars().all(),
+        units=db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.id)
+                                 ).scalars().all() if monitor or lead else [],
+        colleagues=duty.spokespersons(db.session, case.unit_id),
+        merged_into=db.session.get(Case, case.merged_into_id) if case.merged_into_id else None,
+        satisfaction_names=service.SATISFACTION_NAMES,
+    )
+    return render_template("case.html", **ctx), status
+
+
 @bp.route("/<int:case_id>")
 @login_required
 def show(case_id: int):
+    return _page(_get_visible(case_id))
+
+
+def _act(case_id: int, action, done: str):
+    """Run `action(case)` for a POST; commit, or refuse with the reason and keep the input."""
     case = _get_visible(case_id)
-    posts = db.session.execute(select(Post).where(Post.topic_id == case.topic_id)
-                               .order_by(Post.created_at.desc()).limit(100)).scalars().all()
-    history = db.session.execute(select(AuditEvent).where(AuditEvent.object_type == "case",
-                                                          AuditEvent.object_id == case.id)
-                                 .order_by(AuditEvent.at)).scalars().all()
-    can_act = current_user.role in ("spokesperson", "monitor", "admin") and case.is_open
-    return render_template("case.html", case=case, posts=posts, history=history, can_act=can_act)
+    try:
+        service.check_version(case, request.form.get("version"))
+        action(case)
+        db.session.commit()
+    except (ConflictError, StaleDataError) as exc:
+        db.session.rollback()
+        message = str(exc) if isinstance(exc, ConflictError) else (
+            "该工单刚被他人修改，您的操作未保存。请查看最新状态后重新提交，您填写的内容已保留在表单中。")
+        flash(message, "error")
+        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=409)
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=400)
+    flash(done, "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+def _form(name: str) -> str:
+    return request.form.get(name, "")
+
+
+def _unit(field: str) -> Unit | None:
+    value = request.form.get(field) or ""
+    if not value:
+        return None
+    unit = db.session.execute(select(Unit).where(Unit.code == value)).scalar_one_or_none()
+    if unit is None:
+        raise OpinionError(f"单位 “{value}” 不存在")
+    return unit
+
+
+def _required_unit(field: str) -> Unit:
+    unit = _unit(field)
+    if unit is None:
+        raise OpinionError("请选择单位")
+    return unit
+
+
+def _case_ref(field: str) -> Case:
+    try:
+        other = db.session.get(Case, int(request.form.get(field, "")))
+    except ValueError:
+        other = None
+    if other is None:
+        raise OpinionError("请填写存在的目标工单编号")
+    return other
 
 
 @bp.route("/<int:case_id>/acknowledge", methods=["POST"])
 @login_required
 def acknowledge(case_id: int):
-    return _act(case_id, lambda case: service.acknowledge(db.session, case, current_user, utcnow()),
-                "已签收")
+    return _act(case_id, lambda case: service.acknowledge(db.session, case, current_user, utcnow()), "已签收")
 
 
 @bp.route("/<int:case_id>/reply", methods=["POST"])
 @login_required
 def reply(case_id: int):
-    text = request.form.get("text", "")
-    return _act(case_id, lambda case: service.add_reply(db.session, case, current_user, text, utcnow(),
+    """The plain reply form, kept for clients that post here; the page uses the composer."""
+    return _act(case_id, lambda case: service.add_reply(db.session, case, current_user, _form("text"), utcnow(),
                                                         external_url=request.form.get("url") or None),
                 "回复已记录")
 
@@ -56,18 +144,107 @@ def reply(case_id: int):
 @bp.route("/<int:case_id>/resolve", methods=["POST"])
 @login_required
 def resolve(case_id: int):
-    note = request.form.get("note", "")
-    return _act(case_id, lambda case: service.resolve(db.session, case, current_user, note, utcnow()),
+    return _act(case_id, lambda case: service.resolve(db.session, case, current_user, _form("note"), utcnow()),
                 "已办结")
 
 
-def _act(case_id: int, action, done: str):
-    case = _get_visible(case_id)
-    try:
-        action(case)
-        db.session.commit()
-        flash(done, "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    return redirect(url_for("cases.show", case_id=case_id))
+@bp.route("/<int:case_id>/callback", methods=["POST"])
+@login_required
+def callback(case_id: int):
+    return _act(case_id, lambda case: service.record_callback(db.session, _district(), case, current_user,
+                                                              _form("satisfaction"), _form("note"), utcnow()),
+                "回访结果已登记")
+
+
+@bp.route("/<int:case_id>/transfer", methods=["POST"])
+@login_required
+def transfer(case_id: int):
+    return _act(case_id, lambda case: transfers.transfer_back(db.session, _district(), case, current_user,
+                                                              _form("reason"), utcnow(),
+                                                              suggested_unit=_unit("suggested_unit")),
+                "已申请退回，等待监测中心决定（决定前仍由本单位负责）")
+
+
+@bp.route("/<int:case_id>/transfer/decide", methods=["POST"])
+@login_required
+def decide_transfer(case_id: int):
+    def action(case):
+        if _form("decision") == "reassign":
+            transfers.reassign_unit(db.session, _district(), case, current_user, _required_unit("to_unit"),
+                                    _form("note"), utcnow())
+        elif _form("decision") == "send_back":
+            transfers.send_back(db.session, case, current_user, _form("note"), utcnow())
+        else:
+            raise OpinionError("请选择改派或驳回")
+    return _act(case_id, action, "已处理退回申请")
+
+
+@bp.route("/<int:case_id>/reassign-unit", methods=["POST"])
+@login_required
+def reassign_unit(case_id: int):
+    return _act(case_id, lambda case: transfers.reassign_unit(db.session, _district(), case, current_user,
+                                                              _required_unit("to_unit"), _form("note"), utcnow()),
+                "已改派，已记录为分拨纠错")
+
+
+@bp.route("/<int:case_id>/co-unit", methods=["POST"])
+@login_required
+def co_unit(case_id: int):
+    return _act(case_id, lambda case: transfers.add_co_unit(db.session, case, current_user,
+                                                            _required_unit("unit"), utcnow()),
+                "已增加协办单位")
+
+
+@bp.route("/<int:case_id>/assignee", methods=["POST"])
+@login_required
+def assignee(case_id: int):
+    def action(case):
+        person = db.session.get(User, int(_form("assignee"))) if _form("assignee").isdigit() else None
+        if person is None:
+            raise OpinionError("请选择承办人")
+        duty.reassign(db.session, case, current_user, person, _form("reason"), utcnow())
+    return _act(case_id, action, "已改派承办人")
+
+
+@bp.route("/<int:case_id>/extension", methods=["POST"])
+@login_required
+def extension(case_id: int):
+    return _act(case_id, lambda case: supervision.request_extension(db.session, _district(), case, current_user,
+                                                                    _form("days"), _form("reason"), utcnow()),
+                "延期申请已提交，等待监测员审批")
+
+
+@bp.route("/<int:case_id>/extension/<int:extension_id>", methods=["POST"])
+@login_required
+def decide_extension(case_id: int, extension_id: int):
+    def action(case):
+        request_ = db.session.get(CaseExtension, extension_id)
+        if request_ is None or request_.case_id != case.id:
+            abort(404)
+        supervision.decide_extension(db.session, _district(), request_, current_user,
+                                     _form("decision") == "approve", _form("note"), utcnow())
+    return _act(case_id, action, "延期申请已处理")
+
+
+@bp.route("/<int:case_id>/priority", methods=["POST"])
+@login_required
+def priority(case_id: int):
+    return _act(case_id, lambda case: supervision.change_priority(db.session, _district(), case, current_user,
+                                                                  _form("priority"), _form("reason"), utcnow()),
+                "优先级已调整，时限已重新计算")
+
+
+@bp.route("/<int:case_id>/merge", methods=["POST"])
+@login_required
+def merge(case_id: int):
+    return _act(case_id, lambda case: service.merge(db.session, case, _case_ref("into"), current_user,
+                                                    _form("reason"), utcnow()),
+                "工单已合并")
+
+
+@bp.route("/<int:case_id>/instruction", methods=["POST"])
+@login_required
+def instruction(case_id: int):
+    return _act(case_id, lambda case: supervision.write_instruction(db.session, case, current_user,
+                                                                    _form("text"), utcnow()),
+                "批示已发送至承办单位")

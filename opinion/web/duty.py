@@ -1,0 +1,95 @@
+"""值班表: each unit's duty roster. Unit heads keep their own unit's; monitors and admins any;
+spokespersons see their unit's. Assignment reads it (opinion.duty.pick_assignee)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from opinion import duty
+from opinion.errors import OpinionError
+from opinion.models import DutyShift, Unit, User, db, utcnow
+from opinion.web.auth import roles_required
+
+bp = Blueprint("duty", __name__, url_prefix="/duty")
+
+
+def _unit() -> Unit:
+    """The unit shown: a spokesperson's own; for monitors and admins the one asked for."""
+    if current_user.role == "spokesperson":
+        return current_user.unit
+    code = request.values.get("unit")
+    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none() if code else None
+    return unit or db.session.execute(select(Unit).where(Unit.kind != "centre").order_by(Unit.id)).scalars().first()
+
+
+def _can_edit(unit: Unit) -> bool:
+    return current_user.role in ("monitor", "admin") or (current_user.is_unit_head and current_user.unit_id == unit.id)
+
+
+def _render(unit: Unit, form: dict | None = None, status: int = 200):
+    now = utcnow()
+    shifts = db.session.execute(select(DutyShift).where(DutyShift.unit_id == unit.id,
+                                                        DutyShift.end_at > now - timedelta(days=1))
+                                .order_by(DutyShift.start_at)).scalars().all()
+    units = db.session.execute(select(Unit).where(Unit.kind != "centre").order_by(Unit.id)).scalars().all() \
+        if current_user.role in ("monitor", "admin") else [unit]
+    load = duty.open_load(db.session, [u.id for u in duty.spokespersons(db.session, unit.id)])
+    return render_template("duty.html", unit=unit, units=units, shifts=shifts, now_at=now,
+                           people=duty.spokespersons(db.session, unit.id), load=load,
+                           on_duty={u.id for u in duty.on_duty(db.session, unit.id, now)},
+                           can_edit=_can_edit(unit), form=form or {}), status
+
+
+@bp.route("/")
+@roles_required("spokesperson", "monitor", "admin")
+def index():
+    return _render(_unit())
+
+
+def _parse(field: str, label: str) -> datetime:
+    value = request.form.get(field, "")
+    try:
+        local = datetime.fromisoformat(value)
+    except ValueError:
+        raise OpinionError(f"{label} “{value}” 无法识别，请按 2026-11-23 08:30 的格式填写") from None
+    return local.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+@bp.route("/add", methods=["POST"])
+@roles_required("spokesperson", "monitor", "admin")
+def add():
+    unit = _unit()
+    try:
+        person = db.session.get(User, int(request.form["user"])) if request.form.get("user", "").isdigit() else None
+        if person is None or person.unit_id != unit.id:
+            raise OpinionError("请选择本单位的新闻发言人")
+        duty.add_shift(db.session, current_user, person, _parse("start", "开始时间"), _parse("end", "结束时间"),
+                       urgent_cover=bool(request.form.get("urgent_cover")), now=utcnow())
+        db.session.commit()
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render(unit, request.form.to_dict(), 400)
+    flash("已加入值班表", "info")
+    return redirect(url_for("duty.index", unit=unit.code))
+
+
+@bp.route("/<int:shift_id>/remove", methods=["POST"])
+@roles_required("spokesperson", "monitor", "admin")
+def remove(shift_id: int):
+    shift = db.session.get(DutyShift, shift_id)
+    if shift is None:
+        abort(404)
+    code = shift.unit.code
+    try:
+        duty.remove_shift(db.session, current_user, shift, utcnow())
+        db.session.commit()
+        flash("已删除该班次", "info")
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("duty.index", unit=code))
