@@ -45,6 +45,8 @@ def register(app) -> None:
     from opinion.alerts.cli import alerts_group, notify_group
     app.cli.add_command(alerts_group)
     app.cli.add_command(notify_group)
+    from opinion.sources import source_group
+    app.cli.add_command(source_group)
     from opinion.reports.cli import report_group
     app.cli.add_command(report_group)
 

@@ -54,3 +54,7 @@ class TopicEditError(OpinionError):
 
 class DeliveryError(OpinionError):
     """A notification channel refused or could not reach its server; the row keeps it to retry."""
+
+
+class SourceConfigError(OpinionError):
+    """A data source's settings are invalid (a missing URL or token, an interval out of range)."""

@@ -21,17 +21,18 @@ def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for bp in (auth.bp, inbox.bp, cases.bp, monitor.bp, leader.bp):
         app.register_blueprint(bp)
-    from opinion.web import admin, topics
-    app.register_blueprint(topics.bp)
-    app.register_blueprint(admin.bp)
     from opinion.web import replies
     app.register_blueprint(replies.bp)
     from opinion.web import audit, duty
     app.register_blueprint(audit.bp)
     app.register_blueprint(duty.bp)
-    from opinion.web import api
+    from opinion.web import api, sources
     app.register_blueprint(api.bp)
+    app.register_blueprint(sources.bp)
     csrf.exempt(api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
+    from opinion.web import admin, topics
+    app.register_blueprint(topics.bp)
+    app.register_blueprint(admin.bp)
     tz = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("localtime")
