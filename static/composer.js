@@ -35,13 +35,19 @@
     });
   }
 
+  // The server counts characters (code points), the textarea UTF-16 units: they differ after an emoji.
+  function unit16(offset) { return Array.from(text.value).slice(0, offset).join("").length; }
+
   function render(findings) {
     if (!findings.length) { list.replaceChildren(item("ok", "校对通过：未发现错敏词，必备要素齐全")); return; }
     list.replaceChildren.apply(list, findings.map(function (f) {
       var li = item(f.severity, f.message + (f.start !== null ? "（第 " + (f.start + 1) + " 字）" : ""));
       if (f.start !== null) {
+        var select = function () { text.focus(); text.setSelectionRange(unit16(f.start), unit16(f.end)); };
         li.title = "点击定位";
-        li.addEventListener("click", function () { text.focus(); text.setSelectionRange(f.start, f.end); });
+        li.tabIndex = 0;
+        li.addEventListener("click", select);
+        li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(); });
       }
       if (f.suggestion) {
         var fix = document.createElement("button");
@@ -50,7 +56,7 @@
         fix.textContent = "改为“" + f.suggestion + "”";
         fix.addEventListener("click", function (e) {
           e.stopPropagation();
-          text.value = text.value.slice(0, f.start) + f.suggestion + text.value.slice(f.end);
+          text.value = text.value.slice(0, unit16(f.start)) + f.suggestion + text.value.slice(unit16(f.end));
           check(0);
         });
         li.appendChild(fix);

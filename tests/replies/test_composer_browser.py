@@ -102,7 +102,10 @@ def test_spokesperson_composes_checks_fixes_and_sends(live_server, browser):
     expect(page.locator("#approval-note")).to_contain_text("须经审核")
     page.locator("#composer").screenshot(path=str(SHOTS / "composer-warning.png"))
 
-    text.fill(risky.replace("网传积水致人死亡，经核实不实。", ""))
+    text.fill(risky.replace("网传积水致人死亡，经核实不实。", "您反应的问题属实。"))
+    expect(warning).to_contain_text("“反应的问题”应为“反映的问题”")
+    page.click("#reply-checks button.fix")  # one click puts the right term in its place
+    assert "您反映的问题属实。" in text.input_value()
     expect(page.locator("#reply-checks li.ok")).to_contain_text("校对通过")
     expect(page.locator("#approval-note")).to_have_text("")
     page.click("button:text-is('发送回复')")
