@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 POST_RULES = ("sensitive_word", "influential_negative")
 TOPIC_RULES = ("negative_surge", "volume_burst")
 ACK_ROLES = ("monitor", "admin")
+# Rules whose reason is a state (how long overdue or silent), not the first post: kept current.
+REWORDED = ("case_overdue", "source_silent")
 # The scheduler re-reads the posts collected this long ago for the post rules: a batch whose own
 # evaluation failed still gets its alerts (dedup makes the second look harmless).
 RECHECK_POSTS = timedelta(minutes=5)
@@ -85,11 +87,12 @@ def apply_findings(session, app, findings: list[rules.Finding], now: datetime,
     keys = {f.key for f in findings}
     live = {a.open_key: a for a in session.execute(
         select(Alert).where(Alert.open_key.in_(keys))).scalars()} if keys else {}
-    raised = []
+    raised, escalated = [], []
     for f in findings:
         alert = live.get(f.key)
         if alert is not None:
-            _extend(alert, f)
+            if _extend(alert, f):
+                escalated.append(alert)
             continue
         alert = Alert(kind=f.rule, severity=f.severity, message=f.message, dedup_key=f.key,
                       open_key=f.key, status="open", post_id=f.post_ids[0] if f.post_ids else None,
@@ -113,19 +116,24 @@ def apply_findings(session, app, findings: list[rules.Finding], now: datetime,
                 _clear(alert, now)
                 if cleared is not None:
                     cleared.append(alert)
-    for alert in raised:
+    for alert in raised + escalated:  # a condition that got worse is news again
         notify_monitors(session, app, alert, now)
     return raised
 
 
-def _extend(alert: Alert, f: rules.Finding) -> None:
-    """The condition still holds: keep its new posts and figures; it does not fire again."""
+def _extend(alert: Alert, f: rules.Finding) -> bool:
+    """The condition still holds: keep its new posts and figures; it does not fire again.
+    Returns True when it got more severe (e.g. a case now past its resolve deadline too)."""
     ids = list(alert.post_ids or [])
     ids += [i for i in f.post_ids if i not in ids]
     alert.post_ids = ids[:rules.MAX_POST_LINKS] or None
     alert.details = {**(alert.details or {}), **f.details}
+    if f.rule in REWORDED:
+        alert.message = f.message
     if SEVERITIES.index(f.severity) > SEVERITIES.index(alert.severity):
         alert.severity = f.severity
+        return True
+    return False
 
 
 def _clear(alert: Alert, now: datetime) -> None:

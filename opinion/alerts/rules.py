@@ -36,6 +36,8 @@ class Finding:
 
 def _span(delta) -> str:
     minutes = delta.total_seconds() / 60
+    if minutes >= 48 * 60:
+        return f"{round(minutes / 1440, 1):g} 天"
     return f"{round(minutes / 60, 1):g} 小时" if minutes >= 60 else f"{round(minutes):g} 分钟"
 
 
@@ -184,21 +186,23 @@ def source_silent(session, district: District, now: datetime) -> list[Finding]:
 
 
 def case_overdue(session, district: District, now: datetime) -> list[Finding]:
-    """An open case past one of its deadlines; one alert per case and clock."""
+    """An open case past any of its deadlines: one alert per case, naming every clock missed and
+    turning critical when a critical clock (by default: resolve, or any on an urgent case) is."""
     rule = district.alerts.rule("case_overdue")
     findings = []
-    for case in session.execute(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES),
-                                                   Case.acknowledge_due_at <= now)).scalars():
-        for clock, due, done in (("acknowledge", case.acknowledge_due_at, case.acknowledged_at),
-                                 ("respond", case.respond_due_at, case.first_response_at),
-                                 ("resolve", case.resolve_due_at, case.resolved_at)):
-            if done is not None or due > now:
-                continue
-            critical = clock in rule["critical_when"] or (
-                case.priority == "urgent" and "urgent" in rule["critical_when"])
-            findings.append(Finding(
-                "case_overdue", f"case_overdue:case:{case.id}:{clock}",
-                "critical" if critical else rule["severity"],
-                f"工单 #{case.id}「{case.title}」{CLOCK_NAMES[clock]}已超时 {_span(now - due)}",
-                case_id=case.id, topic_id=case.topic_id, details={"clock": clock, "due": due.isoformat()}))
+    for case in session.execute(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))).scalars():
+        missed = [(clock, due) for clock, due, done in (
+            ("acknowledge", case.acknowledge_due_at, case.acknowledged_at),
+            ("respond", case.respond_due_at, case.first_response_at),
+            ("resolve", case.resolve_due_at, case.resolved_at)) if done is None and due <= now]
+        if not missed:
+            continue
+        critical = any(clock in rule["critical_when"] for clock, _ in missed) or (
+            case.priority == "urgent" and "urgent" in rule["critical_when"])
+        findings.append(Finding(
+            "case_overdue", f"case_overdue:case:{case.id}", "critical" if critical else rule["severity"],
+            f"工单 #{case.id}「{case.title}」超时：" +
+            "，".join(f"{CLOCK_NAMES[clock]}已超时 {_span(now - due)}" for clock, due in missed),
+            case_id=case.id, topic_id=case.topic_id,
+            details={"clocks": [clock for clock, _ in missed], "due": missed[0][1].isoformat()}))
     return findings

@@ -123,7 +123,8 @@ def test_source_gone_silent_and_back(app, session):
     assert session.get(Alert, alert.id).status == "cleared"
 
 
-def test_case_overdue_per_clock_and_clears_when_done(app, session):
+def test_case_overdue_one_alert_per_case_worsens_and_clears(app, session):
+    make_user(session, "monitor1", "monitor")
     now = utcnow()
     unit = session.execute(select(Unit).where(Unit.code == "slj")).scalar_one()
     case = Case(unit_id=unit.id, title="积水", priority="normal", status="new",
@@ -133,16 +134,20 @@ def test_case_overdue_per_clock_and_clears_when_done(app, session):
     session.commit()
     evaluate_all(session, app, now)
     [alert] = alerts(session, "case_overdue")
-    assert alert.case_id == case.id and alert.severity == "warning" and "签收已超时" in alert.message
-    case.acknowledged_at = now
+    assert alert.case_id == case.id and alert.severity == "warning" and "签收已超时 1 小时" in alert.message
+    # Past the resolve deadline as well: the same alert, now critical, reworded, monitors told again.
+    case.resolve_due_at = case.respond_due_at = now + timedelta(minutes=1)
     session.commit()
-    evaluate_all(session, app, now + timedelta(minutes=1))
+    evaluate_all(session, app, now + timedelta(hours=3))
+    [alert] = alerts(session, "case_overdue")
+    assert alert.severity == "critical" and "办结已超时" in alert.message and "签收已超时 4 小时" in alert.message
+    told = session.execute(select(func.count()).select_from(Notification).where(
+        Notification.alert_id == alert.id)).scalar()
+    assert told == 2
+    case.acknowledged_at = case.first_response_at = case.resolved_at = now
+    session.commit()
+    evaluate_all(session, app, now + timedelta(hours=4))
     assert session.get(Alert, alert.id).status == "cleared"
-    # Resolve overdue is critical by the default district file.
-    case.first_response_at, case.resolve_due_at = now, now - timedelta(minutes=1)
-    session.commit()
-    evaluate_all(session, app, now + timedelta(minutes=2))
-    assert [a.severity for a in alerts(session, "case_overdue") if a.status == "open"] == ["critical"]
 
 
 def test_acknowledge_is_audited_and_once(app, session):
