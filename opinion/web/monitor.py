@@ -3,11 +3,13 @@ escalations waiting for 人工交办, and the sources' health.
 
 The alert feed is pushed with Server-Sent Events. waitress gives each stream a worker thread, so a
 stream lives at most MONITOR_STREAM_SECONDS and then the browser reconnects by itself (EventSource),
-resuming from the last alert it saw: several consoles can stay open without starving the server.
+resuming from the last alert it saw; at most MONITOR_MAX_STREAMS streams are held at once, and the
+consoles beyond that poll, so several consoles can stay open without starving the server.
 """
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
@@ -82,28 +84,45 @@ def stream():
         last_id = int(last)
     except ValueError:
         abort(400, "after 应为预警编号（整数）")
-    lifetime = float(current_app.config.get("MONITOR_STREAM_SECONDS", 25))
     poll = float(current_app.config.get("MONITOR_STREAM_POLL", 1.0))
+    held = _stream_slots().acquire(blocking=False)
+    # Past the limit of held streams a console still gets what is new, then polls every 10 s,
+    # so the worker threads stay free for pages.
+    lifetime = float(current_app.config.get("MONITOR_STREAM_SECONDS", 25)) if held else 0.0
+    retry_ms = 2000 if held else 10000
 
     def events(last_id: int):
-        yield "retry: 2000\n\n"  # reconnect quickly when the bounded stream ends
-        deadline = time.monotonic() + lifetime
-        next_beat = time.monotonic() + 10
-        while True:
-            fresh = [alert_event(a) for a in reversed(open_alerts(last_id))]
-            db.session.rollback()  # end the read transaction: SQLite would keep showing this snapshot
-            for data in fresh:
-                last_id = max(last_id, data["id"])
-                yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-            if time.monotonic() >= deadline:
-                return
-            if time.monotonic() >= next_beat:  # a comment keeps proxies from closing an idle stream
-                next_beat = time.monotonic() + 10
-                yield ": keep-alive\n\n"
-            time.sleep(poll)
+        try:
+            yield f"retry: {retry_ms}\n\n"  # when the bounded stream ends, the browser reconnects
+            deadline = time.monotonic() + lifetime
+            next_beat = time.monotonic() + 10
+            while True:
+                fresh = [alert_event(a) for a in reversed(open_alerts(last_id))]
+                db.session.rollback()  # end the read transaction: SQLite would keep showing this snapshot
+                for data in fresh:
+                    last_id = max(last_id, data["id"])
+                    yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                if time.monotonic() >= deadline:
+                    return
+                if time.monotonic() >= next_beat:  # a comment keeps proxies from closing an idle stream
+                    next_beat = time.monotonic() + 10
+                    yield ": keep-alive\n\n"
+                time.sleep(poll)
+        finally:
+            if held:
+                _stream_slots().release()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream_with_context(events(last_id)), mimetype="text/event-stream", headers=headers)
+
+
+def _stream_slots() -> threading.BoundedSemaphore:
+    """How many consoles may hold a worker thread with an open stream at once (per process)."""
+    slots = current_app.extensions.get("monitor_stream_slots")
+    if slots is None:
+        slots = current_app.extensions.setdefault(
+            "monitor_stream_slots", threading.BoundedSemaphore(int(current_app.config.get("MONITOR_MAX_STREAMS", 4))))
+    return slots
 
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])

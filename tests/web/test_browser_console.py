@@ -15,6 +15,17 @@ from tests.web.test_browser import CHROMIUM, SHOTS, browser, login  # noqa: F401
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="没有安装 Chromium（make test 会通过 scripts/install-browser 安装）")
 
 
+DEMO_POSTS = [
+    ("中山路下穿隧道积水半米深，车子熄火在里面，排水泵是不是坏了", "市民甲", 300),
+    ("中山路隧道又积水了，每次下雨都变成河", "滨江老王", 200),
+    ("下雨天中山路隧道积水严重，公交都绕行了，希望尽快处理", "通勤族小李", 120),
+    ("中山路隧道积水到现在还没抽干，上班迟到了", "上班族", 40),
+    ("人民路工地夜间施工噪音太大，凌晨两点还在打桩", "新风社区居民", 260),
+    ("人民路工地晚上施工噪音扰民，投诉几次都没用", "失眠的人", 90),
+    ("东湖花园小区电梯又坏了，老人只能爬十八楼", "东湖业主", 150),
+]
+
+
 @pytest.fixture
 def console(tmp_path, monkeypatch):
     """(address, app): the app served by waitress on a free port, with CSRF checks on."""
@@ -25,7 +36,7 @@ def console(tmp_path, monkeypatch):
     from opinion.directory import sync_units
     from opinion.models import db
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
-                      "MONITOR_STREAM_SECONDS": 5})
+                      "MONITOR_STREAM_SECONDS": 60})
     with app.app_context():
         db.create_all()
         sync_units(db.session, app.extensions["district"])
@@ -42,6 +53,9 @@ def test_monitor_sees_a_new_alert_live_and_acknowledges_it(console, browser):
     from opinion.models import db
     with app.app_context():
         make_user(db.session, "monitor1", "monitor", "center")
+        make_user(db.session, "slj_fyr", "spokesperson", "slj")
+        ingest(db.session, app, make_source(db.session), [make_item(f"d{i}", text, author=who, minutes_ago=ago)
+                                                          for i, (text, who, ago) in enumerate(DEMO_POSTS)])
         before = db.session.execute(select(Alert.id)).scalars().all()
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     login(page, base, "monitor1")
@@ -54,13 +68,21 @@ def test_monitor_sees_a_new_alert_live_and_acknowledges_it(console, browser):
                                                        Alert.status == "open")).scalars().all()
     assert fresh, "pushing the post raised no alert"
     row = page.locator(f"#alert-feed li[data-id='{fresh[-1].id}']")
-    row.wait_for(timeout=15000)  # arrives over the event stream, no reload
+    row.wait_for(timeout=8000)  # arrives over the event stream, no reload
     assert "爆炸" in page.locator("#alert-feed").inner_text()
     page.screenshot(path=str(SHOTS / "monitor.png"), full_page=True)
     row.locator("button:text-is('确认')").click()
     assert "已确认预警" in page.locator(".flash").inner_text()
     with app.app_context():
         assert db.session.get(Alert, fresh[-1].id).status == "acknowledged"
+    page.click("table.list a:has-text('积水')")
+    assert page.locator("h2:has-text('情绪构成')").is_visible() and page.locator("svg.trend").is_visible()
+    page.screenshot(path=str(SHOTS / "monitor-topic.png"), full_page=True)
+    page.click("header nav >> text=帖子检索")
+    page.fill("input[name=q]", "隧道 积水")
+    page.press("input[name=q]", "Enter")  # the keyboard is enough
+    assert "共 " in page.locator("p.muted").inner_text()
+    page.screenshot(path=str(SHOTS / "monitor-search.png"))
 
 
 def test_admin_adds_a_unit_and_a_routing_rule(console, browser):

@@ -141,3 +141,17 @@ def test_sessions_expire(app):
     from datetime import timedelta
     lifetime = app.permanent_session_lifetime
     assert timedelta(minutes=5) <= lifetime <= timedelta(hours=12)
+
+
+def test_consoles_beyond_the_stream_limit_poll_instead_of_holding_a_thread(app, client, monitored):
+    _, alert = monitored
+    app.config.update(MONITOR_MAX_STREAMS=1, MONITOR_STREAM_SECONDS=0, MONITOR_STREAM_POLL=0)
+    login(client, "monitor1")
+    first = client.get("/monitor/stream?after=0", buffered=False)
+    slots = app.extensions["monitor_stream_slots"]
+    assert next(iter(first.response)).startswith(b"retry: 2000")  # holds the only slot while open
+    second = client.get("/monitor/stream?after=0").get_data(as_text=True)
+    assert second.startswith("retry: 10000") and f"id: {alert.id}\n" in second
+    first.close()  # the browser went away: the slot is free again
+    assert slots.acquire(blocking=False)
+    slots.release()
