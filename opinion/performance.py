@@ -22,13 +22,16 @@ SATISFIED = ("satisfied", "basic")  # 满意 and 基本满意 both count as sati
 
 def unit_performance(session, district: District, start: datetime, end: datetime, *,
                      now: datetime | None = None) -> list[dict]:
-    """One dict per unit that accepted cases in [start, end), best score first.
+    """One dict per unit that accepted cases opened in [start, end) (or returned one of them to
+    the monitoring centre), best score first; units with no score last.
 
     Keys (rates are 0..1 or None when nothing stands behind them; hours are floats or None):
 
     - ``unit``, ``unit_name``: the unit's code and Chinese name
     - ``accepted``: cases opened for the unit in the period (受理)
-    - ``acknowledged``, ``acknowledged_on_time``, ``acknowledged_on_time_rate`` (签收及时率)
+    - ``acknowledged``, ``acknowledged_on_time``, ``acknowledged_on_time_rate`` (签收及时率; each
+      rate's denominator is the cases done or past that deadline, so a case still inside its
+      deadline counts neither way)
     - ``responded``, ``responded_on_time``, ``responded_on_time_rate`` (首次回应及时率)
     - ``resolved``, ``resolved_on_time``, ``resolved_on_time_rate`` (办结及时率; an approved
       extension moves the deadline, so a case resolved within it is on time)
@@ -55,23 +58,18 @@ def unit_performance(session, district: District, start: datetime, end: datetime
     by_unit: dict[int, list[Case]] = {}
     for case in cases:
         by_unit.setdefault(case.unit_id, []).append(case)
+    # A unit whose cases were all transferred away still answers for the transfers it made.
+    for _, from_unit in transfers:
+        by_unit.setdefault(from_unit, [])
     rows = []
     for unit_id, unit_cases in by_unit.items():
         case_ids = {c.id for c in unit_cases}
         row = _figures(unit_cases, as_of)
         row["extensions_requested"] = sum(1 for cid, _ in extensions if cid in case_ids)
         row["extensions_approved"] = sum(1 for cid, s in extensions if cid in case_ids and s == "approved")
-        row["transfers"] = sum(1 for cid, from_unit in transfers if from_unit == unit_id)
+        row["transfers"] = sum(1 for _, from_unit in transfers if from_unit == unit_id)
         row["score"], row["grade"] = grade(row, district)
         rows.append({"unit": units[unit_id].code, "unit_name": units[unit_id].name, **row})
-    # Units whose cases were all transferred away still answer for the transfers they made.
-    for cid, from_unit in transfers:
-        if from_unit not in by_unit:
-            by_unit[from_unit] = []
-            row = {**_figures([], as_of), "extensions_requested": 0, "extensions_approved": 0,
-                   "transfers": sum(1 for _, f in transfers if f == from_unit), "score": None,
-                   "grade": None}
-            rows.append({"unit": units[from_unit].code, "unit_name": units[from_unit].name, **row})
     rows.sort(key=lambda r: (-(r["score"] if r["score"] is not None else -1), -r["accepted"], r["unit"]))
     return rows
 
@@ -96,6 +94,13 @@ def _figures(cases: list[Case], as_of: datetime) -> dict:
     def missed(done, due):
         return (done is not None and done > due) or (done is None and due <= as_of)
 
+    def judged(clock_done, clock_due):
+        # A case still inside its deadline counts neither for nor against the unit yet.
+        return sum(1 for c in owed if getattr(c, clock_done) is not None or getattr(c, clock_due) <= as_of)
+
+    # Merged cases live on in the case they joined; they count as accepted but not as work owed.
+    owed = [c for c in cases if c.status != "merged"]
+
     acknowledged = [c for c in cases if c.acknowledged_at]
     responded = [c for c in cases if c.first_response_at]
     resolved = [c for c in cases if c.resolved_at]
@@ -109,16 +114,14 @@ def _figures(cases: list[Case], as_of: datetime) -> dict:
     satisfied = sum(1 for c in callbacks if c.satisfaction == "satisfied")
     basic = sum(1 for c in callbacks if c.satisfaction == "basic")
     reopened = sum(1 for c in cases if c.reopen_count)
-    # Merged cases live on in the case they joined; they count as accepted but not as work owed.
-    owed = [c for c in cases if c.status != "merged"]
     return {
         "accepted": len(cases),
         "acknowledged": len(acknowledged), "acknowledged_on_time": ack_on_time,
-        "acknowledged_on_time_rate": _rate(ack_on_time, len(owed)),
+        "acknowledged_on_time_rate": _rate(ack_on_time, judged("acknowledged_at", "acknowledge_due_at")),
         "responded": len(responded), "responded_on_time": resp_on_time,
-        "responded_on_time_rate": _rate(resp_on_time, len(owed)),
+        "responded_on_time_rate": _rate(resp_on_time, judged("first_response_at", "respond_due_at")),
         "resolved": len(resolved), "resolved_on_time": res_on_time,
-        "resolved_on_time_rate": _rate(res_on_time, len(owed)),
+        "resolved_on_time_rate": _rate(res_on_time, judged("resolved_at", "resolve_due_at")),
         "resolution_rate": _rate(len(resolved), len(owed)),
         "avg_acknowledge_hours": _mean(_hours(c.acknowledged_at, c.created_at) for c in acknowledged),
         "avg_response_hours": _mean(_hours(c.first_response_at, c.created_at) for c in responded),

@@ -42,8 +42,10 @@ def test_figures_and_grades_from_the_records(app, session, district):
     assert zjj["accepted"] == 2 and zjj["acknowledged_on_time"] == 1 and zjj["responded_on_time"] == 1
     assert zjj["overdue"] == 1 and zjj["extensions_approved"] == 1 and zjj["transfers"] == 1
     assert zjj["satisfaction_rate"] == 0.0 and zjj["reopen_rate"] == 1.0
-    # 0.2*0.5 + 0.3*0.5 + 0.3*0.5 + 0.2*0 = 0.4 -> 40 -> below C (60) -> D
-    assert zjj["score"] == 40.0 and zjj["grade"] == "D"
+    # The late case's resolve deadline (Nov 30 09:00) falls after the period's end: not judged yet.
+    assert zjj["resolved_on_time_rate"] == 1.0
+    # 0.2*0.5 + 0.3*0.5 + 0.3*1.0 + 0.2*0 = 0.55 -> 55 -> below C (60) -> D
+    assert zjj["score"] == 55.0 and zjj["grade"] == "D"
     assert [r["unit"] for r in unit_performance(session, district, at("2026-11-23 00:00"),
                                                 at("2026-11-30 00:00"), now=at("2026-12-10 00:00"))] == ["jyj", "zjj"]
 
@@ -57,6 +59,9 @@ def test_cut_offs_are_configuration(app, session, district):
     assert row["score"] == 100.0 and row["grade"] == "A"
     district.performance = {"weights": {"resolved_on_time": 1.0}, "grades": {"A": 99, "B": 98, "C": 97}}
     [row] = unit_performance(session, district, at("2026-11-23 00:00"), at("2026-11-24 00:00"),
+                             now=at("2026-12-10 00:00"))
+    assert row["score"] is None and row["grade"] is None  # resolve not due within the day: no score
+    [row] = unit_performance(session, district, at("2026-11-23 00:00"), at("2026-12-31 00:00"),
                              now=at("2026-12-10 00:00"))
     assert row["score"] == 0.0 and row["grade"] == "D"
 
@@ -74,3 +79,16 @@ def test_stats_json_includes_performance_for_a_week(app, session, district, runn
     assert json.loads(result.output)["performance"]["units"] == []
     bad = runner.invoke(args=["stats", "--json", "--week", "第48周"])
     assert bad.exit_code != 0 and "无法识别" in bad.output
+
+
+def test_a_unit_that_transferred_its_case_away_still_shows_the_transfer(app, session, district, people):
+    from opinion import transfers
+    case = open_case(session, district, start="2026-11-23 09:00")
+    transfers.transfer_back(session, district, case, people["fyr"], "工地噪音归住建局", at("2026-11-23 10:00"))
+    transfers.reassign_unit(session, district, case, people["monitor"], unit(session, "zjj"), "", at("2026-11-23 11:00"))
+    session.commit()
+    rows = {r["unit"]: r for r in unit_performance(session, district, at("2026-11-23 00:00"), at("2026-11-30 00:00"),
+                                                   now=at("2026-11-23 12:00"))}
+    assert (rows["jyj"]["accepted"], rows["jyj"]["transfers"], rows["jyj"]["grade"]) == (0, 1, None)
+    assert (rows["zjj"]["accepted"], rows["zjj"]["transfers"], rows["zjj"]["overdue"]) == (1, 0, 0)
+    assert rows["zjj"]["acknowledged_on_time_rate"] is None  # still inside its deadline: not judged yet
