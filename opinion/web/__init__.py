@@ -23,9 +23,10 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     from opinion.web import replies
     app.register_blueprint(replies.bp)
-    from opinion.web import audit, duty
+    from opinion.web import audit, duty, supervision
     app.register_blueprint(audit.bp)
     app.register_blueprint(duty.bp)
+    app.register_blueprint(supervision.bp)
     from opinion.web import api, sources
     app.register_blueprint(api.bp)
     app.register_blueprint(sources.bp)

@@ -148,3 +148,19 @@ def test_duty_roster_page(client, session, district, people):
     assert "2030-01-01 17:30" in page and "<h2>排班</h2>" not in page
     client.post(f"/duty/{shift.id}/remove")
     assert session.execute(select(DutyShift)).first() is not None  # a plain spokesperson cannot remove it
+
+
+def test_supervision_board_lists_what_waits_on_the_centre(client, session, district, people):
+    from opinion import transfers
+    from opinion.sla import tick
+    case = _case(session, district)
+    transfers.transfer_back(session, district, case, people["fyr"], "工地噪音归住建局", utcnow())
+    ignored = open_case(session, district, priority="high", start="2026-11-23 09:00", label="校车停运")
+    tick(session, district, ignored.created_at.replace(hour=5))  # 13:00 Beijing: acknowledge missed
+    session.commit()
+    login(client, "jyj_fyr")
+    assert client.get("/supervision/").status_code == 403
+    client.post("/logout")
+    login(client, "monitor1")
+    html = client.get("/supervision/").get_data(as_text=True)
+    assert "工地噪音归住建局" in html and "校车停运" in html and "第2级 人工交办" in html
