@@ -54,7 +54,10 @@ def test_weekly_pdf_has_the_sections_and_the_unit_table(runner, week_data, tmp_p
     for title in SECTIONS:
         assert title in text
     assert "城南养老院护工打骂老人" in text
-    assert "区生态环境分局" in text and "区民政局" in text and "签收及时率" in text
+    # The unit table, row by row: name, accepted, on-time rates ... grade (worst first).
+    rows = [line.split() for line in text.splitlines() if line.strip().startswith(("区生态环境分局", "区民政局"))]
+    assert [(r[0], r[1], r[2], r[-1]) for r in rows] == [("区生态环境分局", "1", "0%", "D"),
+                                                       ("区民政局", "1", "100%", "A")]
 
 
 def test_weekly_html_stands_alone(runner, week_data, tmp_path):
@@ -101,3 +104,12 @@ def test_bad_requests_say_what_is_wrong(runner, args, message, tmp_path, monkeyp
     result = runner.invoke(args=["report", *args])
     assert result.exit_code != 0 and message in result.output
     assert not (tmp_path / "report.txt").exists()
+
+
+def test_special_report_on_a_topic_covers_all_its_cases(runner, week_data, tmp_path):
+    out = tmp_path / "topic.html"
+    _report(runner, "special", "--topic", str(week_data.t1.id), "--out", str(out))
+    html = out.read_text(encoding="utf-8")
+    assert f"#{week_data.c1.id} 城南养老院护工打骂老人" in html and f"#{week_data.c3.id} 城南养老院护工打骂老人" in html
+    assert "区民政局已介入调查" in html  # the reply, under 处置情况
+    assert "共监测到相关信息 6 条，其中负面 4 条" in html  # 4 in W47 and 2 in W46
