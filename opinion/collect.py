@@ -4,7 +4,8 @@ Each pull source runs as its own scheduler job at its own interval with jitter, 
 out and one slow source (bounded by the HTTP timeouts) never holds the others. A failing source is
 marked failing with the error in words and retried later with a growing, capped back-off (or when
 the source's Retry-After says); one success brings it back to normal by itself. A source whose
-expected update period passes with nothing new is marked silent and raises a "source silent" alert.
+expected update period passes with nothing new is marked silent (the alert engine's source_silent
+rule raises the alert).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from collectors import PUSH_KINDS, CollectorError, RateLimited, SourceNotConfigured, make_collector
 from opinion.ingest import IngestReport, ingest
-from opinion.models import Alert, Post, Source, db, utcnow
+from opinion.models import Post, Source, db, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=6)
@@ -130,23 +131,18 @@ def last_new_at(source: Source) -> datetime | None:
 
 
 def _check_silent(source: Source, now: datetime) -> None:
-    """Mark the source silent and open one alert when its expected period passed with nothing new;
-    clear both once something new arrives."""
+    """Mark the source silent, in words, when its expected update period passed with nothing new.
+
+    The "source silent" alert itself is raised (and cleared) by the alert engine's source_silent
+    rule, the one place alerts are made, so it is never raised twice or left behind.
+    """
     period = expected_period(source)
-    key = f"source_silent:source:{source.id}"
-    alert = db.session.execute(select(Alert).where(Alert.open_key == key)).scalar_one_or_none()
     since = last_new_at(source) or source.created_at
     if period and since and now - since > period:
         source.status = "silent"
         hours = period.total_seconds() / 3600
-        source.last_error = f"超过预期更新周期（{hours:g} 小时）没有新内容，请确认来源是否仍在更新"
-        if alert is None:
-            db.session.add(Alert(kind="source_silent", severity="warning", dedup_key=key, open_key=key,
-                                 source_id=source.id, status="open", created_at=now,
-                                 message=f"数据源「{source.name}」超过预期更新周期（{hours:g} 小时）没有新内容",
-                                 details={"since": since.isoformat(), "status": "silent"}))
-    elif alert is not None and alert.kind == "source_silent":
-        alert.status, alert.open_key, alert.cleared_at = "cleared", None, now
+        source.last_error = (f"超过预期更新周期（{hours:g} 小时）没有新内容（上次新内容："
+                             f"{since.isoformat(timespec='minutes')}），请确认来源是否仍在更新")
 
 
 def collect_sources(app, only: str | None = None, due_only: bool = False,

@@ -12,6 +12,7 @@ duplicate_count goes up: the wave stays visible as a number on the original, not
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 from simhash import Simhash, SimhashIndex
@@ -24,7 +25,8 @@ from opinion.models import Post
 NEAR_DISTANCE = 6
 MIN_TOKENS = 8          # shorter texts ("支持！" "同问") are too alike to call copies
 WINDOW = timedelta(days=3)
-REBUILD_AFTER = 200_000  # entries; the index is rebuilt from the window so it never grows unbounded
+REBUILD_AFTER = 200_000
+RELOAD_SECONDS = 2.0     # how stale another process's view may be; one query per batch, not per post  # entries; the index is rebuilt from the window so it never grows unbounded
 
 
 def fingerprint(tokens: list[str] | None) -> Simhash | None:
@@ -44,8 +46,21 @@ class NearDuplicateIndex:
         self.values: dict[int, int] = {}
         self.watermark = 0
         self.pending: list[tuple[Post, Simhash]] = []  # this batch's posts, until they have ids
+        self.loaded_at = float("-inf")
 
     def refresh(self, session, now: datetime) -> None:
+        """Take in this process's posts that now have ids, and (at most every RELOAD_SECONDS)
+        what other processes stored since the last look."""
+        still = []
+        for post, fp in self.pending:
+            if post.id is not None:
+                self._add(post.id, fp.value)
+            else:
+                still.append((post, fp))
+        self.pending = still
+        if time.monotonic() - self.loaded_at < RELOAD_SECONDS:
+            return
+        self.loaded_at = time.monotonic()
         if len(self.values) > REBUILD_AFTER:
             self.__init__()
         query = select(Post.id, Post.simhash).where(Post.id > self.watermark, Post.simhash.is_not(None))
@@ -54,13 +69,6 @@ class NearDuplicateIndex:
         for post_id, value in session.execute(query.order_by(Post.id)):
             self._add(post_id, int(value, 16))
             self.watermark = max(self.watermark, post_id)
-        still = []
-        for post, fp in self.pending:
-            if post.id is not None:
-                self._add(post.id, fp.value)
-            else:
-                still.append((post, fp))
-        self.pending = still
 
     def _add(self, post_id: int, value: int) -> None:
         if post_id not in self.values:
