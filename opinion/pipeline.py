@@ -73,7 +73,10 @@ class Pipeline:
             e.topic_key, e.topic_is_new, e.is_duplicate = a.topic_key, a.is_new, a.is_duplicate
 
         def routing(entries: list[Entry]) -> None:
-            for e, d in zip(entries, self.router.route_batch([e.doc.text for e in entries])):
+            # The classifier reuses the segmentation already done; hashtags were taken out of the
+            # body it came from, so they are added back whole (their characters count as n-grams).
+            tokens = [e.doc.tokens + e.doc.hashtags for e in entries]
+            for e, d in zip(entries, self.router.route_batch([e.doc.text for e in entries], tokens)):
                 e.category, e.department, e.routing_confidence = d.category, d.unit_code, d.confidence
                 e.routing_reason, e.triage = d.reason, d.triage
 

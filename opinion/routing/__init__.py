@@ -41,8 +41,11 @@ class Router:
             self._classifier = CategoryClassifier.load()
         return self._classifier
 
-    def route_batch(self, texts: Sequence[str]) -> list[RoutingDecision]:
-        predictions = self.classifier.predict(list(texts)) if texts else []
+    def route_batch(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None
+                    ) -> list[RoutingDecision]:
+        """Decide each text; `tokens` (the pipeline's segmentation of the same texts) spares the
+        classifier a second pass of jieba. The rules always read the text itself."""
+        predictions = self.classifier.predict(list(texts), tokens) if texts else []
         return [self._decide(t, c, p) for t, (c, p) in zip(texts, predictions)]
 
     def _decide(self, text: str, category: str, confidence: float) -> RoutingDecision:

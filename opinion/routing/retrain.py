@@ -113,8 +113,8 @@ class InstanceClassifier:
     def labels(self) -> list[str]:
         return self._current().labels
 
-    def predict(self, texts):
-        return self._current().predict(texts)
+    def predict(self, texts, tokens=None):
+        return self._current().predict(texts, tokens)
 
     def predict_proba(self, texts):
         return self._current().predict_proba(texts)
