@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from sqlalchemy import case as sql_case, func, select
+from sqlalchemy import case as sql_case, func
+from sqlalchemy.orm import selectinload
 
 from opinion.cases import visible_cases
 from opinion.models import OPEN_CASE_STATUSES, PRIORITY_NAMES, Case, db, utcnow
@@ -57,7 +58,8 @@ def index():
     page = max(args.get("page", 1, type=int), 1)
     query, due = inbox_query(current_user, now=now, **filters)
     total = db.session.execute(query.with_only_columns(func.count())).scalar()
-    rows = db.session.execute(query.order_by(due, Case.id).limit(PAGE).offset((page - 1) * PAGE)).all()
+    rows = db.session.execute(query.options(selectinload(Case.assignee)).order_by(due, Case.id)
+                              .limit(PAGE).offset((page - 1) * PAGE)).all()
     # The counters are over all the open cases, whatever the filters, in one pass.
     counters = db.session.execute(visible_cases(current_user).where(Case.status.in_(OPEN_CASE_STATUSES))
                                   .with_only_columns(

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from opinion.errors import OpinionError
 from opinion.models import Case, Post, Topic, db, utcnow
+from opinion.topics import edit
 from opinion.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
 
@@ -37,79 +38,64 @@ def show(topic_id: int):
                            POLARITY_NAMES=POLARITY_NAMES)
 
 
-def _edit_service(name: str):
-    """The clustering editor's function, or None while opinion.topics.edit is not installed."""
-    try:
-        from opinion.topics import edit
-    except ImportError:
-        return None
-    return getattr(edit, name, None)
+def _store():
+    """This process's topic store if it has loaded one; edits reach other processes' stores through
+    the audit log before their next batch (opinion.topics.edit.sync_edits)."""
+    cached = current_app.extensions.get("opinion.pipeline")
+    return cached[1] if cached else None
+
+
+def _topic_or_404(topic_id: int) -> Topic:
+    return db.session.get(Topic, topic_id) or abort(404)
 
 
 @bp.route("/topics/<int:topic_id>/rename", methods=["POST"])
 @roles_required("monitor", "admin")
 def rename(topic_id: int):
-    topic = db.session.get(Topic, topic_id) or abort(404)
+    topic = _topic_or_404(topic_id)
     label = request.form.get("label", "").strip()
-    if not label or len(label) > 200:
-        flash("话题名称不能为空，且不超过 200 字", "error")
-        return redirect(url_for("topics.show", topic_id=topic.id))
-    service = _edit_service("rename_topic")
-    return _apply(topic.id, lambda: service(db.session, topic, label, current_user, utcnow()) if service
-                  else _rename_here(topic, label), f"话题已更名为“{label}”")
-
-
-def _rename_here(topic: Topic, label: str) -> None:
-    from opinion import audit
-    before = topic.label
-    topic.label, topic.label_locked = label, True
-    audit.record(db.session, "topic.renamed", "topic", topic.id, actor=current_user,
-                 before={"label": before}, after={"label": label})
+    return _apply(topic.id, lambda: edit.rename_topic(db.session, topic, label, current_user, utcnow()),
+                  f"话题已更名为“{label}”")
 
 
 @bp.route("/topics/<int:topic_id>/merge", methods=["POST"])
 @roles_required("monitor", "admin")
 def merge(topic_id: int):
-    topic = db.session.get(Topic, topic_id) or abort(404)
+    """Fold this topic into the one named by number (the other keeps its name and its cases)."""
+    topic = _topic_or_404(topic_id)
     into = db.session.get(Topic, request.form.get("into", type=int) or 0)
-    if into is None or into.id == topic.id:
-        flash("请填写要并入的另一个话题编号", "error")
+    if into is None:
+        flash("请填写要并入的话题编号（话题页标题旁的 #号）", "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
-    service = _edit_service("merge_topics")
-    if service is None:
-        flash("话题合并功能尚未安装（opinion.topics.edit）", "error")
-        return redirect(url_for("topics.show", topic_id=topic.id))
-    return _apply(into.id, lambda: service(db.session, topic, into, current_user, utcnow()),
-                  f"话题 #{topic.id} 已并入 #{into.id}")
+    return _apply(into.id, lambda: edit.merge_topics(db.session, _store(), into, topic, current_user, utcnow()),
+                  f"话题 #{topic.id} 已并入 #{into.id}", back_to=topic.id)
 
 
 @bp.route("/topics/<int:topic_id>/split", methods=["POST"])
 @roles_required("monitor", "admin")
 def split(topic_id: int):
-    topic = db.session.get(Topic, topic_id) or abort(404)
+    """Move the ticked posts to the topic named by number, or split them off into a new topic."""
+    topic = _topic_or_404(topic_id)
     ids = request.form.getlist("post", type=int)
     posts = db.session.execute(select(Post).where(Post.id.in_(ids), Post.topic_id == topic.id)).scalars().all()
-    if not posts:
-        flash("请勾选要拆分出去的帖子", "error")
+    target_id = request.form.get("into", type=int)
+    target = db.session.get(Topic, target_id) if target_id else None
+    if target_id and target is None:
+        flash(f"话题 #{target_id} 不存在", "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
-    service = _edit_service("move_posts")
-    if service is None:
-        flash("话题拆分功能尚未安装（opinion.topics.edit）", "error")
-        return redirect(url_for("topics.show", topic_id=topic.id))
-    target = db.session.get(Topic, request.form.get("into", type=int) or 0)
     try:
-        result = service(db.session, posts, target, current_user, utcnow())
+        moved_to = edit.move_posts(db.session, _store(), posts, target, current_user, utcnow())
         db.session.commit()
     except OpinionError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
-    new_topic = target or result
-    flash(f"已移出 {len(posts)} 条帖子", "info")
-    return redirect(url_for("topics.show", topic_id=getattr(new_topic, "id", topic.id)))
+    flash(f"已将 {len(posts)} 条帖子移入话题 #{moved_to.id}", "info")
+    return redirect(url_for("topics.show", topic_id=moved_to.id))
 
 
-def _apply(topic_id: int, action, done: str):
+def _apply(topic_id: int, action, done: str, back_to: int | None = None):
+    """Run one edit; on success show `topic_id`, on a refusal go back to where the form was."""
     try:
         action()
         db.session.commit()
@@ -117,6 +103,7 @@ def _apply(topic_id: int, action, done: str):
     except OpinionError as exc:
         db.session.rollback()
         flash(str(exc), "error")
+        topic_id = back_to or topic_id
     return redirect(url_for("topics.show", topic_id=topic_id))
 
 

@@ -120,3 +120,36 @@ def test_users_created_deactivated_and_password_reset(client, session, admin):
     assert {"user.created", "user.password_reset", "user.deactivated"} <= actions
     assert "不能停用自己的账号" in client.post(f"/admin/users/{admin.id}", data={"action": "deactivate"},
                                           follow_redirects=True).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page,words", [
+    ("/admin/", ["辖区配置", "值班表"]), ("/admin/units", ["区水利局", "新增单位"]),
+    ("/admin/users", ["admin", "新建账号"]), ("/admin/config/deadlines", ["30 min", "working_days"]),
+    ("/admin/config/escalation", ["人工交办"]), ("/admin/config/alerts", ["quiet_hours"]),
+    ("/admin/config/words", ["爆炸"]), ("/admin/config/erroneous_terms", ["卫计委=卫生健康委员会"]),
+    ("/admin/config/reply_required_parts", ["称呼"]), ("/admin/templates", ["口径库"]),
+])
+def test_every_admin_page_shows_the_current_configuration(client, admin, page, words):
+    login(client, "admin")
+    html = client.get(page).get_data(as_text=True)
+    assert all(w in html for w in words), page
+
+
+def test_reply_templates_are_edited_with_checks(client, session, admin):
+    from opinion.models import ReplyTemplate
+    login(client, "admin")
+    short = client.post("/admin/templates/new", data={"title": "积水回复", "body": "您好"})
+    assert short.status_code == 400 and "至少 10 个字" in short.get_data(as_text=True)
+    client.post("/admin/templates/new", data={"title": "积水回复", "unit": "slj", "category": "城乡建设",
+                                              "body": "{称呼}您好！关于{话题}，{单位}已安排处理。", "active": "1"})
+    template = session.execute(select(ReplyTemplate)).scalar_one()
+    assert template.unit.code == "slj" and template.category == "城乡建设" and template.active
+    client.post(f"/admin/templates/{template.id}", data={"title": "积水回复", "body": template.body})
+    session.refresh(template)
+    assert not template.active
+
+
+def test_login_session_expires(app, client, admin):
+    response = login(client, "admin")
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie and "HttpOnly" in cookie

@@ -155,3 +155,36 @@ def test_consoles_beyond_the_stream_limit_poll_instead_of_holding_a_thread(app, 
     first.close()  # the browser went away: the slot is free again
     assert slots.acquire(blocking=False)
     slots.release()
+
+
+def test_merge_and_split_topics_from_the_topic_page(app, client, session, monitored):
+    topic, _ = monitored
+    ingest(session, app, make_source(session), [
+        make_item("n1", "人民路工地夜间施工噪音太大，凌晨两点还在打桩", minutes_ago=20),
+        make_item("n2", "人民路工地晚上施工噪音扰民", minutes_ago=10)])
+    other = session.execute(select(Topic).where(Topic.id != topic.id)).scalars().first()
+    login(client, "monitor1")
+    posts = session.execute(select(Post.id).where(Post.topic_id == other.id)).scalars().all()
+    split = client.post(f"/monitor/topics/{other.id}/split", data={"post": posts[:1]}, follow_redirects=True)
+    assert "已将 1 条帖子移入话题" in split.get_data(as_text=True)
+    new_topic = session.execute(select(Post.topic_id).where(Post.id == posts[0])).scalar_one()
+    assert new_topic not in (topic.id, other.id)
+    nothing = client.post(f"/monitor/topics/{other.id}/split", data={}, follow_redirects=True)
+    assert "请选择要移动的帖子" in nothing.get_data(as_text=True)
+    merged = client.post(f"/monitor/topics/{new_topic}/merge", data={"into": other.id}, follow_redirects=True)
+    assert f"话题 #{new_topic} 已并入 #{other.id}" in merged.get_data(as_text=True)
+    assert session.get(Topic, new_topic).status == "merged"
+    assert session.execute(select(Post.topic_id).where(Post.id == posts[0])).scalar_one() == other.id
+    itself = client.post(f"/monitor/topics/{other.id}/merge", data={"into": other.id}, follow_redirects=True)
+    assert "不能把话题并入它自己" in itself.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/monitor/alerts/{alert}/acknowledge", "/monitor/triage/1",
+                                  "/monitor/topics/{topic}/rename", "/monitor/topics/{topic}/merge"])
+def test_leaders_read_but_cannot_act_on_the_console(client, session, monitored, path):
+    topic, alert = monitored
+    make_user(session, "leader", "leader")
+    login(client, "leader")
+    assert client.post(path.format(alert=alert.id, topic=topic.id), data={"label": "x", "into": 1}).status_code == 403
+    session.refresh(alert)
+    assert alert.status == "open"
