@@ -50,6 +50,7 @@ def seed_demo(app, n_posts: int = 900, days: int = 21, echo=print) -> None:
     else:
         _seed_posts(app, source, n_posts, days, echo)
         _answer_some(session, echo)
+        _seed_roster(session, units)
         fired = tick(session, district, utcnow())
         session.commit()
         echo(f"督办检查：{len(fired)} 项")
@@ -97,6 +98,30 @@ def _seed_posts(app, source: Source, n_posts: int, days: int, echo) -> None:
     echo(f"演示帖子 {len(posts)} 条，工单 {opened} 件")
 
 
+def _seed_roster(session, units: dict[str, Unit]) -> None:
+    """This week's duty roster: each unit's spokesperson on 24-hour cover, so the 值班表 has content."""
+    from opinion.models import DutyShift
+    start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    for code, unit in sorted(units.items()):
+        user = session.execute(select(User).where(User.username == f"{code}_fyr")).scalar_one_or_none()
+        if user is not None:
+            session.add(DutyShift(unit_id=unit.id, user_id=user.id, start_at=start,
+                                  end_at=start + timedelta(days=7), urgent_cover=True))
+    session.commit()
+
+
+def _call_back(session, case, rng, resolved_at, now) -> None:
+    """The centre calls most citizens back within a day: mostly satisfied, a few not (reopened)."""
+    from flask import current_app
+    monitor = session.execute(select(User).where(User.role == "monitor").order_by(User.id)).scalars().first()
+    call_at = resolved_at + timedelta(hours=rng.uniform(2, 24))
+    if monitor is None or call_at >= now or rng.random() > 0.8:
+        return
+    verdict = rng.choices(["satisfied", "basic", "unsatisfied"], weights=[70, 20, 10])[0]
+    case_service.record_callback(session, current_app.extensions["district"], case, monitor, verdict,
+                                 "网友反映问题仍未解决" if verdict == "unsatisfied" else "", call_at)
+
+
 def _answer_some(session, echo) -> None:
     """Spokespersons answer about two thirds of the cases, some late, the newest not yet."""
     rng = random.Random(11)
@@ -119,6 +144,7 @@ def _answer_some(session, echo) -> None:
             resolve_at = reply_at + timedelta(hours=rng.expovariate(1 / 40))
             if rng.random() < 0.7 and resolve_at < now:
                 case_service.resolve(session, case, who, "已完成现场处置并向网友反馈结果。", resolve_at)
+                _call_back(session, case, rng, resolve_at, now)
         except OpinionError:
             continue
     session.commit()

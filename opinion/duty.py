@@ -41,13 +41,15 @@ def open_load(session, user_ids: list[int]) -> dict[int, int]:
 def pick_assignee(session, unit: Unit, *, priority: str = "normal",
                   now: datetime | None = None) -> User | None:
     """The least-loaded spokesperson of `unit` on duty at `now` (24-hour cover first for urgent
-    cases); with nobody on duty, the least-loaded of all the unit's spokespersons."""
+    cases); with nobody on duty, the least-loaded of the unit's spokespersons (its head last)."""
     pools = []
     if now is not None:
         if priority == "urgent":
             pools.append(on_duty(session, unit.id, now, urgent_cover=True))
         pools.append(on_duty(session, unit.id, now))
-    pools.append(spokespersons(session, unit.id))
+    # With nobody on duty, the unit's head answers only if the unit has no other spokesperson.
+    everyone = spokespersons(session, unit.id)
+    pools += [[u for u in everyone if not u.is_unit_head], everyone]
     pool = next((p for p in pools if p), [])
     if not pool:
         return None

@@ -130,7 +130,9 @@ def _figures(cases: list[Case], as_of: datetime) -> dict:
         "callbacks": len(callbacks), "satisfied": satisfied, "basically_satisfied": basic,
         "unsatisfied": len(callbacks) - satisfied - basic,
         "satisfaction_rate": _rate(satisfied + basic, len(callbacks)),
-        "reopened": reopened, "reopen_rate": _rate(reopened, len(resolved)),
+        # A reopened case has no resolved_at until it is resolved again; it was resolved once.
+        "reopened": reopened,
+        "reopen_rate": _rate(reopened, sum(1 for c in cases if c.resolved_at or c.reopen_count)),
     }
 
 

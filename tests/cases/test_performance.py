@@ -92,3 +92,15 @@ def test_a_unit_that_transferred_its_case_away_still_shows_the_transfer(app, ses
     assert (rows["jyj"]["accepted"], rows["jyj"]["transfers"], rows["jyj"]["grade"]) == (0, 1, None)
     assert (rows["zjj"]["accepted"], rows["zjj"]["transfers"], rows["zjj"]["overdue"]) == (1, 0, 0)
     assert rows["zjj"]["acknowledged_on_time_rate"] is None  # still inside its deadline: not judged yet
+
+
+def test_a_reopened_case_counts_as_resolved_once_for_the_reopen_rate(app, session, district, people):
+    from opinion import cases as service
+    case = open_case(session, district, start="2026-11-23 09:00")
+    service.add_reply(session, case, people["fyr"], "已核实", at("2026-11-23 10:00"))
+    service.resolve(session, case, people["fyr"], "已办", at("2026-11-23 11:00"))
+    service.record_callback(session, district, case, people["monitor"], "unsatisfied", "仍未解决", at("2026-11-24 10:00"))
+    session.commit()
+    [row] = unit_performance(session, district, at("2026-11-23 00:00"), at("2026-11-30 00:00"),
+                             now=at("2026-11-24 12:00"))
+    assert (row["resolved"], row["reopened"], row["reopen_rate"], row["unsatisfied"]) == (0, 1, 1.0, 1)
