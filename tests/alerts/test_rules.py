@@ -185,3 +185,20 @@ def test_batch_evaluation_twice_raises_nothing_new(app, session):
     ids = list(session.execute(select(Post.id)).scalars())
     assert evaluate_batch(session, app, ids) == []
     assert len(alerts(session, "sensitive_word")) == 1
+
+
+def test_scheduler_catches_post_alerts_a_failed_batch_missed(app, session, monkeypatch):
+    import opinion.alerts.engine as engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("rules down")
+    monkeypatch.setattr(engine, "evaluate_batch", broken)
+    report = ingest(session, app, make_source(session), [
+        make_item("a1", "有人举报腐败问题"),
+        make_item("v1", "垃圾站臭气熏天，投诉多次没人管，太失望了，差评", author="大V甲", author_followers=500_000),
+        make_item("n1", "今天天气不错")])
+    assert len(report.accepted) == 3 and alerts(session) == []  # posts kept, alerts not yet
+    monkeypatch.undo()
+    evaluate_all(session, app)
+    session.commit()
+    assert {a.kind for a in alerts(session)} >= {"sensitive_word", "influential_negative"}
