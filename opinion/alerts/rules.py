@@ -107,6 +107,16 @@ def topic_rules(session, district: District, topic_ids: set[int], now: datetime)
     if not topic_ids:
         return []
     surge, vol = district.alerts.rule("negative_surge"), district.alerts.rule("volume_burst")
+    # Neither rule fires below its minimum count in the current window: one grouped count leaves
+    # out the many small topics before any history is read.
+    window = max(surge["window"], vol["window"])
+    floor = min(surge["min_negative"], vol["min_count"])
+    topic_ids = {tid for tid, n in session.execute(
+        select(Post.topic_id, func.count()).where(Post.topic_id.in_(topic_ids), Post.created_at > now - window,
+                                                   Post.created_at <= now).group_by(Post.topic_id)).all()
+                 if n >= floor}
+    if not topic_ids:
+        return []
     span = max(surge["window"] + surge["baseline"], vol["window"] + vol["baseline"])
     rows = session.execute(select(Post.topic_id, Post.id, Post.created_at, Post.polarity).where(
         Post.topic_id.in_(topic_ids), Post.created_at > now - span, Post.created_at <= now)).all()
