@@ -164,3 +164,14 @@ def test_supervision_board_lists_what_waits_on_the_centre(client, session, distr
     login(client, "monitor1")
     html = client.get("/supervision/").get_data(as_text=True)
     assert "工地噪音归住建局" in html and "校车停运" in html and "第2级 人工交办" in html
+
+
+def test_a_level_5_case_links_to_its_special_report(client, session, district, people):
+    from opinion.sla import tick
+    case = open_case(session, district, priority="urgent", start="2026-11-23 09:00", label="工地塌方")
+    tick(session, district, case.created_at.replace(hour=3))  # 11:00 Beijing: urgent and overdue
+    session.commit()
+    login(client, "leader")
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "专报批办" in html and "查看专报" in html
+    assert client.get(f"/leader/reports/view?kind=special&case={case.id}").status_code == 200
