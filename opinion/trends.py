@@ -12,21 +12,22 @@ from sqlalchemy import func, select
 from opinion.models import Post
 
 
-def hourly_counts(session, topic_ids: list[int], now: datetime, hours: int = 24) -> dict[int, list[int]]:
-    """Posts per hour for each topic over the last `hours` hours, oldest first.
-
-    Duplicates count: a copied post is still somebody spreading the story.
+def recent_counts(session, topic_ids: list[int], now: datetime, slots: int = 28,
+                  slot: timedelta = timedelta(hours=6)) -> dict[int, list[int]]:
+    """Posts per slot for each topic over the last `slots` slots (default: a week in 6-hour
+    steps), oldest first. Duplicates count: a copied post is still somebody spreading the story.
     """
     if not topic_ids:
         return {}
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - slots * slot
     rows = session.execute(select(Post.topic_id, Post.created_at)
                            .where(Post.topic_id.in_(topic_ids), Post.created_at >= start)).all()
-    series = {tid: [0] * hours for tid in topic_ids}
+    series = {tid: [0] * slots for tid in topic_ids}
     for tid, created in rows:
-        slot = int((created - start).total_seconds() // 3600)
-        if 0 <= slot < hours:
-            series[tid][slot] += 1
+        index = int((created - start) / slot)
+        if 0 <= index < slots:
+            series[tid][index] += 1
     return series
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from opinion.errors import OpinionError
 from opinion.models import Alert, Case, Source, Topic, Unit, db, utcnow
-from opinion.trends import hourly_counts, sparkline_points
+from opinion.trends import recent_counts, sparkline_points
 from opinion.web.auth import roles_required
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
@@ -52,7 +52,7 @@ def index():
     now = utcnow()
     topics = db.session.execute(select(Topic).where(Topic.status == "open")
                                 .order_by(Topic.hot_score.desc(), Topic.id.desc()).limit(20)).scalars().all()
-    series = hourly_counts(db.session, [t.id for t in topics], now)
+    series = recent_counts(db.session, [t.id for t in topics], now)
     alerts = open_alerts()
     open_alert_count = db.session.execute(select(func.count()).select_from(Alert)
                                           .where(Alert.status == "open")).scalar()
