@@ -288,11 +288,17 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
         limit = getattr(collector, "max_reply_chars", None)  # a Weibo comment takes 140 characters
         if limit and len(reply.text) > limit:
             raise CaseStateError(f"“{post.source.name}”的回复最多 {limit} 字，当前 {len(reply.text)} 字，请精简")
+        # Record first, inside a savepoint, then post: a case changed meanwhile fails here, before
+        # anything is public; a channel that refuses undoes only the record, never the draft.
+        savepoint = session.begin_nested()
+        cases.add_reply(session, case, user, reply.text, now, channel=post.source.kind, reply=reply)
+        session.flush()
         try:
             url = collector.publish_reply(post.external_id, reply.text)
         except Exception as exc:  # a channel failure of any kind is the channel's, not ours: keep it
+            savepoint.rollback()
             reply.publish_error = f"{type(exc).__name__}: {exc}"[:2000]
             raise PublishError(f"通过“{post.source.name}”发布失败：{exc}；回复已保存，可稍后重试") from exc
-        cases.add_reply(session, case, user, reply.text, now, channel=post.source.kind,
-                        external_url=url or link, reply=reply)
+        savepoint.commit()
+        reply.external_url = url or link
     reply.publish_error = None

@@ -9,6 +9,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
                    session as web_session, url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from opinion import replies as service
 from opinion.cases import visible_cases
@@ -18,6 +19,7 @@ from opinion.web.auth import roles_required
 
 bp = Blueprint("replies", __name__, url_prefix="/replies")
 ACTORS = ("spokesperson", "monitor", "admin")
+CONFLICT = "该工单刚被他人修改，回复未发送，内容已保留。请核对工单最新状态后重新发送。"
 
 
 def _tz() -> str:
@@ -83,10 +85,10 @@ def submit(case_id: int):
                                  template_id=template_id, link=link, tz=_tz(),
                                  confirmed=request.form.get("confirmed") == "1")
         db.session.commit()
-    except OpinionError as exc:  # locked by another person, or a case no longer open
+    except (OpinionError, StaleDataError) as exc:  # locked by another person, case closed or changed
         db.session.rollback()
         web_session[_unsent_key(case_id)] = text[:20000]  # shown again in the composer
-        flash(str(exc), "error")
+        flash(CONFLICT if isinstance(exc, StaleDataError) else str(exc), "error")
         return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
     if outcome.status == "published":
         flash("回复已发布" + ("（已通过原渠道回复网友）" if outcome.reply.channel != "elsewhere" else "（已记录发布链接）"), "info")
@@ -175,9 +177,9 @@ def approve(reply_id: int):
     except PublishError as exc:  # keep the approval and the channel's error, to retry
         db.session.commit()
         flash(str(exc), "error")
-    except OpinionError as exc:
+    except (OpinionError, StaleDataError) as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(CONFLICT if isinstance(exc, StaleDataError) else str(exc), "error")
     return redirect(url_for("replies.approvals"))
 
 

@@ -189,3 +189,20 @@ def test_a_reply_longer_than_the_channel_takes_is_refused_before_sending(session
 ])
 def test_template_problems_name_unknown_placeholders(body, problems):
     assert replies.template_problems(body) == problems
+
+
+def test_an_approved_reply_the_channel_refuses_stays_approved_to_retry(session, district, channel_case, people):
+    channel_case.priority = "urgent"
+    session.commit()
+    out = replies.submit(session, district, channel_case, people["slj_fyr"], GOOD, at("2026-10-08 09:00"))
+    fake_channel.FAIL.append("接口超时")
+    with pytest.raises(PublishError, match="接口超时"):
+        replies.approve(session, out.reply, people["monitor1"], at("2026-10-08 09:10"))
+    session.commit()
+    reply = out.reply
+    assert (reply.status, reply.approved_by_id) == ("pending_approval", people["monitor1"].id)
+    assert channel_case.first_response_at is None and channel_case.status != "replied"
+    replies.approve(session, reply, people["monitor1"], at("2026-10-08 09:20"))
+    session.commit()
+    assert reply.status == "published" and reply.publish_error is None
+    assert channel_case.first_response_at == at("2026-10-08 09:20") and len(fake_channel.SENT) == 1

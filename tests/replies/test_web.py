@@ -1,8 +1,9 @@
 """The composer in the case page, its live check, the edit lock and the approval queue, over HTTP."""
+import pytest
 from sqlalchemy import select
 
 from opinion.models import Reply, ReplyTemplate
-from tests.factories import PASSWORD, login
+from tests.factories import PASSWORD, login, make_user
 from tests.replies.test_services import GOOD, LINK
 
 
@@ -117,3 +118,13 @@ def test_a_rejected_reply_comes_back_to_its_author_with_the_reason(app, session,
     monitor.post(f"/replies/{reply.id}/reject", data={"note": "请删去“上访”的说法"})
     page = author.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "审核退回：请删去“上访”的说法" in page and "网传上访一事不实。</textarea>" in page
+
+
+@pytest.mark.parametrize("url", ["/replies/cases/{id}/check", "/replies/cases/{id}/lock",
+                                 "/replies/cases/{id}/submit", "/replies/cases/{id}/cancel"])
+def test_another_units_spokesperson_cannot_reach_the_composer(app, session, case, url):
+    make_user(session, "jyj_fyr", "spokesperson", "jyj")
+    other = As(app, "jyj_fyr")
+    response = other.post(url.format(id=case.id), data={"text": GOOD, "action": "send"})
+    assert response.status_code == 404
+    assert session.execute(select(Reply)).first() is None
