@@ -8,6 +8,7 @@ priority change recomputes all three deadlines from the table.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -51,6 +52,9 @@ def request_extension(session, district: District, case: Case, user: User, worki
     session.flush()
     audit.record(session, "case.extension_requested", "case", case.id, actor=user, at=now,
                  reason=reason[:2000], after={"extension_id": request.id, "working_days": days})
+    from opinion.transfers import monitors
+    notify(session, monitors(session), f"【延期申请】工单 #{case.id}「{case.title}」",
+           f"{case.unit.name}申请延期 {days} 个工作日：{reason}", case=case, now=now)
     return request
 
 
@@ -74,6 +78,11 @@ def decide_extension(session, district: District, request: CaseExtension, user: 
     if approve:
         case.extended_working_days += request.working_days
         set_deadlines(case, district)
+    if request.requested_by is not None:
+        verdict = (f"已批准，办结时限延至 {case.resolve_due_at.astimezone(ZoneInfo(district.timezone)):%Y-%m-%d %H:%M}"
+                   if approve else f"不予延期：{note}")
+        notify(session, [request.requested_by], f"【延期审批】工单 #{case.id}「{case.title}」", verdict,
+               case=case, now=now)
     audit.record(session, f"case.extension_{request.status}", "case", case.id, actor=user, at=now,
                  reason=note or None, before=before,
                  after={"extension_id": request.id, "resolve_due_at": _iso(case.resolve_due_at),

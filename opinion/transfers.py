@@ -17,7 +17,13 @@ from opinion.district import District, Duration
 from opinion.duty import pick_assignee
 from opinion.errors import CaseStateError
 from opinion.models import Case, CaseCoUnit, CaseTransfer, Post, RoutingCorrection, Unit, User
+from opinion.notify import notify
 from opinion.sla import add_duration
+
+
+def monitors(session) -> list[User]:
+    return session.execute(select(User).where(User.role == "monitor", User.active.is_(True))
+                           .order_by(User.id)).scalars().all()
 
 
 def transfer_deadline(district: District, case: Case) -> datetime:
@@ -49,6 +55,8 @@ def transfer_back(session, district: District, case: Case, user: User, reason: s
                            suggested_unit_id=suggested_unit.id if suggested_unit else None,
                            requested_by_id=user.id, requested_at=now)
     session.add(request)
+    notify(session, monitors(session), f"【退回申请】工单 #{case.id}「{case.title}」",
+           f"{case.unit.name}申请退回：{reason}", case=case, now=now)
     return request
 
 
@@ -65,6 +73,9 @@ def send_back(session, case: Case, user: User, note: str, now: datetime) -> None
                to="acknowledged" if case.acknowledged_at else "new")
     request.status, request.decided_by_id, request.decided_at = "sent_back", user.id, now
     request.decision_note = note[:2000]
+    if request.requested_by is not None:
+        notify(session, [request.requested_by], f"【退回驳回】工单 #{case.id}「{case.title}」",
+               f"监测中心决定仍由{case.unit.name}办理：{note}", case=case, now=now)
 
 
 def reassign_unit(session, district: District, case: Case, user: User, to_unit: Unit, note: str,
@@ -100,6 +111,9 @@ def reassign_unit(session, district: District, case: Case, user: User, to_unit: 
                                    to_unit_id=to_unit.id, category=case.category,
                                    text=_routing_text(session, case), by_id=user.id, at=now)
     session.add(correction)
+    if case.assignee is not None:
+        notify(session, [case.assignee], f"【改派】工单 #{case.id}「{case.title}」",
+               f"监测中心将此工单由{from_unit.name}改派至{to_unit.name}，请及时签收。", case=case, now=now)
     return correction
 
 

@@ -71,3 +71,18 @@ def test_leaders_instruction_is_kept_and_sent_to_the_unit(app, session, district
     session.commit()
     told = {n.user.username for n in session.execute(select(Notification).where(Notification.case_id == case.id)).scalars()}
     assert {"jyj_fyr", "jyj_fyr2", "jyj_head", "monitor1", "monitor2"} <= told and "zjj_fyr" not in told
+
+
+def test_requests_and_decisions_are_notified(app, session, district, people):
+    from opinion import transfers
+    case = open_case(session, district, start="2026-11-23 09:00")
+    request = supervision.request_extension(session, district, case, people["fyr"], 2, "需协调施工方",
+                                            at("2026-11-23 10:00"))
+    supervision.decide_extension(session, district, request, people["monitor"], True, "", at("2026-11-23 11:00"))
+    transfers.transfer_back(session, district, case, people["fyr"], "应由住建局办理", at("2026-11-23 12:00"))
+    session.commit()
+    rows = session.execute(select(Notification).order_by(Notification.id)).scalars().all()
+    assert [(n.user.username, n.subject.split("】")[0][1:]) for n in rows] == [
+        ("monitor1", "延期申请"), ("monitor2", "延期申请"), ("jyj_fyr", "延期审批"),
+        ("monitor1", "退回申请"), ("monitor2", "退回申请")]
+    assert "办结时限延至 2026-12-02 09:00" in rows[2].body  # 5 + 2 working days from Mon 11-23
