@@ -65,7 +65,10 @@ def reset(key: str):
 
 
 def _context() -> dict:
-    return {"sections": SECTIONS, "PRIORITIES": PRIORITIES, "CLOCKS": CLOCKS, "CLOCK_NAMES": CLOCK_NAMES}
+    from opinion.district import LADDER_RECIPIENTS, LADDER_TRIGGERS, NOTIFY_CHANNELS
+    return {"sections": SECTIONS, "PRIORITIES": PRIORITIES, "CLOCKS": CLOCKS, "CLOCK_NAMES": CLOCK_NAMES,
+            "ladder_words": {"trigger（触发条件）": LADDER_TRIGGERS, "notify（通知对象）": LADDER_RECIPIENTS,
+                             "channel（渠道）": NOTIFY_CHANNELS}}
 
 
 def _form(key: str) -> dict:
