@@ -44,6 +44,7 @@ run:
 bench: install-test
 	$(PY) bench/bench_analyze.py
 	$(PY) bench/bench_topics.py
+	$(PY) bench/bench_pages.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
