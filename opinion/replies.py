@@ -272,7 +272,7 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
     """Post the reply back where the citizen wrote, or record it as answered elsewhere with its link.
 
     Raises PublishError (the reply kept, with the error) when the channel refuses, and
-    CaseStateError when there is no channel and no link.
+    CaseStateError when the case cannot take a reply, or there is no channel and no link.
     """
     if not case.is_open:
         raise CaseStateError("工单已办结或关闭，不能再回复")
@@ -282,23 +282,29 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
             raise CaseStateError("该工单的来源没有回复通道：请先在相应平台发布，再填写发布链接")
         if not link.lower().startswith(("http://", "https://")):
             raise CaseStateError("发布链接须以 http:// 或 https:// 开头")
-        cases.add_reply(session, case, user, reply.text, now, channel="elsewhere", external_url=link,
-                        reply=reply)
     else:
         limit = getattr(collector, "max_reply_chars", None)  # a Weibo comment takes 140 characters
         if limit and len(reply.text) > limit:
             raise CaseStateError(f"“{post.source.name}”的回复最多 {limit} 字，当前 {len(reply.text)} 字，请精简")
-        # Record first, inside a savepoint, then post: a case changed meanwhile fails here, before
-        # anything is public; a channel that refuses undoes only the record, never the draft.
-        savepoint = session.begin_nested()
-        cases.add_reply(session, case, user, reply.text, now, channel=post.source.kind, reply=reply)
+    # Record first, inside a savepoint, then post: a case that refuses the reply (its state, a
+    # conflict) fails here, before anything is public; a channel that refuses undoes only the
+    # record, never the draft, which the caller commits.
+    savepoint = session.begin_nested()
+    try:
+        cases.add_reply(session, case, user, reply.text, now, reply=reply,
+                        channel=post.source.kind if collector else "elsewhere",
+                        external_url=None if collector else link)
         session.flush()
+    except Exception:
+        savepoint.rollback()
+        raise
+    if collector is not None:
         try:
             url = collector.publish_reply(post.external_id, reply.text)
         except Exception as exc:  # a channel failure of any kind is the channel's, not ours: keep it
             savepoint.rollback()
             reply.publish_error = f"{type(exc).__name__}: {exc}"[:2000]
             raise PublishError(f"通过“{post.source.name}”发布失败：{exc}；回复已保存，可稍后重试") from exc
-        savepoint.commit()
         reply.external_url = url or link
+    savepoint.commit()
     reply.publish_error = None

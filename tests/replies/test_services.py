@@ -206,3 +206,15 @@ def test_an_approved_reply_the_channel_refuses_stays_approved_to_retry(session, 
     session.commit()
     assert reply.status == "published" and reply.publish_error is None
     assert channel_case.first_response_at == at("2026-10-08 09:20") and len(fake_channel.SENT) == 1
+
+
+def test_a_case_that_cannot_take_a_reply_keeps_the_draft_unsent(session, district, channel_case, people):
+    channel_case.status = "transferred_back"  # waiting for the monitoring centre's decision
+    session.commit()
+    out = replies.submit(session, district, channel_case, people["slj_fyr"], GOOD, at("2026-10-08 09:00"))
+    session.commit()
+    assert out.status == "blocked" and "不能回复" in out.findings[-1].message
+    session.refresh(out.reply)
+    session.refresh(channel_case)
+    assert out.reply.status == "draft" and out.reply.published_at is None
+    assert channel_case.first_response_at is None and fake_channel.SENT == []
