@@ -58,7 +58,9 @@ ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.re
                 "case.merged": "合并", "case.instruction": "领导批示", "case.notified": "督办通知",
                 "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班",
                 "alert.acknowledged": "确认预警", "topic.merged": "合并话题", "topic.posts_moved": "移动帖子",
-                "topic.split": "拆分话题", "topic.renamed": "重命名话题"}
+                "topic.split": "拆分话题", "topic.renamed": "重命名话题",
+                "source.created": "新增数据源", "source.edited": "修改数据源", "source.enabled": "启用数据源",
+                "source.disabled": "停用数据源", "post.entered": "人工录入帖子"}
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 
