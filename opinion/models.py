@@ -61,6 +61,11 @@ ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.re
                 "topic.split": "拆分话题", "topic.renamed": "重命名话题",
                 "source.created": "新增数据源", "source.edited": "修改数据源", "source.enabled": "启用数据源",
                 "source.disabled": "停用数据源", "post.entered": "人工录入帖子"}
+# Administration (opinion.web.admin): configuration, units and people.
+ACTION_NAMES.update({"config.changed": "修改配置", "config.reset": "恢复默认配置", "unit.created": "新增单位",
+                     "unit.updated": "修改单位", "unit.activated": "启用单位", "unit.deactivated": "停用单位",
+                     "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
+                     "user.deactivated": "停用账号", "user.role_changed": "调整角色", "template.saved": "保存口径模板"})
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 
