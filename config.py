@@ -33,6 +33,9 @@ class Config:
     REPORT_WEEKLY_AT = os.environ.get("OPINION_REPORT_WEEKLY_AT", "mon 07:30")
     # The address leaders open, for links printed in Word and PDF reports.
     PUBLIC_URL = os.environ.get("OPINION_PUBLIC_URL", "")
+    # Which files a generated report gets in the archive (html, docx, pdf; PDF needs Pango).
+    REPORT_FORMATS = [f.strip() for f in os.environ.get("OPINION_REPORT_FORMATS", "html,docx,pdf").split(",")
+                      if f.strip()]
     # Notification channels (opinion.notify.channels); passwords and robot keys only from the
     # environment. OPINION_ALERT_WEBHOOKS: comma-separated robot URLs that receive alerts.
     SMTP_HOST = os.environ.get("OPINION_SMTP_HOST", "")

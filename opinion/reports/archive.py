@@ -27,10 +27,15 @@ def archive_root() -> Path:
     return Path(current_app.instance_path) / ARCHIVE_DIR
 
 
-def store(session, document: ReportDocument, *, formats=FORMATS, trigger: str = "manual",
+def store(session, document: ReportDocument, *, formats=None, trigger: str = "manual",
           user=None, now: datetime | None = None) -> Report:
-    """Write `document` in every format into the archive and record it; returns the Report row."""
+    """Write `document` into the archive in `formats` (default: the REPORT_FORMATS setting) and
+    record it; returns the Report row."""
     now = now or utcnow()
+    formats = formats or current_app.config.get("REPORT_FORMATS") or FORMATS
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ReportError(f"不支持的报告格式 {', '.join(unknown)}（OPINION_REPORT_FORMATS 可选 {', '.join(FORMATS)}）")
     report = session.execute(select(Report).where(Report.kind == document.kind,
                                                   Report.period == document.key)).scalar_one_or_none()
     if report is None:

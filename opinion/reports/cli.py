@@ -103,7 +103,7 @@ def _run(make_period, fmt, out, now, **special) -> None:
             Path(out).write_bytes(document.render(fmt))
             click.echo(f"{document.title} → {out}")
             return
-        report = archive.store(db.session, document, formats=[fmt] if fmt else FORMATS, now=now)
+        report = archive.store(db.session, document, formats=[fmt] if fmt else None, now=now)
         db.session.commit()
     except OpinionError as exc:
         db.session.rollback()

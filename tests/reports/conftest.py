@@ -59,6 +59,13 @@ def _escalate(session, case, level, when):
                            before={"level": level - 1}, after={"level": level}, reason=f"测试第{level}级"))
 
 
+@pytest.fixture(autouse=True)
+def word_and_html_only(request):
+    """Archive runs make HTML and Word only (PDF takes seconds); tests about PDF set it back."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").config["REPORT_FORMATS"] = ["html", "docx"]
+
+
 @pytest.fixture
 def week_data(app, session):
     unit = lambda code: session.execute(select(Unit).where(Unit.code == code)).scalar_one()  # noqa: E731

@@ -75,8 +75,7 @@ def test_daily_brief_without_out_goes_to_the_archive(runner, week_data, app):
     result = _report(runner, "daily", "--date", "2026-11-16")
     assert "舆情日报（2026年11月16日）：已存档" in result.output
     listing = runner.invoke(args=["report", "list"]).output
-    expected = "ready" if pdf_available() is None else "partial"  # without Pango: HTML and Word only
-    assert "daily" in listing and "2026-11-16" in listing and expected in listing
+    assert "daily" in listing and "2026-11-16" in listing and "ready" in listing and "[docx, html]" in listing
 
 
 def test_special_report_on_a_case_shows_the_instruction_and_the_case_link(runner, session, week_data, tmp_path):

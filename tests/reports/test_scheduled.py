@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from opinion.models import Report
 from opinion.reports import jobs
+from opinion.reports.pdf import pdf_available
 from opinion.reports.scheduled import parse_schedule
 from tests.conftest import at
 from tests.factories import login
@@ -20,6 +21,7 @@ def _reports(session):
 
 
 def test_monday_morning_makes_last_weeks_summary_once(app, session, week_data):
+    app.config["REPORT_FORMATS"] = ["html", "docx", "pdf"]
     jobs.weekly_report(app, now=MONDAY_MORNING)
     [report] = _reports(session)
     assert (report.kind, report.period, report.trigger) == ("weekly", "2026-W47", "schedule")
@@ -27,7 +29,7 @@ def test_monday_morning_makes_last_weeks_summary_once(app, session, week_data):
     assert report.generated_at == MONDAY_MORNING
     for fmt, relative in report.files.items():
         assert (Path(app.instance_path) / relative).stat().st_size > 1000, fmt
-    assert {"html", "docx"} <= set(report.files)
+    assert set(report.files) == ({"html", "docx", "pdf"} if pdf_available() is None else {"html", "docx"})
     jobs.weekly_report(app, now=MONDAY_MORNING)  # a second run replaces, it does not add
     assert session.execute(select(func.count()).select_from(Report)).scalar() == 1
 
@@ -90,8 +92,15 @@ def test_the_archive_lists_the_scheduled_report_with_downloads(app, client, sess
 
 
 def test_without_pango_the_archive_keeps_html_and_word_and_says_why(app, session, week_data, monkeypatch):
+    app.config["REPORT_FORMATS"] = ["html", "docx", "pdf"]
     monkeypatch.setattr("opinion.reports.pdf.pdf_available", lambda: "无法生成 PDF：缺少 Pango")
     jobs.weekly_report(app, now=MONDAY_MORNING)
     [report] = _reports(session)
     assert report.status == "partial" and set(report.files) == {"html", "docx"}
     assert report.error == "pdf: 无法生成 PDF：缺少 Pango"
+
+
+def test_an_unknown_format_setting_is_refused_by_name(app, session, week_data, caplog):
+    app.config["REPORT_FORMATS"] = ["html", "odt"]
+    jobs.weekly_report(app, now=MONDAY_MORNING)
+    assert "不支持的报告格式 odt" in caplog.text and _reports(session) == []
