@@ -92,6 +92,8 @@ def test_admin_adds_a_unit_and_a_routing_rule(console, browser):
         make_user(db.session, "admin", "admin")
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     login(page, base, "admin")
+    page.keyboard.press("Tab")  # keyboard users skip the navigation first
+    assert page.evaluate("document.activeElement.textContent") == "跳到正文"
     page.click("nav.subnav >> text=单位与路由规则")
     page.fill("input[name=code]", "wgj")
     page.fill("input[name=name]", "区网格化管理中心")
