@@ -100,7 +100,11 @@ def _run(make_period, fmt, out, now, **special) -> None:
         else:
             document = special_document(db.session, district, now=now, **special)
         if out:
-            Path(out).write_bytes(document.render(fmt))
+            data = document.render(fmt)
+            try:
+                Path(out).write_bytes(data)
+            except OSError as exc:
+                raise click.ClickException(f"无法写入 {out}：{exc.strerror}") from exc
             click.echo(f"{document.title} → {out}")
             return
         report = archive.store(db.session, document, formats=[fmt] if fmt else None, now=now)

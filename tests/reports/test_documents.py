@@ -97,6 +97,7 @@ def test_special_report_on_a_case_shows_the_instruction_and_the_case_link(runner
     (["special", "--case", "999"], "工单 #999 不存在"),
     (["special"], "须指定一个工单（--case）或一个话题（--topic）"),
     (["weekly", "--out", "report.txt"], "无法从文件名判断格式"),
+    (["weekly", "--out", "no/such/folder/report.docx"], "无法写入 no/such/folder/report.docx"),
 ])
 def test_bad_requests_say_what_is_wrong(runner, args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
