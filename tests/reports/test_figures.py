@@ -58,7 +58,7 @@ def test_a_day_is_a_beijing_calendar_day(app, session, district, week_data):
     assert f["totals"]["posts"]["total"] == 3  # 00:30, 09:00 and 10:00 on Monday the 16th
     assert f["before"]["posts"]["total"] == 0
     assert len(f["trend"]) == 7 and f["trend"][-1]["day"].isoformat() == "2026-11-16"
-    assert f["narrative"].startswith("本日（2026年11月16日）")
+    assert f["narrative"].startswith("当日（2026年11月16日）")
 
 
 @pytest.mark.parametrize("text,message", [
