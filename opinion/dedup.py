@@ -11,6 +11,7 @@ duplicate_count goes up: the wave stays visible as a number on the original, not
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime, timedelta
@@ -25,6 +26,9 @@ from opinion.models import Post
 NEAR_DISTANCE = 6
 MIN_TOKENS = 8          # shorter texts ("支持！" "同问") are too alike to call copies
 WINDOW = timedelta(days=3)
+# The library warns on every lookup in a crowded bucket; a copy-paste wave is exactly that, and
+# expected here.
+logging.getLogger("simhash").setLevel(logging.ERROR)
 REBUILD_AFTER = 200_000
 RELOAD_SECONDS = 2.0     # how stale another process's view may be; one query per batch, not per post  # entries; the index is rebuilt from the window so it never grows unbounded
 
@@ -63,7 +67,8 @@ class NearDuplicateIndex:
         self.loaded_at = time.monotonic()
         if len(self.values) > REBUILD_AFTER:
             self.__init__()
-        query = select(Post.id, Post.simhash).where(Post.id > self.watermark, Post.simhash.is_not(None))
+        query = select(Post.id, Post.simhash).where(Post.id > self.watermark, Post.simhash.is_not(None),
+                                                    Post.duplicate_of_id.is_(None))
         if not self.watermark:
             query = query.where(Post.collected_at >= now - WINDOW)
         for post_id, value in session.execute(query.order_by(Post.id)):
@@ -106,7 +111,10 @@ def link_duplicate(session, holder, post: Post, tokens: list[str] | None, now: d
         if post.duplicate_of_id is None:
             post.duplicate_of_id = index.find(session, fp, exclude=post.id)
         post.simhash = to_hex(fp)
-        index.pending.append((post, fp))
+        if post.duplicate_of_id is None:
+            # Only originals go into the index: a wave of ten thousand copies stays one entry, so
+            # lookups do not slow down as the wave grows.
+            index.pending.append((post, fp))
     if post.duplicate_of_id is not None:
         original = session.get(Post, post.duplicate_of_id)
         if original is not None:

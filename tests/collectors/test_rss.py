@@ -127,3 +127,12 @@ def test_garbage_is_a_clear_error(server):
 def test_decode_feed_prefers_bom_then_declarations():
     assert decode_feed("\ufeff<rss/>".encode("utf-8"), "text/xml; charset=gbk")[1] == "utf-8"
     assert decode_feed("<rss>中文</rss>".encode("gbk"), "text/xml; charset=gb2312")[1] == "gb18030"
+
+
+def test_50000_items_in_one_feed_are_all_read(server):
+    items = "".join(f"<item><title>第{i}条</title><guid>big-{i}</guid><description>南环路第{i}号路灯不亮</description>"
+                    f"<pubDate>Sun, 22 Nov 2026 08:00:00 +0800</pubDate></item>" for i in range(50_000))
+    body = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    posts, c = collect(server, "big", body.encode("utf-8"))
+    assert len(posts) == 50_000 and len({p.external_id for p in posts}) == 50_000
+    assert posts[-1].text.startswith("第49999条") and not c.warnings
