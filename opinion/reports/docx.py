@@ -115,7 +115,10 @@ def _subheading(doc, number: int, text: str):
     p.paragraph_format.keep_with_next = True
 
 
-def _table(doc, header: list[str], rows: list[list], widths: list[float] | None = None):
+def _table(doc, header: list[str], rows: list[list], widths: list[float] | None = None,
+           figures_from: int | None = None):
+    """A ruled table with a shaded header. Columns from `figures_from` on hold figures (rates,
+    hours, counts) and are right-aligned; `widths` in cm fix the layout in Word and LibreOffice."""
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -127,10 +130,14 @@ def _table(doc, header: list[str], rows: list[list], widths: list[float] | None 
         cell._tc.get_or_add_tcPr().append(shading)
     for values in rows:
         cells = table.add_row().cells
-        for cell, value in zip(cells, values):
-            numeric = isinstance(value, (int, float))
-            _cell(cell, str(value), align=WD_ALIGN_PARAGRAPH.RIGHT if numeric else None)
+        for i, (cell, value) in enumerate(zip(cells, values)):
+            figure = isinstance(value, (int, float)) or (figures_from is not None and i >= figures_from)
+            _cell(cell, str(value), align=WD_ALIGN_PARAGRAPH.RIGHT if figure else None)
     if widths:
+        # Both the grid and every cell: Word reads the cells, LibreOffice the grid.
+        table.autofit = False
+        for column, width in zip(table.columns, widths):
+            column.width = Cm(width)
         for row in table.rows:
             for cell, width in zip(row.cells, widths):
                 cell.width = Cm(width)
@@ -161,9 +168,8 @@ def _pct(value) -> str:
 
 
 def _hours(value) -> str:
-    if value is None:
-        return "—"
-    return f"{value * 60:.0f} 分钟" if value < 1 else f"{value:.1f} 小时"
+    """Hours as a plain figure; the column header says 小时, so narrow columns do not wrap."""
+    return "—" if value is None else f"{value:.1f}"
 
 
 def _zone() -> ZoneInfo:
@@ -206,7 +212,7 @@ def _periodic(doc, document) -> None:
                [[i, tp["label"], tp["posts"], _pct(tp["negative_share"]),
                  "、".join(f"{EMOTION_NAMES.get(e, e)} {n}" for e, n in list(tp["emotions"].items())[:2]),
                  tp["unit"], tp["action"]] for i, tp in enumerate(f["topics"], 1)],
-               [1.1, 3.5, 1.4, 1.5, 2.2, 2.4, 4])
+               [1.1, 3.5, 1.4, 1.5, 2.2, 2.4, 3.5])
         for i, tp in enumerate(f["topics"][:5], 1):
             _subheading(doc, i, tp["label"])
             _para(doc, f"信息 {tp['posts']} 条，负面 {tp['negative']} 条（{_pct(tp['negative_share'])}）。"
@@ -226,26 +232,26 @@ def _periodic(doc, document) -> None:
         _table(doc, ["时间", "工单", "责任单位", "督办级别", "原因"],
                [[_time(e["at"], "%m-%d %H:%M"), f"#{e['case_id']} {e['title']}", e["unit"],
                  LEVEL_NAMES.get(e["level"], e["level"]), e["reason"] or ""] for e in f["escalations"][-15:]],
-               [2.4, 4.5, 3, 2, 4])
+               [2.4, 4.5, 3, 2, 3.7])
 
     _heading(doc, 4, "各单位回应绩效")
     if f["units"]:
         _para(doc, "按综合得分由低到高排列；及时率以本期受理工单为基数。", size=10)
-        _table(doc, ["单位", "受理", "签收及时率", "回应及时率", "办结及时率", "平均回应", "超期", "满意率", "得分", "等级"],
+        _table(doc, ["单位", "受理", "签收\n及时率", "回应\n及时率", "办结\n及时率", "平均回应\n（小时）", "超期", "满意率", "得分", "等级"],
                [[u["unit_name"], u["accepted"], _pct(u["acknowledged_on_time_rate"]),
                  _pct(u["responded_on_time_rate"]), _pct(u["resolved_on_time_rate"]),
                  _hours(u["avg_response_hours"]), u["overdue"], _pct(u["satisfaction_rate"]),
                  "—" if u["score"] is None else f"{u['score']:.1f}", u["grade"] or "—"] for u in f["units"]],
-               [3.4, 1.1, 1.6, 1.6, 1.6, 1.8, 1.1, 1.4, 1.2, 1.1])
+               [3.6, 1.1, 1.4, 1.4, 1.4, 1.8, 1.1, 1.3, 1.4, 1.0], figures_from=1)
     else:
         _para(doc, "本期无受理工单。", indent=True)
 
     _heading(doc, 5, "超期未办结工单")
     if f["overdue"]:
-        _table(doc, ["工单", "责任单位", "优先级", "已超时限", "超时", "督办级别"],
+        _table(doc, ["工单", "责任单位", "优先级", "已超时限", "超时\n（小时）", "督办级别"],
                [[f"#{o['id']} {o['title']}", o["unit"], PRIORITY_NAMES.get(o["priority"], o["priority"]),
                  o["missed"], _hours(o["overdue_hours"]), LEVEL_NAMES.get(o["level"], "未升级")]
-                for o in f["overdue"][:30]], [5, 3, 1.4, 2.2, 2, 2])
+                for o in f["overdue"][:30]], [4.6, 3, 1.4, 2.4, 2.2, 2], figures_from=4)
     else:
         _para(doc, "截至报告生成时，无超期未办结工单。", indent=True)
 
