@@ -35,6 +35,7 @@ def parse_weibo_time(text: str) -> datetime:
 class WeiboCollector(BaseCollector):
     kind = "weibo_api"
     can_publish = True
+    max_reply_chars = 140  # the open API refuses longer comments (error 20019 and friends)
 
     def __init__(self, config: dict, state: dict):
         super().__init__(config, state)
@@ -144,6 +145,8 @@ class WeiboCollector(BaseCollector):
         text = (text or "").strip()
         if not text:
             raise CollectorError("回复内容为空")
+        if len(text) > self.max_reply_chars:
+            raise CollectorError(f"微博评论最多 {self.max_reply_chars} 字，本条 {len(text)} 字")
         if post_external_id.startswith("c"):
             cid, _, status_id = post_external_id[1:].partition("/")
             body = self._call("comments/reply", method="POST", cid=cid, id=status_id, comment=text)

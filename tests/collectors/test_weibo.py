@@ -95,6 +95,8 @@ def test_replies_go_back_as_comments(weibo):
     c.publish_reply("c4900000000000200/4800000000000001", "感谢反映，已安排维修。")
     assert weibo.published[-1]["kind"] == "reply" and weibo.published[-1]["cid"] == "4900000000000200"
     assert weibo.published[-1]["id"] == "4800000000000001"
+    with pytest.raises(CollectorError, match="最多 140 字"):
+        c.publish_reply("4900000000000123", "长" * 141)
     weibo.error = {"status": 400, "body": {"error": "expired_token", "error_code": 21327}}
     with pytest.raises(CollectorError, match="过期"):
         c.publish_reply("4900000000000123", "再试")
