@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from opinion.models import Case, Report
+from opinion.models import Case, Instruction, Report
 from opinion.reports import periods
 from opinion.reports.archive import generate_periodic, generate_special
 
@@ -43,8 +43,14 @@ def daily_due(session, now: datetime) -> Report:
 
 
 def special_due(session, now: datetime) -> list[Report]:
-    """A special report for each level-5 case that has none yet."""
+    """A special report for each level-5 case that has none yet, and a fresh one where a leader
+    has written an instruction (批示) since the archived copy was made."""
     reported = select(Report.case_id).where(Report.kind == "special", Report.case_id.is_not(None))
-    cases = session.execute(select(Case.id).where(Case.escalation_level >= 5, Case.id.not_in(reported))
-                            .order_by(Case.id)).scalars().all()
-    return [generate_special(session, case_id=case_id, trigger="ladder", now=now) for case_id in cases]
+    new = session.execute(select(Case.id).where(Case.escalation_level >= 5, Case.id.not_in(reported))
+                          .order_by(Case.id)).scalars().all()
+    instructed = select(Instruction.id).where(Instruction.case_id == Report.case_id,
+                                              Instruction.at > Report.generated_at).exists()
+    stale = session.execute(select(Report.case_id).where(Report.kind == "special", instructed)
+                            .order_by(Report.case_id)).scalars().all()
+    return [generate_special(session, case_id=case_id, trigger="ladder", now=now)
+            for case_id in [*new, *stale]]

@@ -6,7 +6,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from opinion.models import Report
+from opinion.models import Instruction, Report
 from opinion.reports import jobs
 from opinion.reports.pdf import pdf_available
 from opinion.reports.scheduled import parse_schedule
@@ -46,6 +46,17 @@ def test_level_five_cases_get_a_special_report_once(app, session, week_data):
     assert (report.kind, report.case_id, report.trigger) == ("special", week_data.c3.id, "ladder")
     jobs.special_reports(app, now=MONDAY_MORNING)
     assert len(_reports(session)) == 1
+    # A leader's instruction entered later is in the archived copy after the next run.
+    session.add(Instruction(case_id=week_data.c3.id, author_id=week_data.leader.id,
+                            text="请民政局立即整改", at=at("2026-11-23 09:00")))
+    session.commit()
+    jobs.special_reports(app, now=at("2026-11-23 09:05"))
+    [report] = _reports(session)
+    assert report.generated_at == at("2026-11-23 09:05")
+    html = (Path(app.instance_path) / report.files["html"]).read_text(encoding="utf-8")
+    assert "请民政局立即整改" in html
+    jobs.special_reports(app, now=at("2026-11-23 09:10"))
+    assert _reports(session)[0].generated_at == at("2026-11-23 09:05")  # nothing new: left alone
 
 
 def test_a_failing_job_logs_and_leaves_nothing_half_done(app, session, week_data, monkeypatch, caplog):
