@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from opinion.models import Alert, Post, Source
+from opinion.models import Post, Source
 from tests.collectors.fake_server import Reply
 from tests.factories import login, make_user
 
@@ -73,6 +73,10 @@ def test_health_page_run_now_and_toggle(monitor, session, server, fixture_bytes)
     session.refresh(source)
     assert not source.enabled
     assert monitor.get("/sources/new").status_code == 403  # adding sources is for admins
+    session.add(Source(code="hotline", name="12345 热线", kind="webhook", enabled=True, config={}, state={}))
+    session.commit()
+    page = monitor.get("/sources/").get_data(as_text=True)
+    assert "推送接收（无需调度）" in page and "已停用" in page and "未运行" in page
 
 
 def test_admin_adds_and_edits_a_source_with_validation(client, session):
