@@ -42,6 +42,7 @@ def test_bad_report_requests_flash_a_message(client, week_data, query, message):
 def test_a_monitor_makes_a_special_report_from_the_archive_page(client, session, week_data):
     make_user(session, "monitor1", "monitor", "center")
     login(client, "monitor1")
+    assert '<a href="/leader/reports/">舆情报告</a>' in client.get("/monitor/").get_data(as_text=True)
     response = client.post("/leader/reports/generate", data={"kind": "special", "case": str(week_data.c2.id)},
                            follow_redirects=True)
     assert "已生成并存档" in response.get_data(as_text=True) or "部分格式未生成" in response.get_data(as_text=True)
