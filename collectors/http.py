@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Mapping
 
 import requests
 
@@ -26,7 +27,7 @@ RATE_LIMIT_STATUSES = (429, 418, 403)
 class Fetched:
     status: int
     url: str
-    headers: dict
+    headers: Mapping[str, str]  # case-insensitive (requests): "ETag" and "etag" alike
     content: bytes
 
 
@@ -59,7 +60,7 @@ def fetch(url: str, *, method: str = "GET", params: dict | None = None, data: di
                 if time.monotonic() - started > total:
                     raise CollectorError(f"下载超过 {total:.0f} 秒仍未完成，已中止（服务器过慢）")
                 chunks.append(chunk)
-            fetched = Fetched(resp.status_code, resp.url, dict(resp.headers), b"".join(chunks))
+            fetched = Fetched(resp.status_code, resp.url, resp.headers, b"".join(chunks))
     except requests.exceptions.TooManyRedirects as exc:
         raise CollectorError(f"重定向次数过多（超过 {MAX_REDIRECTS} 次，可能是重定向循环）：{url}") from exc
     except requests.exceptions.ConnectTimeout as exc:
