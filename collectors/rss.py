@@ -119,11 +119,17 @@ class RSSCollector(BaseCollector):
             if problem:
                 raise CollectorError(f"订阅内容有误且没有可用条目：{_why(problem)}")
             return []
+        entries = list(parsed.entries)
+        if problem and not re.search(r"</(rss|feed|rdf:RDF)>\s*$", body[-200:]):
+            # A download cut short: its last entry is cut too. It is skipped, not stored half, and
+            # comes in whole with the next complete fetch.
+            entries = entries[:-1]
+            self.warnings.append("订阅内容不完整（下载被截断），最后一条已跳过，待下次完整获取")
         if problem:
-            self.warnings.append(f"订阅格式有误（已尽量解析出 {len(parsed.entries)} 条）：{_why(problem)}")
+            self.warnings.append(f"订阅格式有误（已尽量解析出 {len(entries)} 条）：{_why(problem)}")
         now = datetime.now(timezone.utc)
         channel = parsed.feed.get("link") or base_url
-        return [self._normalise(e, channel, base_url, now) for e in parsed.entries]
+        return [self._normalise(e, channel, base_url, now) for e in entries]
 
     def _normalise(self, entry, channel: str, base_url: str, now: datetime) -> NormalisedPost:
         title = entry.get("title") or ""
