@@ -58,8 +58,14 @@ def download(report_id: int, fmt: str):
     except OpinionError as exc:
         flash(str(exc), "error")
         return redirect(url_for("leader.reports"))
-    return send_file(path, mimetype=MEDIA_TYPES[fmt], as_attachment=fmt != "html",
-                     download_name=f"{REPORT_KINDS[report.kind]}-{report.period}.{fmt}")
+    response = send_file(path, mimetype=MEDIA_TYPES[fmt], as_attachment=fmt != "html",
+                         download_name=f"{REPORT_KINDS[report.kind]}-{report.period}.{fmt}")
+    if fmt == "html":
+        # The saved page carries its own stylesheet and data: charts; it may use exactly those
+        # and nothing else (no script, no fetch), in place of the app's stricter default.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+    return response
 
 
 @bp.route("/reports/view")

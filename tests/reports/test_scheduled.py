@@ -98,6 +98,10 @@ def test_the_archive_lists_the_scheduled_report_with_downloads(app, client, sess
     response = client.get(f"/leader/reports/{report.id}/docx")
     assert response.status_code == 200 and response.data[:2] == b"PK"
     assert "attachment" in response.headers["Content-Disposition"]
+    page = client.get(f"/leader/reports/{report.id}/html")
+    assert page.status_code == 200 and "一、总体态势" in page.get_data(as_text=True)
+    policy = page.headers["Content-Security-Policy"]
+    assert "style-src 'unsafe-inline'" in policy and "default-src 'none'" in policy and "script" not in policy
     dashboard = client.get("/leader/").get_data(as_text=True)
     assert f"/leader/reports/{report.id}/docx" in dashboard
 
