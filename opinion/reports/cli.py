@@ -5,7 +5,6 @@ format, or the one named) where the leader dashboard lists it.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -38,10 +37,7 @@ def report_group():
 @with_appcontext
 def weekly_cmd(week, fmt, out, now_text):
     """舆情周报 for one ISO week."""
-    now = _now(now_text)
-    tz = current_app.config["TIMEZONE"]
-    _run(lambda: periods.week_period(week, tz) if week else periods.week_of(now - timedelta(days=7), tz),
-         fmt, out, now)
+    _run_period("week", week, fmt, out, now_text)
 
 
 @report_group.command("daily")
@@ -50,10 +46,12 @@ def weekly_cmd(week, fmt, out, now_text):
 @with_appcontext
 def daily_cmd(day, fmt, out, now_text):
     """舆情日报 for one calendar day (Beijing time)."""
+    _run_period("day", day, fmt, out, now_text)
+
+
+def _run_period(kind, text, fmt, out, now_text) -> None:
     now = _now(now_text)
-    tz = current_app.config["TIMEZONE"]
-    _run(lambda: periods.day_period(day, tz) if day else periods.day_of(now - timedelta(days=1), tz),
-         fmt, out, now)
+    _run(lambda: periods.parse_period(kind, text, now, current_app.config["TIMEZONE"]), fmt, out, now)
 
 
 @report_group.command("special")

@@ -96,5 +96,20 @@ def last_days(moment: datetime, days: int = 7, tz: str = "Asia/Shanghai") -> Per
     return Period("range", f"{first}..{today}", _midnight(first, tz), _midnight(today + timedelta(days=1), tz))
 
 
+def last_complete(kind: str, moment: datetime, tz: str = "Asia/Shanghai") -> Period:
+    """The last whole week ("week") or day ("day") before the one containing `moment`: what the
+    Monday-morning summary and the morning brief cover, and the command line's default."""
+    if kind == "week":
+        return week_of(moment - timedelta(days=7), tz)
+    return day_of(moment - timedelta(days=1), tz)
+
+
+def parse_period(kind: str, text: str | None, moment: datetime, tz: str = "Asia/Shanghai") -> Period:
+    """A week ("2026-W47") or a day ("2026-11-22") from `text`; without text, the last complete one."""
+    if not text:
+        return last_complete(kind, moment, tz)
+    return week_period(text, tz) if kind == "week" else day_period(text, tz)
+
+
 def day_of(moment: datetime, tz: str = "Asia/Shanghai") -> Period:
     return day_period(moment.astimezone(ZoneInfo(tz)).date().isoformat(), tz)

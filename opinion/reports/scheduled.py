@@ -7,7 +7,7 @@ same report twice replaces it in the archive instead of listing it twice.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -33,13 +33,13 @@ def parse_schedule(text: str) -> dict:
 def weekly_due(session, now: datetime) -> Report:
     """The summary of the week before the one containing `now` (run on Monday morning)."""
     tz = current_app.config["TIMEZONE"]
-    return generate_periodic(session, periods.week_of(now - timedelta(days=7), tz), trigger="schedule", now=now)
+    return generate_periodic(session, periods.last_complete("week", now, tz), trigger="schedule", now=now)
 
 
 def daily_due(session, now: datetime) -> Report:
     """The brief of the calendar day before `now` (run each morning)."""
     tz = current_app.config["TIMEZONE"]
-    return generate_periodic(session, periods.day_of(now - timedelta(days=1), tz), trigger="schedule", now=now)
+    return generate_periodic(session, periods.last_complete("day", now, tz), trigger="schedule", now=now)
 
 
 def special_due(session, now: datetime) -> list[Report]:

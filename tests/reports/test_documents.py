@@ -113,3 +113,10 @@ def test_special_report_on_a_topic_covers_all_its_cases(runner, week_data, tmp_p
     assert f"#{week_data.c1.id} 城南养老院护工打骂老人" in html and f"#{week_data.c3.id} 城南养老院护工打骂老人" in html
     assert "区民政局已介入调查" in html  # the reply, under 处置情况
     assert "共监测到相关信息 6 条，其中负面 4 条" in html  # 4 in W47 and 2 in W46
+
+
+def test_without_a_period_the_last_complete_one_is_made(runner, week_data, tmp_path):
+    result = _report(runner, "weekly", "--out", str(tmp_path / "w.html"))
+    assert "舆情周报（2026年11月16日至11月22日）" in result.output
+    result = _report(runner, "daily", "--out", str(tmp_path / "d.html"))
+    assert "舆情日报（2026年11月22日）" in result.output
