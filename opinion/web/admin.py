@@ -132,8 +132,8 @@ def _unit_fields(form, code: str) -> dict:
 
 def _save_units(spec: dict) -> None:
     """Lay one unit over the district's units, check the whole district, write the unit table."""
-    saved = [u for u in (db.session.get(Setting, "units").value if db.session.get(Setting, "units") else [])
-             if u["code"] != spec["code"]]
+    row = db.session.get(Setting, "units")
+    saved = [u for u in (row.value if row else []) if u["code"] != spec["code"]]
     district = save_section(current_app, "units", [*saved, spec], current_user)
     sync_units(db.session, district)
     db.session.commit()
