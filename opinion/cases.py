@@ -41,6 +41,10 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "close": (frozenset({"verified", "resolved"}), "closed", "关闭"),
     "merge": (frozenset(OPEN_CASE_STATUSES), "merged", "合并"),
 }
+# The audit action each transition writes (the others are "case.<action>").
+_ACTION_EVENTS = {"acknowledge": "case.acknowledged", "reply": "case.replied", "resolve": "case.resolved",
+                  "transfer_back": "case.transferred_back", "verify": "case.verified",
+                  "reopen": "case.reopened", "close": "case.closed", "merge": "case.merged"}
 SATISFACTION_NAMES = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 
 
@@ -58,18 +62,13 @@ def transition(session, case: Case, action: str, user: User | None, now: datetim
     if case.status not in OPEN_CASE_STATUSES:
         case.open_key = None
     elif case.open_key is None and case.topic_id is not None:
-        _claim_open_key(session, case)
-    audit.record(session, f"case.{action}" if action not in _ACTION_EVENTS else _ACTION_EVENTS[action],
-                 "case", case.id, actor=user, at=now, reason=reason,
+        claim_open_key(session, case)
+    audit.record(session, _ACTION_EVENTS.get(action, f"case.{action}"), "case", case.id,
+                 actor=user, at=now, reason=reason,
                  before={"status": before}, after={"status": case.status, **(extra or {})})
 
 
-_ACTION_EVENTS = {"acknowledge": "case.acknowledged", "reply": "case.replied", "resolve": "case.resolved",
-                  "transfer_back": "case.transferred_back", "verify": "case.verified",
-                  "reopen": "case.reopened", "close": "case.closed", "merge": "case.merged"}
-
-
-def _claim_open_key(session, case: Case) -> None:
+def claim_open_key(session, case: Case) -> None:
     """A case back in play takes its topic's slot again unless another open case holds it."""
     key = open_key(case.topic_id, case.unit_id)
     taken = session.execute(select(Case.id).where(Case.open_key == key, Case.id != case.id)).first()

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from opinion import audit
-from opinion.cases import check_lead, check_monitor, set_deadlines, transition
+from opinion.cases import check_lead, check_monitor, claim_open_key, set_deadlines, transition
 from opinion.district import District, Duration
 from opinion.duty import pick_assignee
 from opinion.errors import CaseStateError
@@ -95,10 +95,8 @@ def reassign_unit(session, district: District, case: Case, user: User, to_unit: 
                extra={"from_unit": from_unit.code, "to_unit": to_unit.code})
     case.open_key = None
     case.unit_id, case.unit = to_unit.id, to_unit
-    # The slot is claimed again for the new unit (unless it already has this topic open).
-    from opinion.cases import _claim_open_key
-    if case.topic_id is not None:
-        _claim_open_key(session, case)
+    if case.topic_id is not None:  # the new unit takes the topic's slot unless it has it open already
+        claim_open_key(session, case)
     case.received_at = now  # the new unit's clocks start at the reassignment
     case.acknowledged_at = case.first_response_at = None
     case.escalation_level, case.extended_working_days = 0, 0

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from opinion import duty
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.models import AuditEvent, DutyShift
-from tests.cases.conftest import open_case, unit
+from tests.cases.conftest import open_case
 from tests.conftest import at
 
 

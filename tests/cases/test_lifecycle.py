@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from opinion import cases as service
 from opinion.errors import CaseStateError, PermissionDenied
-from opinion.models import AuditEvent, Case
+from opinion.models import AuditEvent
 from tests.cases.conftest import open_case
 from tests.conftest import at
 
