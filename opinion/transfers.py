@@ -70,7 +70,7 @@ def send_back(session, case: Case, user: User, note: str, now: datetime) -> None
     if request is None:
         raise CaseStateError("该工单没有待处理的退回申请")
     transition(session, case, "transfer_sent_back", user, now, reason=note,
-               to="acknowledged" if case.acknowledged_at else "new")
+               to="replied" if case.first_response_at else "acknowledged" if case.acknowledged_at else "new")
     request.status, request.decided_by_id, request.decided_at = "sent_back", user.id, now
     request.decision_note = note[:2000]
     if request.requested_by is not None:
