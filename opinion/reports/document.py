@@ -11,7 +11,6 @@ from datetime import datetime
 from opinion.district import District
 from opinion.errors import ReportError
 from opinion.models import REPORT_KINDS
-from opinion.reports import charts as draw
 from opinion.reports.figures import EMOTION_NAMES, period_figures
 from opinion.reports.periods import Period
 from opinion.reports.special import special_figures
@@ -57,6 +56,7 @@ class ReportDocument:
 def periodic_document(session, district: District, period: Period, now: datetime | None = None
                       ) -> ReportDocument:
     """The daily brief (a day) or the weekly summary (a week) for `period`."""
+    from opinion.reports import charts as draw  # matplotlib loads only when a report is made
     kind = "daily" if period.kind == "day" else "weekly"
     figures = period_figures(session, district, period, now)
     charts = {"trend": draw.trend_chart(figures["trend"], figures["trend_before"]),
@@ -69,6 +69,7 @@ def periodic_document(session, district: District, period: Period, now: datetime
 def special_document(session, district: District, *, case_id: int | None = None,
                      topic_id: int | None = None, now: datetime | None = None) -> ReportDocument:
     """The special report on one case or one topic."""
+    from opinion.reports import charts as draw
     figures = special_figures(session, district, case_id=case_id, topic_id=topic_id, now=now)
     key = f"case-{case_id}" if case_id is not None else f"topic-{topic_id}"
     charts = {"sentiment": draw.sentiment_chart(figures["buckets"]) if figures["buckets"] else None}

@@ -13,7 +13,6 @@ from flask_login import current_user
 from opinion.errors import OpinionError, ReportError
 from opinion.models import REPORT_KINDS, Report, db, utcnow
 from opinion.reports import archive, periods
-from opinion.reports.charts import trend_chart
 from opinion.reports.document import MEDIA_TYPES, periodic_document, special_document
 from opinion.reports.figures import EMOTION_NAMES, LEVEL_NAMES, period_figures
 from opinion.reports.html import render_html
@@ -27,6 +26,7 @@ READERS = ("leader", "monitor", "admin")
 @bp.route("/")
 @roles_required("leader", "admin")
 def index():
+    from opinion.reports.charts import trend_chart  # matplotlib loads on the first dashboard view
     now = utcnow()
     district = current_app.extensions["district"]
     window = periods.last_days(now, 7, district.timezone)
