@@ -203,7 +203,8 @@ class TopicClusterer:
         # fold into the big topics rather than big topics into fragments.
         dirty = [k for k in self._dirty if k in self.topics]
         self._dirty = set()
-        for key in sorted(dirty, key=lambda k: self.topics[k].n_vectors):
+        # Ties broken by key: a set's order follows PYTHONHASHSEED, and results must not.
+        for key in sorted(dirty, key=lambda k: (self.topics[k].n_vectors, k)):
             s = self.topics.get(key)
             if s is None or s.n_vectors < 2 or s.norm <= 0:
                 continue

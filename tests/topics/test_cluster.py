@@ -116,6 +116,22 @@ def test_maintenance_merges_converging_topics(make_doc):
     assert len(merges) == 1 and len(c.topics) == 1
 
 
+def test_maintenance_order_does_not_follow_hash_seed():
+    # Topics of equal size are checked in key order, not in the dirty set's (hash-seeded) order,
+    # so the same stream gives the same topics in every process.
+    from opinion.topics.state import TopicState
+    c = TopicClusterer()
+    keys = [f"t{i}" for i in (7, 3, 12, 5, 1)]
+    for k in keys:
+        c.topics[k] = TopicState(key=k, vsum={"积水": 1.0}, norm=1.0, n_vectors=3, last_seen=T0)
+    c.topics["t9"] = TopicState(key="t9", vsum={"积水": 2.0}, norm=2.0, n_vectors=2, last_seen=T0)
+    c._dirty = set(keys) | {"t9"}
+    seen = []
+    c._best_other = lambda s: (seen.append(s.key), (None, 0.0))[1]
+    c.maintenance(T0)
+    assert seen == ["t9", "t1", "t12", "t3", "t5", "t7"]
+
+
 def test_pure_merge_and_remove_are_inverse(make_doc):
     c = TopicClusterer(threshold=0.99)
     a, b = feed(c, [make_doc(FLOOD[0]), make_doc(SCHOOL[0])])
