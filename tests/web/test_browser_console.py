@@ -1,20 +1,26 @@
 """The monitor's and the admin's pages in a real browser (headless Chromium via Playwright):
-a new alert appears live on the console after a post is pushed, and is acknowledged; an admin adds
+a new alert appears live on the console after a post is pushed through the webhook, and is
+acknowledged; an admin adds
 a unit and a routing rule. Screenshots go to test-artifacts/."""
+import json
 import re
 import threading
+import time
+import urllib.request
 
 import pytest
 from sqlalchemy import select
 
 from opinion.ingest import ingest
-from opinion.models import Alert, Unit
+from opinion.models import Alert, Source, Unit
+from opinion.web.api import sign
 from tests.factories import make_item, make_source, make_user
 from tests.web.test_browser import CHROMIUM, SHOTS, browser, login  # noqa: F401 - browser is a fixture
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="没有安装 Chromium（make test 会通过 scripts/install-browser 安装）")
 
 
+HOTLINE = ("hotline-token", "hotline-secret")
 DEMO_POSTS = [
     ("中山路下穿隧道积水半米深，车子熄火在里面，排水泵是不是坏了", "市民甲", 300),
     ("中山路隧道又积水了，每次下雨都变成河", "滨江老王", 200),
@@ -54,6 +60,9 @@ def test_monitor_sees_a_new_alert_live_and_acknowledges_it(console, browser):
     with app.app_context():
         make_user(db.session, "monitor1", "monitor", "center")
         make_user(db.session, "slj_fyr", "spokesperson", "slj")
+        db.session.add(Source(code="hotline", name="12345 热线", kind="webhook", enabled=True,
+                              config={"token": HOTLINE[0], "secret": HOTLINE[1]}, state={}))
+        db.session.commit()
         ingest(db.session, app, make_source(db.session), [make_item(f"d{i}", text, author=who, minutes_ago=ago)
                                                           for i, (text, who, ago) in enumerate(DEMO_POSTS)])
         before = db.session.execute(select(Alert.id)).scalars().all()
@@ -61,9 +70,16 @@ def test_monitor_sees_a_new_alert_live_and_acknowledges_it(console, browser):
     login(page, base, "monitor1")
     assert page.locator("h1").inner_text() == "舆情监测台"
     page.wait_for_selector("#live-state:text-is('实时更新中')")
+    # Another system pushes a post through the webhook, signed as opinion.web.api expects.
+    body = json.dumps({"id": "boom", "text": "南门口化工厂发生爆炸，现场有人受伤，浓烟很大", "author": "现场网友"},
+                      ensure_ascii=False).encode()
+    stamp = str(int(time.time()))
+    push = urllib.request.Request(f"{base}/api/v1/ingest", data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {HOTLINE[0]}",
+        "X-Opinion-Timestamp": stamp, "X-Opinion-Signature": sign(HOTLINE[1], stamp, body)})
+    with urllib.request.urlopen(push, timeout=60) as answer:
+        assert json.load(answer)["accepted"] == 1
     with app.app_context():
-        ingest(db.session, app, make_source(db.session), [
-            make_item("boom", "南门口化工厂发生爆炸，现场有人受伤，浓烟很大", author="现场网友", minutes_ago=1)])
         fresh = db.session.execute(select(Alert).where(Alert.id.not_in(before or [0]),
                                                        Alert.status == "open")).scalars().all()
     assert fresh, "pushing the post raised no alert"
