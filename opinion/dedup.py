@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta
 
 from simhash import Simhash, SimhashIndex
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from opinion.models import Post
 
@@ -57,10 +57,13 @@ class NearDuplicateIndex:
         what other processes stored since the last look."""
         still = []
         for post, fp in self.pending:
-            if post.id is not None:
-                self._add(post.id, fp.value)
-            else:
+            # Read the identity without touching the (possibly expired, detached) instance.
+            state = inspect(post)
+            if state.key is not None:
+                self._add(state.key[1][0], fp.value)
+            elif state.pending:
                 still.append((post, fp))
+            # otherwise its batch was rolled back: nothing to index
         self.pending = still
         if time.monotonic() - self.loaded_at < RELOAD_SECONDS:
             return

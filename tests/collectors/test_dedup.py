@@ -46,3 +46,11 @@ def test_short_texts_are_not_called_copies():
     assert fingerprint(["支持"]) is None
     assert fingerprint(list("一二三四五六七八")) is not None and NEAR_DISTANCE < 10
 
+
+
+def test_the_index_outlives_the_session_that_stored_the_original(app, session):
+    ingest(session, app, make_source(session), [make_item("first", ORIGINAL, minutes_ago=5)])
+    session.remove()  # the request or scheduler job that stored it has ended
+    ingest(session, app, make_source(session), [make_item("copy", COPIES[0])])
+    stored = posts(session)
+    assert stored["copy"].duplicate_of_id == stored["first"].id
