@@ -12,6 +12,7 @@ import copy
 import logging
 import time
 from datetime import datetime
+from pathlib import Path
 
 import yaml
 from sqlalchemy import func, inspect, select
@@ -155,10 +156,16 @@ def init_overrides(app) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     with app.app_context():
-        try:
-            refresh_district(app, force=True)
-        except SQLAlchemyError:  # no database yet: the file alone until `db upgrade`
-            db.session.rollback()
+        url = db.engine.url
+        # A SQLite file that does not exist holds no settings; connecting would create it, and
+        # commands such as `analyze` must leave no database behind.
+        fresh_sqlite = (url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+                        and not Path(url.database).exists())
+        if not fresh_sqlite:
+            try:
+                refresh_district(app, force=True)
+            except SQLAlchemyError:  # no database yet: the file alone until `db upgrade`
+                db.session.rollback()
 
     @app.before_request
     def _current_configuration():
