@@ -31,9 +31,9 @@ __all__ = ["TRANSITIONS", "transition", "open_or_attach", "acknowledge", "add_re
 # action -> (statuses it may start from, status it leads to, the action's Chinese name)
 TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "acknowledge": (frozenset({"new"}), "acknowledged", "签收"),
-    # A unit that asked to return a case still owns it, and its response clock still runs: it
-    # may answer the citizen meanwhile, and the case stays 退回待定 until the centre decides.
-    "reply": (frozenset({"new", "acknowledged", "replied", "reopened", "transferred_back"}), "replied", "回复"),
+    # A unit that has asked to return a case does not answer the public for it until the centre
+    # decides (its clocks still run under 首单负责制, so the centre decides quickly).
+    "reply": (frozenset({"new", "acknowledged", "replied", "reopened"}), "replied", "回复"),
     "resolve": (frozenset({"replied"}), "resolved", "办结"),
     "transfer_back": (frozenset({"new", "acknowledged"}), "transferred_back", "申请退回"),
     "transfer_reassigned": (frozenset({"transferred_back", "new", "acknowledged", "reopened"}), "new", "改派"),
@@ -180,8 +180,7 @@ def add_reply(session, case: Case, user: User, text: str, now: datetime, *,
     if case.first_response_at is None:
         case.first_response_at = now
     session.flush()
-    transition(session, case, "reply", user, now, extra={"reply_id": reply.id, "channel": channel},
-               to="transferred_back" if case.status == "transferred_back" else None)
+    transition(session, case, "reply", user, now, extra={"reply_id": reply.id, "channel": channel})
     return reply
 
 

@@ -81,10 +81,14 @@ def test_co_handling_unit_can_see_and_reply_but_not_resolve(app, session, distri
         transfers.transfer_back(session, district, case, zjj, "不是我们", at("2026-11-23 12:00"))
 
 
-def test_a_returned_case_can_still_be_answered_while_the_centre_decides(app, session, district, people):
+def test_a_returned_case_waits_for_the_centre_before_anyone_answers_it(app, session, district, people):
     case = open_case(session, district)
     transfers.transfer_back(session, district, case, people["fyr"], "应由住建局办理", at("2026-11-23 10:00"))
-    service.add_reply(session, case, people["fyr"], "您好，已转请相关部门核实。", at("2026-11-23 10:30"))
-    assert case.status == "transferred_back" and case.first_response_at == at("2026-11-23 10:30")
+    session.commit()
+    with pytest.raises(CaseStateError, match="当前状态为“退回待定”，不能回复"):
+        service.add_reply(session, case, people["fyr"], "您好，已转请相关部门核实。", at("2026-11-23 10:30"))
+    session.rollback()
     transfers.send_back(session, case, people["monitor"], "学校周边归教育局", at("2026-11-23 11:00"))
-    assert case.status == "replied"  # back where it was: answered, to be resolved
+    assert case.status == "new"  # back where it was
+    service.add_reply(session, case, people["fyr"], "您好，已安排核实。", at("2026-11-23 11:30"))
+    assert case.status == "replied"
