@@ -220,6 +220,7 @@ class Case(db.Model):
     satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied | basic | unsatisfied
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the new resolve clock starts
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by this unit, if reassigned
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     extended_working_days: Mapped[int] = mapped_column(Integer, default=0)  # approved 延期, in all
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 现场督办 mark (level 3)

@@ -176,7 +176,9 @@ def _burst(topic: Topic, posts, rule: dict, now: datetime) -> list[Finding]:
 
 
 def source_silent(session, district: District, now: datetime) -> list[Finding]:
-    """An enabled stream source that has brought no post (or kept failing) for `silent_for`."""
+    """An enabled stream source that has brought no post (or kept failing) for its own expected
+    update period where the source has one, else the rule's `silent_for`."""
+    from opinion.collect import expected_period
     rule = district.alerts.rule("source_silent")
     last_post = dict(session.execute(select(Post.source_id, func.max(Post.collected_at))
                                      .group_by(Post.source_id)).all())
@@ -184,7 +186,7 @@ def source_silent(session, district: District, now: datetime) -> list[Finding]:
     for source in session.execute(select(Source).where(Source.enabled.is_(True),
                                                        Source.kind.in_(rule["kinds"]))).scalars():
         since = last_post.get(source.id) or source.created_at
-        if since is None or now - since < rule["silent_for"]:
+        if since is None or now - since < (expected_period(source) or rule["silent_for"]):
             continue
         why = (f"采集连续失败 {source.failure_count} 次（{_snippet(source.last_error or '', 60)}）"
                if source.status == "failing" else "采集正常但没有新帖子")

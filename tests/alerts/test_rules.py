@@ -123,6 +123,20 @@ def test_source_gone_silent_and_back(app, session):
     assert session.get(Alert, alert.id).status == "cleared"
 
 
+def test_source_silent_follows_the_sources_own_expected_period(app, session):
+    now = utcnow()
+    hourly = Source(code="hourly", name="每小时更新的号", kind="rss", enabled=True, state={},
+                    config={"expected_period_seconds": 3600}, created_at=now - timedelta(hours=2))
+    daily = Source(code="daily", name="每天更新的号", kind="rss", enabled=True, state={},
+                   config={"expected_period_seconds": 86400}, created_at=now - timedelta(hours=8))
+    session.add_all([hourly, daily])
+    session.commit()
+    evaluate_all(session, app, now)
+    # 2 h quiet is silence for an hourly source; 8 h is not for a daily one (the rule's default
+    # of 6 h would have said it was).
+    assert [a.source_id for a in alerts(session, "source_silent")] == [hourly.id]
+
+
 def test_case_overdue_one_alert_per_case_worsens_and_clears(app, session):
     make_user(session, "monitor1", "monitor")
     now = utcnow()
