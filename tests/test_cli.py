@@ -146,3 +146,35 @@ def test_migrations_build_the_schema_the_models_describe(database_url, tmp_path)
     assert check.returncode == 0 and "No new upgrade operations" in (check.stdout + check.stderr).decode()
     down = run_module("db", "downgrade", "base", env=env)
     assert down.returncode == 0, down.stderr.decode()
+
+
+def test_upgrade_from_the_first_schema_keeps_the_rows_it_had(database_url, tmp_path):
+    """An installation with data on 0001 upgrades in place: replies written before approval
+    existed come out published, counters start at zero, and no row is lost."""
+    import sqlalchemy as sa
+    env = {"OPINION_DATABASE_URL": database_url, "OPINION_INSTANCE_DIR": str(tmp_path)}
+    assert run_module("db", "upgrade", "0001", env=env).returncode == 0
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO unit (id, code, name, kind, keywords, places, active)"
+                             " VALUES (1, 'x', '某局', 'department', '[]', '[]', :t)"), {"t": True})
+        conn.execute(sa.text("INSERT INTO cases (id, unit_id, title, priority, status, escalation_level,"
+                             " acknowledge_due_at, respond_due_at, resolve_due_at, created_at, updated_at,"
+                             " version) VALUES (1, 1, '积水', 'normal', 'replied', 0, :d, :d, :d, :d, :d, 1)"),
+                     {"d": "2026-01-01 00:00:00"})
+        conn.execute(sa.text("INSERT INTO reply (id, case_id, text, channel, created_at)"
+                             " VALUES (1, 1, '已处理', 'web', '2026-01-02 03:00:00')"))
+    try:
+        up = run_module("db", "upgrade", env=env)
+        assert up.returncode == 0, up.stderr.decode()
+        with engine.connect() as conn:
+            status, published, updated = conn.execute(sa.text(
+                "SELECT status, published_at, updated_at FROM reply")).one()
+            reopen_count, supervised = conn.execute(sa.text(
+                "SELECT reopen_count, supervised FROM cases")).one()
+        assert status == "published" and str(published).startswith("2026-01-02 03:00")
+        assert str(updated).startswith("2026-01-02 03:00")
+        assert reopen_count == 0 and not supervised
+    finally:
+        engine.dispose()
+        assert run_module("db", "downgrade", "base", env=env).returncode == 0
