@@ -69,6 +69,24 @@ def retrain_routing(app) -> None:
             log.exception("routing retraining failed")
 
 
+def topic_upkeep(app) -> None:
+    """Merge topics whose centroids converged; under ingest's lock, since the clusterer is shared."""
+    from opinion.ingest import _lock, get_pipeline
+    from opinion.models import db
+    from opinion.topics.edit import merge_converged
+    with app.app_context():
+        try:
+            with _lock:
+                _, store = get_pipeline(app)
+                merged = merge_converged(db.session, store)
+                db.session.commit()
+            for keep, gone in merged:
+                log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)
+        except Exception:  # noqa: BLE001 - job boundary: log, the next run retries
+            db.session.rollback()
+            log.exception("topic upkeep failed")
+
+
 def start_scheduler(app, blocking: bool):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
@@ -82,6 +100,7 @@ def start_scheduler(app, blocking: bool):
     scheduler.add_job(sync_source_jobs, "interval", seconds=60, args=[app, scheduler, common],
                       id="collect_sync", **common)
     scheduler.add_job(sla_tick, "interval", minutes=1, args=[app], id="sla_tick", **common)
+    scheduler.add_job(topic_upkeep, "interval", minutes=5, args=[app], id="topic_upkeep", **common)
     scheduler.add_job(alert_rules, "interval", minutes=1, args=[app], id="alert_rules", **common)
     scheduler.add_job(deliver_notifications, "interval", seconds=20, args=[app], id="notify", **common)
     # Sunday night, when nobody routes by hand: the week's corrections join the training data.

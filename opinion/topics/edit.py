@@ -203,3 +203,28 @@ def forget(clusterer, key: str) -> None:
     if state is not None:
         for term in state.vsum:
             clusterer._unindex(term, key)
+
+
+def merge_converged(session, store, now: datetime | None = None) -> list[tuple[int, int]]:
+    """The periodic upkeep (#6): topics whose centroids converged are merged, in the clusterer and
+    in the database, as if a monitor had merged them (audited, actor 'system'). A topic a monitor
+    renamed keeps its name even when it is the smaller one. Returns (kept id, merged id) pairs."""
+    now = now or utcnow()
+    clusterer = store.pipeline.clusterer
+    pairs = clusterer.maintenance(now)
+    if not pairs:
+        return []
+    done = []
+    keys = {k for pair in pairs for k in pair}
+    rows = {t.key: t for t in session.execute(select(Topic).where(Topic.key.in_(
+        {store.db_key(k, set()) for k in keys} | keys))).scalars()}
+    for big, small in pairs:
+        keep = rows.get(big) or rows.get(store.db_key(big, set()))
+        gone = rows.get(small) or rows.get(store.db_key(small, set()))
+        if keep is None or gone is None or keep.status != "open" or gone.status != "open":
+            continue  # a topic not yet stored (its batch is in flight) merges on a later pass
+        if gone.label_locked and not keep.label_locked:
+            keep.label, keep.label_locked = gone.label, True
+        merge_topics(session, store, keep, gone, None, now)
+        done.append((keep.id, gone.id))
+    return done

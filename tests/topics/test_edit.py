@@ -107,3 +107,28 @@ def test_word_statistics_survive_a_restart(app, session, two_topics):
     del app.extensions["opinion.pipeline"]  # a restart: a new pipeline, a new store
     restarted, _ = get_pipeline(app)
     assert restarted is not pipeline and restarted.clusterer.idf.n == saved
+
+
+def test_upkeep_merges_converged_topics_and_keeps_a_monitors_name(app, session):
+    from opinion.topics.edit import merge_converged
+    source = make_source(session)
+    ingest(session, app, source, [make_item(f"f{i}", t, minutes_ago=30) for i, t in enumerate(FLOOD)])
+    flood = topic_of(session, "f0")
+    _, store = get_pipeline(app)
+    clusterer = store.pipeline.clusterer
+    # A second topic on the same matter, as two waves of posts that started apart would leave.
+    twin = Topic(key="twin1", label="隧道积水", label_locked=True, state=dict(flood.state),
+                 post_count=0, first_seen_at=flood.first_seen_at, last_seen_at=flood.last_seen_at)
+    session.add(twin)
+    session.commit()
+    clusterer.load_topic("twin1", twin.state)
+    clusterer._dirty |= {"twin1", store.cluster_key(flood.key)}
+    assert merge_converged(session, store) != []
+    session.commit()
+    statuses = {t.id: t.status for t in (flood, twin)}
+    assert sorted(statuses.values()) == ["merged", "open"]
+    kept = flood if flood.status == "open" else twin
+    assert kept.label == "隧道积水"  # the monitor's name survives the automatic merge
+    assert {topic_of(session, f"f{i}").id for i in range(3)} == {kept.id}
+    assert "topic.merged" in actions(session)
+    assert merge_converged(session, store) == []  # nothing left to merge
