@@ -2,22 +2,17 @@
 urgent case, pick a template, get a warning on a sensitive word, fix it, send, see the case move.
 Screenshots go to test-artifacts/."""
 import re
-import shutil
-import socket
-import threading
 
 import pytest
 from sqlalchemy import select
 
 from opinion.ingest import ingest
 from opinion.models import Case
-from tests.conftest import REPO
-from tests.factories import PASSWORD, make_item, make_source, make_user
+from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
+from tests.factories import make_item, make_source, make_user
 from tests.replies import fake_channel
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="没有安装 Chromium（make test 会通过 scripts/install-browser 安装）")
-SHOTS = REPO / "test-artifacts"
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -26,16 +21,10 @@ def live_server(tmp_path, monkeypatch):
     monkeypatch.setitem(collectors.REGISTRY, "fakeweibo", "tests.replies.fake_channel:FakeChannel")
     fake_channel.SENT.clear()
     monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
-    from waitress.server import create_server
-
-    from opinion import create_app
-    from opinion.directory import sync_units
     from opinion.models import db
     from opinion.reply_learn import load_templates
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'b.db'}"})
+    app = make_app(tmp_path)
     with app.app_context():
-        db.create_all()
-        sync_units(db.session, app.extensions["district"])
         load_templates(db.session)  # the shipped, learned 口径库
         make_user(db.session, "slj_fyr", "spokesperson", "slj")
         make_user(db.session, "slj_head", "spokesperson", "slj", is_unit_head=True)
@@ -51,36 +40,14 @@ def live_server(tmp_path, monkeypatch):
             c.priority = "normal"
         db.session.commit()
         case_id = cases[0].id
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", case_id
-    server.close()
+    with serve(app) as base:
+        yield base, case_id
 
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        yield b
-        b.close()
-
-
-def login(page, base, user):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_spokesperson_composes_checks_fixes_and_sends(live_server, browser):
     from playwright.sync_api import expect
     base, case_id = live_server
-    SHOTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     requests = []
     page.on("request", lambda r: requests.append(r.url))
@@ -124,7 +91,6 @@ def test_spokesperson_composes_checks_fixes_and_sends(live_server, browser):
 def test_urgent_reply_waits_in_the_approval_queue(live_server, browser):
     from playwright.sync_api import expect
     base, case_id = live_server
-    SHOTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     login(page, base, "slj_fyr")
     page.goto(f"{base}/cases/{case_id}")

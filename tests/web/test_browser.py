@@ -3,73 +3,35 @@
 The app is served by waitress on a free local port over a SQLite file; screenshots of each page
 land in test-artifacts/ to be looked at.
 """
-import shutil
-import socket
-import threading
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from opinion.ingest import ingest
 from opinion.models import Case
-from tests.conftest import REPO
-from tests.factories import PASSWORD, make_item, make_source, make_user
+from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
+from tests.factories import make_item, make_source, make_user
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="没有安装 Chromium（make test 会通过 scripts/install-browser 安装）")
-SHOTS = REPO / "test-artifacts"
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def live_server(tmp_path, monkeypatch):
     monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
-    from waitress.server import create_server
-
-    from opinion import create_app
-    from opinion.directory import sync_units
     from opinion.models import db
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'b.db'}"})
+    app = make_app(tmp_path)
     with app.app_context():
-        db.create_all()
-        sync_units(db.session, app.extensions["district"])
-        db.session.commit()
         make_user(db.session, "slj_fyr", "spokesperson", "slj")
         make_user(db.session, "jyj_fyr", "spokesperson", "jyj")
         ingest(db.session, app, make_source(db.session), [
             make_item("a", "中山路下穿隧道积水半米深，车子熄火在里面[怒]", author="市民甲", minutes_ago=200),
             make_item("b", "中山路隧道又积水了，每次下雨都变成河", author="市民乙", minutes_ago=100)])
         case_id = db.session.execute(select(Case.id)).scalar_one()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", case_id
-    server.close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        yield b
-        b.close()
-
-
-def login(page, base, user):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    with serve(app) as base:
+        yield base, case_id
 
 
 def test_spokesperson_answers_the_most_urgent_case(live_server, browser):
     base, case_id = live_server
-    SHOTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     requests = []
     page.on("request", lambda r: requests.append(r.url))

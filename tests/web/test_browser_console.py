@@ -4,7 +4,6 @@ acknowledged; an admin adds
 a unit and a routing rule. Screenshots go to test-artifacts/."""
 import json
 import re
-import threading
 import time
 import urllib.request
 
@@ -15,9 +14,9 @@ from opinion.ingest import ingest
 from opinion.models import Alert, Source, Unit
 from opinion.web.api import sign
 from tests.factories import make_item, make_source, make_user
-from tests.web.test_browser import CHROMIUM, SHOTS, browser, login  # noqa: F401 - browser is a fixture
+from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="没有安装 Chromium（make test 会通过 scripts/install-browser 安装）")
+pytestmark = needs_chromium
 
 
 HOTLINE = ("hotline-token", "hotline-secret")
@@ -36,22 +35,9 @@ DEMO_POSTS = [
 def console(tmp_path, monkeypatch):
     """(address, app): the app served by waitress on a free port, with CSRF checks on."""
     monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
-    from waitress.server import create_server
-
-    from opinion import create_app
-    from opinion.directory import sync_units
-    from opinion.models import db
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
-                      "MONITOR_STREAM_SECONDS": 60})
-    with app.app_context():
-        db.create_all()
-        sync_units(db.session, app.extensions["district"])
-        db.session.commit()
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", app
-    server.close()
+    app = make_app(tmp_path, MONITOR_STREAM_SECONDS=60)
+    with serve(app) as base:
+        yield base, app
 
 
 def test_monitor_sees_a_new_alert_live_and_acknowledges_it(console, browser):
