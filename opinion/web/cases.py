@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from opinion import cases as service
@@ -19,6 +19,7 @@ from opinion.errors import ConflictError, OpinionError
 from opinion.models import (AuditEvent, Case, CaseExtension, CaseTransfer, Instruction, Post, Unit,
                             User, db, utcnow)
 from opinion.sla import LEVEL_NAMES
+from opinion.trends import sparkline_points, topic_timeline
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -36,9 +37,21 @@ def _district():
 
 
 def _page(case: Case, draft: dict | None = None, status: int = 200):
-    posts = db.session.execute(select(Post).where(Post.topic_id == case.topic_id)
-                               .order_by(Post.created_at.desc()).limit(100)).scalars().all() \
-        if case.topic_id else []
+    posts, copies, trend = [], {}, None
+    if case.topic_id:
+        # Reposts and copy-paste waves fold into their original, with their count beside it.
+        posts = db.session.execute(select(Post).where(Post.topic_id == case.topic_id,
+                                                      Post.duplicate_of_id.is_(None))
+                                   .order_by(Post.created_at.desc()).limit(100)).scalars().all()
+        copies = dict(db.session.execute(select(Post.duplicate_of_id, func.count())
+                                         .where(Post.topic_id == case.topic_id,
+                                                Post.duplicate_of_id.is_not(None))
+                                         .group_by(Post.duplicate_of_id)).all())
+        if case.topic:
+            counts, slot = topic_timeline(db.session, case.topic_id, case.topic.first_seen_at,
+                                          case.topic.last_seen_at)
+            trend = {"points": sparkline_points(counts, 600, 60, 4), "counts": counts,
+                     "hours": slot.total_seconds() / 3600}
     history = db.session.execute(select(AuditEvent).where(AuditEvent.object_type == "case",
                                                           AuditEvent.object_id == case.id)
                                  .order_by(AuditEvent.at, AuditEvent.id)).scalars().all()
@@ -46,7 +59,7 @@ def _page(case: Case, draft: dict | None = None, status: int = 200):
     lead = user.role in ("monitor", "admin") or (user.role == "spokesperson" and user.unit_id == case.unit_id)
     monitor = user.role in ("monitor", "admin")
     ctx = dict(
-        case=case, posts=posts, history=history, draft=draft or {}, level_names=LEVEL_NAMES,
+        case=case, posts=posts, copies=copies, trend=trend, history=history, draft=draft or {}, level_names=LEVEL_NAMES,
         can_act=user.role in ("spokesperson", "monitor", "admin") and case.is_open,
         can_lead=lead and case.is_open, is_monitor=monitor, is_leader=user.role == "leader",
         can_reassign_user=case.is_open and (monitor or (user.is_unit_head and user.unit_id == case.unit_id)),

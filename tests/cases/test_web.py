@@ -177,3 +177,33 @@ def test_a_level_5_case_links_to_its_special_report(client, session, district, p
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "专报批办" in html and "查看专报" in html
     assert client.get(f"/leader/reports/view?kind=special&case={case.id}").status_code == 200
+
+
+def test_case_page_folds_copies_and_shows_influence_and_trend(client, session, district, people):
+    from datetime import timedelta
+
+    from opinion.models import Post, Source
+    from tests.conftest import at
+    case = open_case(session, district, start="2026-11-23 09:00")
+    source = Source(code="s", name="微博", kind="demo", config={}, state={})
+    session.add(source)
+    session.flush()
+
+    def post(ext, text, minutes, **kw):
+        p = Post(source_id=source.id, external_id=ext, raw_text=text, text=text, topic_id=case.topic_id,
+                 created_at=at("2026-11-23 09:00") + timedelta(minutes=minutes), **kw)
+        session.add(p)
+        session.flush()
+        return p
+
+    original = post("o", "实验小学推迟开学，家长着急", 0, author="家长甲", author_followers=123456)
+    for i in range(3):
+        post(f"c{i}", "实验小学推迟开学，家长着急", 60 * (i + 1), duplicate_of_id=original.id)
+    post("x", "开学时间到底定了没有", 600, author="家长乙")
+    case.topic.first_seen_at, case.topic.last_seen_at = at("2026-11-23 09:00"), at("2026-11-23 19:00")
+    session.commit()
+    login(client, "jyj_fyr")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "话题帖子（2）" in page  # the three copies fold into their original
+    assert "另有 3 条相同转发" in page and "123,456" in page
+    assert '<svg class="trend"' in page
