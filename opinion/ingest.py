@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from collectors.base import NormalisedPost
@@ -85,7 +85,6 @@ class TopicStore:
     STATS_EVERY = 300.0  # seconds between saves of the clusterer's word statistics
 
     def __init__(self, pipeline: Pipeline, session, dormant_after: timedelta, stats_path=None):
-        from sqlalchemy import func
 
         from opinion.models import AuditEvent
         from opinion.topics.persist import load_stats
@@ -215,7 +214,14 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
     units = {u.code: u for u in session.execute(select(Unit)).scalars()}
     topics: dict[str, Topic] = {}
     stored: list[Post] = []
-    for item, entry in zip(items, entries):
+    # Exact copies (same cleaned text, any source) point at the first post with that text: one
+    # query for the whole batch, and copies inside the batch are found as they are stored.
+    digests = [None if e.error else text_hash(e.doc.text) for e in entries]
+    wanted = {d for d in digests if d}
+    first_with = dict(session.execute(select(Post.text_hash, func.min(Post.id))
+                                      .where(Post.text_hash.in_(wanted))
+                                      .group_by(Post.text_hash)).all()) if wanted else {}
+    for item, entry, digest in zip(items, entries, digests):
         post = Post(source_id=source.id, external_id=item.external_id, author=item.author,
                     author_followers=item.author_followers, url=item.url, raw_text=item.text,
                     created_at=entry.created_at, collected_at=now, reposts=item.reposts,
@@ -229,14 +235,13 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
             report.analysis_failed.append((item.external_id, entry.error))
             continue
         _fill_analysis(post, entry, units, now)
-        digest = text_hash(entry.doc.text)
-        post.duplicate_of_id = session.execute(select(Post.id).where(Post.text_hash == digest)
-                                               .order_by(Post.id).limit(1)).scalar()
+        post.duplicate_of_id = first_with.get(digest)
         post.text_hash = digest
         link_duplicate(session, store, post, entry.doc.tokens, now)
         topic = _topic_for(session, pipeline, store, topics, entry, post)
         post.topic = topic
         session.flush()
+        first_with.setdefault(digest, post.id)
         report.cases_opened += _maybe_open_case(session, district, topic, entry, units, now)
     session.flush()
     report.post_ids = [p.id for p in stored]
@@ -289,8 +294,6 @@ def _topic_for(session, pipeline, store, topics, entry: Entry, post: Post) -> To
 
 def _refresh_topic(session, pipeline: Pipeline, key: str, topic: Topic) -> None:
     """Keywords, label, centroid and hot score of a topic after a batch touched it."""
-    from sqlalchemy import func
-
     from opinion.topics.hot import hot_score
     clusterer = pipeline.clusterer
     state = clusterer.topic(key)

@@ -70,15 +70,19 @@ def retrain_routing(app) -> None:
 
 
 def topic_upkeep(app) -> None:
-    """Merge topics whose centroids converged; under ingest's lock, since the clusterer is shared."""
+    """Merge topics whose centroids converged (under ingest's lock, since the clusterer is shared)
+    and take quiet topics off the hot list."""
+    from datetime import timedelta
+
     from opinion.ingest import _lock, get_pipeline
     from opinion.models import db
-    from opinion.topics.edit import merge_converged
+    from opinion.topics.edit import close_quiet_topics, merge_converged
     with app.app_context():
         try:
             with _lock:
                 _, store = get_pipeline(app)
                 merged = merge_converged(db.session, store)
+                close_quiet_topics(db.session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]))
                 db.session.commit()
             for keep, gone in merged:
                 log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)

@@ -228,3 +228,13 @@ def merge_converged(session, store, now: datetime | None = None) -> list[tuple[i
         merge_topics(session, store, keep, gone, None, now)
         done.append((keep.id, gone.id))
     return done
+
+
+def close_quiet_topics(session, dormant_after, now: datetime | None = None) -> int:
+    """Topics with no post for `dormant_after` leave the hot list (status 'dormant'); a new post
+    on one opens it again (opinion.ingest). Returns how many went quiet."""
+    now = now or utcnow()
+    result = session.execute(update(Topic).where(Topic.status == "open",
+                                                 Topic.last_seen_at < now - dormant_after)
+                             .values(status="dormant"))
+    return result.rowcount or 0

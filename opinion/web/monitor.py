@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    stream_with_context, url_for)
@@ -50,7 +51,10 @@ def alert_event(alert: Alert) -> dict:
 @roles_required("monitor", "admin")
 def index():
     now = utcnow()
-    topics = db.session.execute(select(Topic).where(Topic.status == "open")
+    # Hot means now: a topic quiet for the dormancy period is off the list even before the
+    # scheduler's upkeep marks it dormant.
+    active_since = now - timedelta(hours=current_app.config["TOPIC_DORMANT_HOURS"])
+    topics = db.session.execute(select(Topic).where(Topic.status == "open", Topic.last_seen_at >= active_since)
                                 .order_by(Topic.hot_score.desc(), Topic.id.desc()).limit(20)).scalars().all()
     series = recent_counts(db.session, [t.id for t in topics], now)
     alerts = open_alerts()

@@ -132,3 +132,17 @@ def test_upkeep_merges_converged_topics_and_keeps_a_monitors_name(app, session):
     assert {topic_of(session, f"f{i}").id for i in range(3)} == {kept.id}
     assert "topic.merged" in actions(session)
     assert merge_converged(session, store) == []  # nothing left to merge
+
+
+def test_scheduler_upkeep_job_marks_quiet_topics_dormant(app, session):
+    from datetime import timedelta
+
+    from opinion.jobs import topic_upkeep
+    from opinion.models import utcnow
+    quiet = Topic(key="quiet1", label="旧话题", status="open", first_seen_at=utcnow() - timedelta(days=9),
+                  last_seen_at=utcnow() - timedelta(days=8))
+    session.add(quiet)
+    session.commit()
+    topic_upkeep(app)
+    session.expire_all()
+    assert session.get(Topic, quiet.id).status == "dormant"

@@ -34,6 +34,21 @@ def test_console_shows_alerts_hot_topics_with_sparklines(client, monitored):
     assert "monitor.js" in html and "/sources/manual" in html
 
 
+def test_quiet_topics_leave_the_hot_list_and_the_upkeep_marks_them_dormant(app, client, session, monitored):
+    from opinion.topics.edit import close_quiet_topics
+    topic, _ = monitored
+    old = Topic(key="old1", label="上月的停水", status="open", post_count=40, hot_score=99.0,
+                first_seen_at=utcnow() - timedelta(days=20), last_seen_at=utcnow() - timedelta(days=10))
+    session.add(old)
+    session.commit()
+    login(client, "monitor1")
+    html = client.get("/monitor/").get_data(as_text=True)
+    assert f"/monitor/topics/{topic.id}" in html and "上月的停水" not in html
+    hours = app.config["TOPIC_DORMANT_HOURS"]
+    assert close_quiet_topics(session, timedelta(hours=hours)) == 1
+    assert old.status == "dormant" and topic.status == "open"
+
+
 def test_spokesperson_cannot_open_the_console_or_stream(client, monitored):
     login(client, "slj_fyr")
     assert client.get("/monitor/").status_code == 403
