@@ -9,6 +9,10 @@ from collectors.base import BaseCollector, NormalisedPost
 
 class DemoCollector(BaseCollector):
     kind = "demo"
+    # The demo stands in for the district's Weibo account, so a reply "goes back" through it as it
+    # would through the real API: nothing leaves the machine, and no link is asked for.
+    can_publish = True
+    max_reply_chars = 140
 
     def __init__(self, config: dict, state: dict):
         super().__init__(config, state)
@@ -24,3 +28,6 @@ class DemoCollector(BaseCollector):
                                  author_followers=p.followers, reposts=p.reposts,
                                  comments=p.comments, likes=p.likes, payload={"generator": "demo"})
         self.state["runs"] = run
+
+    def publish_reply(self, post_external_id: str, text: str) -> str | None:
+        return None  # generated posts have no address to link to

@@ -218,3 +218,15 @@ def test_a_case_that_cannot_take_a_reply_keeps_the_draft_unsent(session, distric
     session.refresh(channel_case)
     assert out.reply.status == "draft" and out.reply.published_at is None
     assert channel_case.first_response_at is None and fake_channel.SENT == []
+
+
+def test_the_demo_channel_takes_a_reply_without_a_link(app, session, district, people):
+    """On `make demo` a spokesperson answers through the demo's stand-in Weibo account as on the
+    real one: no link to paste, and a Weibo comment's 140 characters."""
+    from tests.replies.conftest import _case
+    case = _case(app, session, "demo")
+    now = at("2026-10-08 09:00")
+    out = replies.submit(session, district, case, people["slj_fyr"], GOOD, now)
+    session.commit()
+    assert out.status == "published" and out.reply.channel == "demo" and out.reply.external_url is None
+    assert case.first_response_at == now
