@@ -2,6 +2,7 @@
 own app context, calls a service and logs what went wrong instead of dying."""
 from __future__ import annotations
 
+import functools
 import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -10,85 +11,72 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 log = logging.getLogger(__name__)
 
 
-def collect_due(app) -> None:
-    from opinion.collect import collect_sources
-    from opinion.overrides import refresh_district
-    with app.app_context():
-        refresh_district(app)  # an admin may have changed routing since the last run
-        for line in collect_sources(app, due_only=True):
-            log.info(line)
+def job(what: str):
+    """The job boundary: an app context, a commit at the end, and a logged failure (rolled back)
+    instead of a dead scheduler thread; the next run retries."""
+    def wrap(body):
+        @functools.wraps(body)
+        def run(app) -> None:
+            from opinion.models import db
+            with app.app_context():
+                try:
+                    body(app, db.session)
+                    db.session.commit()
+                except Exception:  # noqa: BLE001 - job boundary
+                    db.session.rollback()
+                    log.exception("%s failed", what)
+        return run
+    return wrap
 
 
-def sla_tick(app) -> None:
-    from opinion.models import db, utcnow
+@job("SLA tick")
+def sla_tick(app, session) -> None:
+    from opinion.models import utcnow
     from opinion.overrides import refresh_district
     from opinion.sla import tick
-    with app.app_context():
-        try:
-            refresh_district(app)  # deadlines and the ladder as the admin last saved them
-            for line in tick(db.session, app.extensions["district"], utcnow()):
-                log.info(line)
-            db.session.commit()
-        except Exception:  # noqa: BLE001 - job boundary: log, the next tick retries
-            db.session.rollback()
-            log.exception("SLA tick failed")
+    refresh_district(app)  # deadlines and the ladder as the admin last saved them
+    for line in tick(session, app.extensions["district"], utcnow()):
+        log.info(line)
 
 
-def alert_rules(app) -> None:
+@job("alert rules")
+def alert_rules(app, session) -> None:
     from opinion.alerts.engine import evaluate_all
-    from opinion.models import db, utcnow
-    with app.app_context():
-        try:
-            for line in evaluate_all(db.session, app, utcnow()):
-                log.info(line)
-            db.session.commit()
-        except Exception:  # noqa: BLE001 - job boundary: log, the next pass retries
-            db.session.rollback()
-            log.exception("alert rules failed")
+    from opinion.models import utcnow
+    for line in evaluate_all(session, app, utcnow()):
+        log.info(line)
 
 
-def deliver_notifications(app) -> None:
-    from opinion.models import db, utcnow
+@job("notification delivery")  # rows that fail stay pending and are retried
+def deliver_notifications(app, session) -> None:
+    from opinion.models import utcnow
     from opinion.notify import deliver_pending
-    with app.app_context():
-        try:
-            counts = deliver_pending(db.session, app, utcnow())
-            if any(counts.values()):
-                log.info("notifications: %s", counts)
-        except Exception:  # noqa: BLE001 - job boundary: rows stay pending and are retried
-            db.session.rollback()
-            log.exception("notification delivery failed")
+    counts = deliver_pending(session, app, utcnow())
+    if any(counts.values()):
+        log.info("notifications: %s", counts)
 
 
-def retrain_routing(app) -> None:
+@job("routing retraining")  # on failure the current model stays in use
+def retrain_routing(app, session) -> None:
     from opinion.routing.retrain import retrain_from_corrections
-    with app.app_context():
-        try:
-            log.info(retrain_from_corrections(app))
-        except Exception:  # noqa: BLE001 - job boundary: the current model stays in use
-            log.exception("routing retraining failed")
+    log.info(retrain_from_corrections(app))
 
 
-def topic_upkeep(app) -> None:
-    """Merge topics whose centroids converged (under ingest's lock, since the clusterer is shared)
-    and take quiet topics off the hot list."""
+@job("topic upkeep")
+def topic_upkeep(app, session) -> None:
+    """Merge topics whose centroids converged and take quiet topics off the hot list; under
+    ingest's lock and committed inside it, since the clusterer is shared with ingest."""
     from datetime import timedelta
 
     from opinion.ingest import _lock, get_pipeline
-    from opinion.models import db
     from opinion.topics.edit import close_quiet_topics, merge_converged
-    with app.app_context():
-        try:
-            with _lock:
-                _, store = get_pipeline(app)
-                merged = merge_converged(db.session, store)
-                close_quiet_topics(db.session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]))
-                db.session.commit()
-            for keep, gone in merged:
-                log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)
-        except Exception:  # noqa: BLE001 - job boundary: log, the next run retries
-            db.session.rollback()
-            log.exception("topic upkeep failed")
+    with _lock:
+        _, store = get_pipeline(app)
+        merged = merge_converged(session, store)
+        close_quiet_topics(session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]))
+        session.commit()
+    for keep, gone in merged:
+        log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)
 
 
 def start_scheduler(app, blocking: bool):
