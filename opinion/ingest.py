@@ -246,7 +246,7 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
     session.flush()
     report.post_ids = [p.id for p in stored]
     for key, topic in topics.items():
-        _refresh_topic(session, pipeline, key, topic)
+        _refresh_topic(session, pipeline, key, topic, now)
     return report
 
 
@@ -292,28 +292,44 @@ def _topic_for(session, pipeline, store, topics, entry: Entry, post: Post) -> To
     return topic
 
 
-def _refresh_topic(session, pipeline: Pipeline, key: str, topic: Topic) -> None:
+def _refresh_topic(session, pipeline: Pipeline, key: str, topic: Topic, now: datetime) -> None:
     """Keywords, label, centroid and hot score of a topic after a batch touched it."""
-    from opinion.topics.hot import hot_score
     clusterer = pipeline.clusterer
     state = clusterer.topic(key)
     topic.keywords = list(getattr(state, "keywords", []) or [])[:10]
     if not topic.label_locked:
         topic.label = clusterer.label(key)[:200]
     topic.state = clusterer.export_state(key)
+    refresh_hot_score(session, topic, now)
+
+
+def refresh_hot_score(session, topic: Topic, now: datetime) -> None:
+    """The hot score over the 24 hours before `now` (opinion.topics.hot): a topic that goes quiet
+    cools down when the scheduler's upkeep recomputes it, instead of keeping its peak."""
+    from opinion.topics.hot import hot_score
+    # Never before the topic's last post: a batch of history scores as of when it happened.
+    ref = max(now, topic.last_seen_at) if topic.last_seen_at else now
     day = timedelta(hours=24)
-    recent = Post.created_at > topic.last_seen_at - day
+    recent = (Post.created_at > ref - day) & (Post.created_at <= ref)
     volume, reposts, comments = session.execute(
         select(func.count(), func.coalesce(func.sum(Post.reposts), 0), func.coalesce(func.sum(Post.comments), 0))
         .where(Post.topic_id == topic.id, recent)).one()
     previous = session.execute(select(func.count()).where(
-        Post.topic_id == topic.id, Post.created_at <= topic.last_seen_at - day,
-        Post.created_at > topic.last_seen_at - 2 * day)).scalar()
+        Post.topic_id == topic.id, Post.created_at <= ref - day, Post.created_at > ref - 2 * day)).scalar()
     followers = session.execute(select(Post.author_followers).where(
         Post.topic_id == topic.id, recent, Post.author_followers.is_not(None))
         .order_by(Post.author_followers.desc()).limit(20)).scalars().all()
     topic.hot_score = round(hot_score(volume, previous, topic.negative_count / max(topic.post_count, 1),
                                       followers, reposts, comments), 2)
+
+
+def cool_down(session, now: datetime) -> int:
+    """Recompute the hot score of every open topic as of `now` (the scheduler's upkeep, after
+    quiet topics went dormant); returns how many were recomputed."""
+    topics = session.execute(select(Topic).where(Topic.status == "open")).scalars().all()
+    for topic in topics:
+        refresh_hot_score(session, topic, now)
+    return len(topics)
 
 
 def _maybe_open_case(session, district, topic: Topic, entry: Entry, units, now) -> int:

@@ -64,16 +64,20 @@ def retrain_routing(app, session) -> None:
 
 @job("topic upkeep")
 def topic_upkeep(app, session) -> None:
-    """Merge topics whose centroids converged and take quiet topics off the hot list; under
-    ingest's lock and committed inside it, since the clusterer is shared with ingest."""
+    """Merge topics whose centroids converged, take quiet topics off the hot list and let the
+    others' hot scores cool as of now; under ingest's lock and committed inside it, since the
+    clusterer is shared with ingest."""
     from datetime import timedelta
 
-    from opinion.ingest import _lock, get_pipeline
+    from opinion.ingest import _lock, cool_down, get_pipeline
+    from opinion.models import utcnow
     from opinion.topics.edit import close_quiet_topics, merge_converged
+    now = utcnow()
     with _lock:
         _, store = get_pipeline(app)
-        merged = merge_converged(session, store)
-        close_quiet_topics(session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]))
+        merged = merge_converged(session, store, now)
+        close_quiet_topics(session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]), now)
+        cool_down(session, now)  # hot means now: scores of topics gone quiet fall
         session.commit()
     for keep, gone in merged:
         log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)

@@ -146,3 +146,18 @@ def test_scheduler_upkeep_job_marks_quiet_topics_dormant(app, session):
     topic_upkeep(app)
     session.expire_all()
     assert session.get(Topic, quiet.id).status == "dormant"
+
+
+def test_hot_score_cools_when_a_topic_goes_quiet(app, session):
+    from datetime import timedelta
+
+    from opinion.ingest import cool_down
+    source = make_source(session)
+    ingest(session, app, source, [make_item(f"f{i}", t, minutes_ago=30) for i, t in enumerate(FLOOD)])
+    topic = topic_of(session, "f0")
+    hot_now = topic.hot_score
+    assert hot_now > 0
+    cool_down(session, topic.last_seen_at + timedelta(hours=1))
+    assert topic.hot_score == hot_now  # an hour later the day's window still holds every post
+    cool_down(session, topic.last_seen_at + timedelta(hours=30))
+    assert topic.hot_score < hot_now / 2  # a day and more of silence: no longer hot
