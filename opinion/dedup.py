@@ -29,8 +29,8 @@ WINDOW = timedelta(days=3)
 # The library warns on every lookup in a crowded bucket; a copy-paste wave is exactly that, and
 # expected here.
 logging.getLogger("simhash").setLevel(logging.ERROR)
-REBUILD_AFTER = 200_000
-RELOAD_SECONDS = 2.0     # how stale another process's view may be; one query per batch, not per post  # entries; the index is rebuilt from the window so it never grows unbounded
+REBUILD_AFTER = 200_000  # entries; the index is rebuilt from the window so it never grows unbounded
+RELOAD_SECONDS = 2.0     # how stale another process's view may be; one query per batch, not per post
 
 
 def fingerprint(tokens: list[str] | None) -> Simhash | None:

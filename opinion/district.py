@@ -99,6 +99,11 @@ def parse_duration(text: str, path: str = "", line: int | None = None) -> Durati
 
 def load_district(path: str | Path) -> District:
     """Read and check a district file; raise DistrictFileError naming the line on any problem."""
+    return build_district(str(path), read_district_data(path))
+
+
+def read_district_data(path: str | Path) -> dict:
+    """The file's YAML, each mapping marked with its line (`__line__`) for build_district's errors."""
     path = str(path)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -111,7 +116,7 @@ def load_district(path: str | Path) -> District:
         _fail(path, mark.line + 1 if mark else None, f"YAML 格式错误：{problem}")
     if not isinstance(data, dict):
         _fail(path, None, "文件内容应为键值映射（units、categories、deadlines …）")
-    return _build(path, data)
+    return data
 
 
 def _require(path, node, key, kind=None):
@@ -123,7 +128,8 @@ def _require(path, node, key, kind=None):
     return value
 
 
-def _build(path: str, data: dict) -> District:
+def build_district(path: str, data: dict) -> District:
+    """Check the data read from a district file (or laid over it, opinion.overrides) and build it."""
     meta = _require(path, data, "district", dict)
     units: list[UnitSpec] = []
     seen: dict[str, int] = {}

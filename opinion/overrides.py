@@ -14,11 +14,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import yaml
 from sqlalchemy import func, inspect, select
 
 from opinion import audit
-from opinion.district import District, _build, _LineLoader  # the file's own loader and checks
+from opinion.district import District, build_district, read_district_data
 from opinion.errors import DistrictFileError
 from opinion.models import Setting, User, db, utcnow
 
@@ -26,11 +25,6 @@ EDITABLE = ("units", "deadlines", "escalation", "priority", "sensitive_words", "
             "reply_required_parts", "alerts")
 CHECK_EVERY_SECONDS = 5.0
 log = logging.getLogger(__name__)
-
-
-def file_data(path: str) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_LineLoader)
 
 
 def plain(value):
@@ -54,7 +48,7 @@ def _annotated(value):
 def merged_data(path: str, overrides: dict) -> dict:
     """The file's data with admin sections laid over it; units are merged by code, not replaced,
     so a unit added to the file later still appears."""
-    data = file_data(path)
+    data = read_district_data(path)
     for key, value in overrides.items():
         if key == "units":
             by_code = {str(u.get("code")): i for i, u in enumerate(data["units"])}
@@ -75,7 +69,7 @@ def merged_data(path: str, overrides: dict) -> dict:
 
 def build(path: str, overrides: dict) -> District:
     """The district as it is now; raises DistrictFileError with the file checker's message."""
-    return _build(path, merged_data(path, overrides))
+    return build_district(path, merged_data(path, overrides))
 
 
 def load_overrides(session) -> dict:
