@@ -2,11 +2,11 @@
 
 The training data we have is jieba-segmented with stopwords removed, while live input is raw text.
 So every text, at training and at inference alike, goes through one `Preprocessor`: raw text is
-segmented with a private jieba tokenizer (the same jieba 0.42.1 default mode that produced the
-training copy) and the stopwords, punctuation and lone digits the training copy lacks are dropped;
-text that is already segmented is split on spaces and filtered the same way. Both forms of a message
-therefore yield the same tokens. Features are word uni/bigrams plus character 1-4-grams of the
-joined tokens (TF-IDF, each block L2-normalised); the model is linear, its scores turned into
+segmented with a private tokenizer on jieba's dictionary (rjieba, as in the pipeline: the same
+default mode as the jieba 0.42.1 that produced the training copy) and the stopwords, punctuation
+and lone digits the training copy lacks are dropped; text that is already segmented is split on
+spaces and filtered the same way. Both forms of a message therefore yield the same tokens.
+Features are word uni/bigrams plus character 1-4-grams of the joined tokens (TF-IDF, each block L2-normalised); the model is linear, its scores turned into
 calibrated probabilities by a temperature fitted on cross-validated scores.
 
 The shipped model is plain JSON + a numpy .npz (no pickle), loaded once and cached per path.
@@ -50,13 +50,10 @@ class Preprocessor:
     """Raw or segmented text -> the token list the model was trained on."""
 
     def __init__(self, stopwords: Iterable[str]) -> None:
-        import jieba
-
-        jieba.setLogLevel(60)
         self.stopwords = frozenset(stopwords)
-        # A private tokenizer: words other modules add to jieba's global dictionary must not
-        # change how routing segments text (the model was trained on default segmentation).
-        self._jieba = jieba.Tokenizer()
+        # A private tokenizer without the district's words: the model was trained on default
+        # segmentation. Built on first need, since routing on the pipeline's tokens never needs it.
+        self._jieba = None
         self._lock = threading.Lock()
         self._ready = False
 
@@ -64,7 +61,8 @@ class Preprocessor:
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    self._jieba.initialize()
+                    import rjieba
+                    self._jieba = rjieba.Jieba()
                     self._ready = True
 
     def tokens(self, text: str) -> list[str]:
@@ -73,7 +71,7 @@ class Preprocessor:
             raw = text.split()
         else:
             self._ensure_jieba()
-            raw = self._jieba.lcut(text)
+            raw = self._jieba.cut(text)
         return self.filter(raw)
 
     def filter(self, tokens: Iterable[str]) -> list[str]:
