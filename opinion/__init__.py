@@ -4,6 +4,7 @@ create_app builds the app; importing this package connects to nothing and starts
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -29,8 +30,11 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     """Build the application. `config` is a name from config.CONFIGS, a class, or a dict of overrides."""
     import config as settings
 
+    # Read at each call, not when config.py was first imported: every test app gets its own folder
+    # (retrained models, report archive), and so does each app a process builds.
+    instance = os.environ.get("OPINION_INSTANCE_DIR") or str(settings.INSTANCE_DIR)
     app = Flask(__name__, template_folder=str(BASE_DIR / "templates"),
-                static_folder=str(BASE_DIR / "static"), instance_path=str(settings.INSTANCE_DIR))
+                static_folder=str(BASE_DIR / "static"), instance_path=instance)
     if isinstance(config, dict):
         app.config.from_object(settings.CONFIGS["test" if config.get("TESTING") else "default"])
         app.config.update(config)

@@ -235,7 +235,8 @@ def train_routing_cmd(data, text_col, label_col, out, with_corrections):
         from opinion.routing.retrain import retrain_with_corrections
         report = retrain_with_corrections(current_app._get_current_object(), list(data), text_col,
                                           label_col or "category", out, progress=True)
-        click.echo(f"改派记录 {report['corrections']} 条（每条计 {report['extra'] // max(report['corrections'], 1)} 次）")
+        click.echo(f"改派记录 {report['corrections']} 条（每条计 {report['extra'] // max(report['corrections'], 1)} 次），"
+                   f"记住 {report['remembered']} 条改派决定（相似内容直接派往同一单位）")
     else:
         report = train.train_routing(list(data), out, text_col=text_col, label_col=label_col or "category")
     click.echo(train.format_report(report))

@@ -1,7 +1,9 @@
 """Routing: which issue category a post belongs to and which unit must answer it.
 
-Order: the district's explicit unit keywords, then place names (a street office answers for its
-streets), then the learned category classifier and the category's lead unit. Too little confidence
+Order: a matter the monitors have already reassigned (the memory of their corrections, after a
+retrain), then the district's explicit unit keywords, then place names (a street office answers for
+its streets), then the learned category classifier and the category's lead unit. The monitors'
+decision comes first because it was made on this district's own text, often against the rules. Too little confidence
 sends the post to the monitoring centre's triage queue instead of a guess. Every decision carries
 its reason, shown on the case page.
 """
@@ -46,11 +48,17 @@ class Router:
         """Decide each text; `tokens` (the pipeline's segmentation of the same texts) spares the
         classifier a second pass of jieba. The rules always read the text itself."""
         predictions = self.classifier.predict(list(texts), tokens) if texts else []
-        return [self._decide(t, c, p) for t, (c, p) in zip(texts, predictions)]
+        recall = getattr(self.classifier, "recall", None)
+        recalls = recall(list(texts), tokens) if recall and texts else [None] * len(predictions)
+        return [self._decide(t, c, p, r) for t, (c, p), r in zip(texts, predictions, recalls)]
 
-    def _decide(self, text: str, category: str, confidence: float) -> RoutingDecision:
+    def _decide(self, text: str, category: str, confidence: float, recall=None) -> RoutingDecision:
         centre = self.district.monitoring_centre
         name = {u.code: u.name for u in self.district.units}
+        if recall is not None and recall.unit_code in name:
+            return RoutingDecision(recall.category or category, recall.unit_code, recall.similarity,
+                                   f"监测员改派记录：与第 {recall.correction_id} 号改派的内容相似"
+                                   f"（{recall.similarity:.0%}）→ {name[recall.unit_code]}")
         hit = self.rules.match_keyword(text)
         if hit:
             cat = category if confidence >= self.min_confidence else self._category_of_unit.get(hit.unit_code, category)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from opinion.routing import Router
 from opinion.routing.classifier import MODEL_DIR
-from opinion.routing.retrain import (InstanceClassifier, category_for_unit, model_dir,
+from opinion.routing.retrain import (CorrectionMemory, InstanceClassifier, category_for_unit, model_dir,
                                      retrain_from_corrections, retrain_with_corrections)
 from opinion.routing.rules import RuleMatcher
 from opinion.models import RoutingCorrection, Unit, utcnow
@@ -75,3 +75,60 @@ def test_category_taught_by_a_correction(district):
 def test_weekly_job_skips_without_training_data(app):
     app.config["ROUTING_TRAIN_DATA"] = ""
     assert "跳过" in retrain_from_corrections(app)
+
+
+STREET_CORRECTED = ["小区门口的夜市摊位每天开到凌晨，油烟和吵闹让居民睡不着",
+                    "夜市摊位开到凌晨两点，吵闹声让小区居民睡不着觉"]
+STREET_NEXT = "楼下夜市摊位又开到凌晨了，吵闹得居民根本睡不着"
+
+
+def test_reassignment_to_a_street_office_is_remembered(app, session, district, train_file, runner):
+    """A street office leads no category, so only the memory of the decision can send the next
+    such post there; a different matter is not caught by it."""
+    router = Router(district, classifier=InstanceClassifier(app.instance_path), min_confidence=0.0)
+    before = router.route_batch([STREET_NEXT])[0]
+    assert before.unit_code != "zs"
+
+    units = {u.code: u for u in session.execute(select(Unit)).scalars()}
+    for text in STREET_CORRECTED:
+        session.add(RoutingCorrection(from_unit_id=units[before.unit_code].id, to_unit_id=units["zs"].id,
+                                      category=before.category, text=text, at=utcnow()))
+    session.commit()
+    result = runner.invoke(args=["train", "routing", "--data", str(train_file), "--with-corrections"])
+    assert result.exit_code == 0, result.output
+    assert "记住 2 条改派决定" in result.output
+
+    after, other = router.route_batch([STREET_NEXT, "学校食堂饭菜质量差，孩子吃不饱"])
+    assert after.unit_code == "zs"
+    assert "监测员改派记录" in after.reason and 0.5 <= after.confidence <= 1.0
+    assert other.unit_code != "zs" and "改派记录" not in other.reason
+
+    # The pipeline's own tokens reach the same decision as the raw text.
+    tokens = [router.classifier.tokens(STREET_NEXT)]
+    assert router.route_batch([STREET_NEXT], tokens)[0].unit_code == "zs"
+
+
+def test_memory_needs_most_words_shared():
+    memory = CorrectionMemory([
+        {"id": 1, "unit": "zs", "category": None, "tokens": ["夜市", "摊位", "凌晨", "吵闹", "居民", "睡不着"]},
+        {"id": 2, "unit": "jtj", "category": "交通运输", "tokens": ["公交", "站台", "没有", "遮雨棚"]},
+    ])
+    hit = memory.recall(["夜市", "摊位", "凌晨", "吵闹"])
+    assert hit is not None and hit.unit_code == "zs" and hit.correction_id == 1
+    assert abs(hit.similarity - 4 / (4 * 6) ** 0.5) < 1e-9
+    assert memory.recall(["夜市", "摊位"]) is None                       # too few words shared
+    assert memory.recall(["夜市", "摊位", "凌晨", "房价", "学区", "医保", "停车", "地铁", "高考"]) is None  # 3 of 9
+    assert memory.recall([]) is None
+
+
+def test_latest_decision_on_the_same_wording_wins(app, session, district):
+    from opinion.routing.classifier import CategoryClassifier
+    from opinion.routing.retrain import correction_memory
+    units = {u.code: u for u in session.execute(select(Unit)).scalars()}
+    text = "夜市摊位开到凌晨两点，吵闹声让小区居民睡不着觉"
+    for code in ("csglj", "zs"):
+        session.add(RoutingCorrection(to_unit_id=units[code].id, text=text, at=utcnow()))
+        session.commit()
+    memory = correction_memory(session, district, CategoryClassifier.load().tokens)
+    assert [m["unit"] for m in memory] == ["zs"]
+    assert memory[0]["category"] is None
