@@ -55,7 +55,7 @@ ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.re
                 "case.co_unit_added": "增加协办单位", "case.extension_requested": "申请延期",
                 "case.extension_approved": "批准延期", "case.extension_refused": "不予延期",
                 "case.verified": "回访", "case.reopened": "重新办理", "case.closed": "关闭",
-                "case.merged": "合并", "case.instruction": "领导批示", "case.notified": "督办通知",
+                "case.merged": "合并", "case.topic_merged": "随话题合并", "case.instruction": "领导批示", "case.notified": "督办通知",
                 "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班",
                 "alert.acknowledged": "确认预警", "topic.merged": "合并话题", "topic.posts_moved": "移动帖子",
                 "topic.split": "拆分话题", "topic.renamed": "重命名话题",

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from opinion import audit
 from opinion.errors import TopicEditError
-from opinion.models import AuditEvent, Post, Topic, User, utcnow
+from opinion.models import AuditEvent, Case, Post, Topic, User, utcnow
 from opinion.topics import features as F
 from opinion.topics.state import TopicState, export_state, make_label, merge_states, remove_contribution, \
     state_from_dict
@@ -67,7 +67,10 @@ def _save(session, topic: Topic, state: TopicState) -> None:
 
 def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
                  now: datetime | None = None) -> Topic:
-    """Fold `gone` into `keep`: its posts move, its state joins keep's, it stays merged for good."""
+    """Fold `gone` into `keep`: its posts and cases move, its state joins keep's, it stays merged
+    for good. An open case of `gone` whose unit already has an open case on `keep` moves too but
+    stays open beside it: closing a case is a person's decision (合并工单 on the case page)."""
+    from opinion.cases import claim_open_key
     now = now or utcnow()
     if keep.id == gone.id:
         raise TopicEditError("不能把话题并入它自己")
@@ -80,11 +83,27 @@ def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
     # Topics merged into `gone` earlier now point at `keep`: the chain never grows.
     session.execute(update(Topic).where(Topic.merged_into_id == gone.id).values(merged_into_id=keep.id))
     gone.status, gone.merged_into_id, gone.post_count, gone.negative_count = "merged", keep.id, 0, 0
+    moved = []
+    for case in session.execute(select(Case).where(Case.topic_id == gone.id).order_by(Case.id)).scalars():
+        case.topic_id, had_slot, case.open_key = keep.id, case.open_key is not None, None
+        if had_slot:
+            session.flush()  # free the old slot before the new one is claimed
+            claim_open_key(session, case)
+        holder = None
+        if had_slot and case.open_key is None:
+            holder = session.execute(select(Case.id).where(Case.topic_id == keep.id, Case.unit_id == case.unit_id,
+                                                           Case.open_key.is_not(None))).scalar()
+        audit.record(session, "case.topic_merged", "case", case.id, actor=user, at=now,
+                     before={"topic": gone.id}, after={"topic": keep.id},
+                     reason=f"所属话题 #{gone.id} 并入 #{keep.id}"
+                            + (f"；该单位在此话题已有工单 #{holder}，可在工单页合并" if holder else ""))
+        moved.append(case.id)
     keep.status = "open"
     keep.hot_score = max(keep.hot_score or 0.0, gone.hot_score or 0.0)
     _save(session, keep, merged)
     audit.record(session, "topic.merged", "topic", keep.id, actor=user, at=now, before=before,
-                 after={"topics": [keep.id, gone.id], "posts": keep.post_count, "label": keep.label},
+                 after={"topics": [keep.id, gone.id], "posts": keep.post_count, "label": keep.label,
+                        "cases": moved},
                  reason=f"话题 #{gone.id}「{before['gone']['label']}」并入 #{keep.id}")
     _sync_now(session, store)
     return keep

@@ -161,3 +161,49 @@ def test_hot_score_cools_when_a_topic_goes_quiet(app, session):
     assert topic.hot_score == hot_now  # an hour later the day's window still holds every post
     cool_down(session, topic.last_seen_at + timedelta(hours=30))
     assert topic.hot_score < hot_now / 2  # a day and more of silence: no longer hot
+
+
+def _open_case(session, district, topic, unit_code):
+    from opinion.cases import open_or_attach
+    from opinion.models import Unit
+    unit = session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one()
+    case, _ = open_or_attach(session, district, topic, unit, priority="normal", category=None,
+                             reason="测试", now=topic.last_seen_at)
+    return case
+
+
+def test_merge_moves_the_cases_and_the_next_post_finds_them(app, session, district, two_topics):
+    from opinion.cases import open_or_attach
+    from opinion.models import Unit
+    _, flood, school = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    water, education = _open_case(session, district, flood, "slj"), _open_case(session, district, school, "jyj")
+    session.commit()
+    merge_topics(session, None, flood, school, monitor)
+    session.commit()
+    assert education.topic_id == flood.id and education.open_key == f"{flood.id}:{education.unit_id}"
+    assert water.topic_id == flood.id
+    # New posts of the merged matter for 教育局 land on the case it already has, not a new one.
+    jyj = session.execute(select(Unit).where(Unit.code == "jyj")).scalar_one()
+    again, new = open_or_attach(session, district, flood, jyj, priority="normal", category=None,
+                                reason="测试", now=flood.last_seen_at)
+    assert not new and again.id == education.id
+    moved = session.execute(select(AuditEvent).where(AuditEvent.action == "case.topic_merged")).scalar_one()
+    assert (moved.object_type, moved.object_id, moved.actor) == ("case", education.id, "monitor1")
+    assert moved.before == {"topic": school.id} and moved.after == {"topic": flood.id}
+    merged = session.execute(select(AuditEvent).where(AuditEvent.action == "topic.merged")).scalar_one()
+    assert merged.after["cases"] == [education.id]
+
+
+def test_merge_keeps_two_open_cases_of_one_unit_for_a_person_to_merge(app, session, district, two_topics):
+    _, flood, school = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    first, second = _open_case(session, district, flood, "jyj"), _open_case(session, district, school, "jyj")
+    session.commit()
+    merge_topics(session, None, flood, school, monitor)
+    session.commit()
+    assert (first.topic_id, second.topic_id) == (flood.id, flood.id)
+    assert first.open_key == f"{flood.id}:{first.unit_id}" and second.open_key is None
+    assert second.status == "new"  # still open: only a person closes a case
+    moved = session.execute(select(AuditEvent).where(AuditEvent.action == "case.topic_merged")).scalar_one()
+    assert f"已有工单 #{first.id}" in moved.reason
