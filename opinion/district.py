@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -60,6 +61,9 @@ class District:
     erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
     reply_required_parts: list[dict] = field(default_factory=list)  # {name, patterns}
     alerts: AlertSettings = field(default_factory=AlertSettings)  # opinion.alerts.settings
+    # 节假日安排 for years the chinese_calendar package does not know yet (opinion.sla): they win over it.
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()   # 调休上班日: weekend days that are working days
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -72,8 +76,18 @@ class District:
         return sorted(w for w in words if len(w) > 1)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that remembers where each mapping starts, to name the line in errors."""
+class TextDatesLoader(yaml.SafeLoader):
+    """A SafeLoader that leaves dates as text: PyYAML turns an unquoted 2027-02-30 into a crash
+    (ValueError) before our checks could name the line; the calendar section parses dates itself."""
+
+
+TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+class _LineLoader(TextDatesLoader):
+    """Remembers where each mapping starts, to name the line in errors."""
 
 
 def _mapping_with_line(loader, node):
@@ -181,6 +195,7 @@ def build_district(path: str, data: dict) -> District:
         _fail(path, data["__line__"], "五级督办应恰好包含 1 到 5 级各一次")
 
     prio = data.get("priority", {}) or {}
+    holidays, workdays = _calendar(path, data.get("calendar") or {})
     return District(
         name=str(_require(path, meta, "name")),
         timezone=str(meta.get("timezone", "Asia/Shanghai")),
@@ -202,7 +217,40 @@ def build_district(path: str, data: dict) -> District:
                          if k != "__line__"},
         reply_required_parts=_reply_parts(path, data.get("reply_required_parts") or []),
         alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: _fail(path, line, msg)),
+        holidays=holidays,
+        workdays=workdays,
     )
+
+
+def _calendar(path: str, raw: dict) -> tuple[frozenset[date], frozenset[date]]:
+    """The `calendar` section: holidays and make-up working days, as single dates or ranges."""
+    if not isinstance(raw, dict):
+        _fail(path, None, "calendar 应为映射，含 holidays 与 workdays 两个列表")
+    line = raw.get("__line__")
+    found = {}
+    for key, name in (("holidays", "放假日期"), ("workdays", "调休上班日")):
+        items = raw.get(key) or []
+        if not isinstance(items, list):
+            _fail(path, line, f"calendar.{key}（{name}）应为列表")
+        found[key] = frozenset(d for item in items for d in _days(path, line, item, name))
+    both = found["holidays"] & found["workdays"]
+    if both:
+        _fail(path, line, f"{min(both).isoformat()} 同时列为放假日期和调休上班日")
+    return found["holidays"], found["workdays"]
+
+
+def _days(path: str, line: int | None, item, name: str) -> list[date]:
+    """One date, or every date of a range written "2027-02-05~2027-02-11"."""
+    text = str(item).strip()
+    first, sep, last = text.partition("~")
+    try:
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if sep else start
+    except ValueError:
+        _fail(path, line, f"{name}“{text}”不是日期，应写成 2027-01-01 或区间 2027-02-05~2027-02-11")
+    if not 0 <= (end - start).days <= 31:
+        _fail(path, line, f"{name}区间“{text}”无效：结束日期应在开始日期之后，且不超过 31 天")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
 def _reply_parts(path: str, raw_parts: list) -> list[dict]:

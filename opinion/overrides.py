@@ -22,7 +22,7 @@ from opinion.errors import DistrictFileError
 from opinion.models import Setting, User, db, utcnow
 
 EDITABLE = ("units", "deadlines", "escalation", "priority", "sensitive_words", "erroneous_terms",
-            "reply_required_parts", "alerts")
+            "reply_required_parts", "alerts", "calendar")
 CHECK_EVERY_SECONDS = 5.0
 log = logging.getLogger(__name__)
 

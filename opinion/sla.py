@@ -1,7 +1,9 @@
 """Deadlines and the escalation ladder (五级督办).
 
 Deadlines come from the district's table; "working days" follow the official Chinese calendar with
-its holidays and make-up workdays (调休), from the chinese_calendar package. The ladder's levels
+its holidays and make-up workdays (调休), from the chinese_calendar package, and, for the years the
+package does not know yet, the dates the district enters from the State Council's notice (the
+district file's `calendar`, or 系统管理 → 节假日安排). The ladder's levels
 (trigger, recipients, message, channel) are the district file's `escalation` list. The tick is a
 pure function of the records and `now`: each firing is written once, with its audit record and its
 notifications, so replaying a tick at the same time changes nothing.
@@ -21,57 +23,83 @@ log = logging.getLogger(__name__)
 OFFICE_OPENS = time(9, 0)
 
 
-@lru_cache(maxsize=4096)
-def is_working_day(day: date) -> bool:
+@lru_cache(maxsize=64)
+def package_knows(year: int) -> bool:
+    """Whether chinese_calendar has the State Council's holidays for `year`."""
     try:
-        return chinese_calendar.is_workday(day)
+        chinese_calendar.is_workday(date(year, 1, 1))
+        return True
     except NotImplementedError:
-        # The package covers the years the State Council has published; beyond them, the plain
-        # Monday-to-Friday week is the best guess until the package is updated.
-        log.warning("chinese_calendar has no data for %s; counting Monday-Friday", day.year)
-        return day.weekday() < 5
+        return False
 
 
-def add_working_days(start: datetime, days: float) -> datetime:
+@lru_cache(maxsize=4096)
+def _official_working_day(day: date) -> bool:
+    if package_knows(day.year):
+        return chinese_calendar.is_workday(day)
+    # Beyond the published years, the plain Monday-to-Friday week is the best guess until the
+    # district enters the year's dates or the package is updated (calendar_gaps says so).
+    log.warning("chinese_calendar has no data for %s and the district file lists none; counting Monday-Friday",
+                day.year)
+    return day.weekday() < 5
+
+
+def is_working_day(day: date, district: District | None = None) -> bool:
+    if district is not None:
+        if day in district.holidays:
+            return False
+        if day in district.workdays:
+            return True
+    return _official_working_day(day)
+
+
+def calendar_gaps(district: District, today: date, ahead_days: int = 60) -> list[int]:
+    """Years from `today` to `ahead_days` later whose holidays neither the package nor the district
+    knows: their deadlines count Monday-Friday and will be wrong around 元旦, 春节 and the rest."""
+    years = range(today.year, (today + timedelta(days=ahead_days)).year + 1)
+    return [y for y in years if not package_knows(y) and not any(d.year == y for d in district.holidays)]
+
+
+def add_working_days(start: datetime, days: float, district: District | None = None) -> datetime:
     """`days` working days after `start`, at the same time of day; a start on a rest day counts
     from the next working day's office opening."""
     day = start.date()
-    if not is_working_day(day):
-        while not is_working_day(day):
+    if not is_working_day(day, district):
+        while not is_working_day(day, district):
             day += timedelta(days=1)
         start = datetime.combine(day, OFFICE_OPENS, tzinfo=start.tzinfo)
     whole, fraction = int(days), days - int(days)
     for _ in range(whole):
         day += timedelta(days=1)
-        while not is_working_day(day):
+        while not is_working_day(day, district):
             day += timedelta(days=1)
     result = datetime.combine(day, start.timetz())
     return result + timedelta(hours=24 * fraction) if fraction else result
 
 
-def add_duration(start: datetime, duration: Duration, tz: str) -> datetime:
+def add_duration(start: datetime, duration: Duration, tz: str, district: District | None = None) -> datetime:
+    """`start` plus `duration`; working days on the district's calendar when it is given."""
     if duration.unit == "min":
         return start + timedelta(minutes=duration.amount)
     if duration.unit == "h":
         return start + timedelta(hours=duration.amount)
     local = start.astimezone(ZoneInfo(tz))
-    return add_working_days(local, duration.amount).astimezone(start.tzinfo)
+    return add_working_days(local, duration.amount, district).astimezone(start.tzinfo)
 
 
 def compute_deadlines(district: District, priority: str, start: datetime) -> dict[str, datetime]:
     """The three deadlines (acknowledge, respond, resolve) of a case opened at `start`."""
     row = district.deadlines[priority]
-    return {clock: add_duration(start, row[clock], district.timezone) for clock in row}
-
+    return {clock: add_duration(start, row[clock], district.timezone, district) for clock in row}
 
 
 def resolve_deadline(district: District, case) -> datetime:
     """The resolve deadline: from the opening (or the reopening after an unsatisfied callback) by
     the priority's table, plus the working days of every approved extension."""
     base = case.reopened_at or case.received_at or case.created_at
-    due = add_duration(base, district.deadlines[case.priority]["resolve"], district.timezone)
+    due = add_duration(base, district.deadlines[case.priority]["resolve"], district.timezone, district)
     if case.extended_working_days:
-        due = add_duration(due, Duration(case.extended_working_days, "working_days"), district.timezone)
+        due = add_duration(due, Duration(case.extended_working_days, "working_days"), district.timezone, district)
     return due
 
 
@@ -96,7 +124,7 @@ def triggered(case, step: dict, district: District, now: datetime) -> str | None
         return "首次回应时限已过"
     if trigger == "still_open_after" and "respond" in overdue:
         after = step.get("after") or Duration(24, "h")
-        if now >= add_duration(case.respond_due_at, after, district.timezone):
+        if now >= add_duration(case.respond_due_at, after, district.timezone, district):
             return f"回应超时已逾 {after}，仍未回应"
     if trigger == "resolve_overdue":
         if "resolve" in overdue:

@@ -28,7 +28,7 @@ def monitors(session) -> list[User]:
 
 def transfer_deadline(district: District, case: Case) -> datetime:
     return add_duration(case.received_at or case.created_at, Duration(district.transfer_back_working_days, "working_days"),
-                        district.timezone)
+                        district.timezone, district)
 
 
 def pending_transfer(session, case: Case) -> CaseTransfer | None:

@@ -81,3 +81,35 @@ def test_changed_keywords_update_the_unit(app, session, district):
     session.commit()
     unit = session.execute(select(Unit).where(Unit.code == district.units[1].code)).scalar_one()
     assert "新关键词" in unit.keywords
+
+
+def _calendar_file(tmp_path, calendar_yaml: str):
+    from pathlib import Path
+    text = Path("opinion/district.yaml").read_text(encoding="utf-8")
+    text = text.replace("calendar:\n  holidays: []   # 放假日期\n  workdays: []   # 调休上班日（周末上班）\n", calendar_yaml)
+    path = tmp_path / "district.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_calendar_dates_and_ranges(tmp_path):
+    from datetime import date
+    from opinion.district import load_district
+    d = load_district(_calendar_file(tmp_path, "calendar:\n  holidays: [2027-01-01, '2027-02-05~2027-02-11']\n"
+                                               "  workdays: ['2027-02-14']\n"))
+    assert date(2027, 1, 1) in d.holidays and len(d.holidays) == 8
+    assert d.workdays == frozenset({date(2027, 2, 14)})
+
+
+@pytest.mark.parametrize("calendar,message", [
+    ("calendar:\n  holidays: [2027-13-01]\n", "不是日期"),
+    ("calendar:\n  holidays: ['2027-02-11~2027-02-05']\n", "区间“2027-02-11~2027-02-05”无效"),
+    ("calendar:\n  holidays: [2027-01-01]\n  workdays: [2027-01-01]\n", "同时列为放假日期和调休上班日"),
+    ("calendar:\n  holidays: 2027-01-01\n", "应为列表"),
+])
+def test_bad_calendar_entries_are_refused_with_the_file_and_line(tmp_path, calendar, message):
+    from opinion.district import load_district
+    from opinion.errors import DistrictFileError
+    with pytest.raises(DistrictFileError, match=message) as info:
+        load_district(_calendar_file(tmp_path, calendar))
+    assert "district.yaml" in str(info.value)

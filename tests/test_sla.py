@@ -43,3 +43,38 @@ def test_normal_case_deadlines(district):
     assert due["acknowledge"] == at("2026-10-08 10:00")
     assert due["respond"] == at("2026-10-02 10:00")
     assert due["resolve"] == at("2026-10-13 10:00")  # Oct 8, 9, 10(Sat), 12, 13
+
+
+def _with_calendar(district, holidays=(), workdays=()):
+    from dataclasses import replace
+    from datetime import date
+    return replace(district, holidays=frozenset(date.fromisoformat(d) for d in holidays),
+                   workdays=frozenset(date.fromisoformat(d) for d in workdays))
+
+
+def test_a_year_the_package_does_not_know_counts_the_districts_dates(district):
+    """chinese_calendar 1.11.0 stops at 2026. Without entered dates 2027 counts Monday-Friday and a
+    gap is reported; with them, a holiday is skipped and a make-up Saturday counts."""
+    from datetime import date
+
+    from opinion.sla import calendar_gaps, package_knows
+    assert package_knows(2026) and not package_knows(2027)
+    start = at("2026-12-31 10:00").astimezone(BEIJING)            # Thursday
+    assert add_working_days(start, 1, district) == at("2027-01-01 10:00")  # guessed: Friday counts
+    assert calendar_gaps(district, date(2026, 11, 23)) == [2027]
+    assert calendar_gaps(district, date(2026, 10, 1)) == []       # 2027 is more than 60 days off
+
+    entered = _with_calendar(district, holidays=["2027-01-01"], workdays=["2027-01-02"])
+    assert add_working_days(start, 1, entered) == at("2027-01-02 10:00")  # Jan 1 off, Saturday Jan 2 worked
+    assert add_working_days(start, 2, entered) == at("2027-01-04 10:00")
+    assert calendar_gaps(entered, date(2026, 11, 23)) == []
+    # Case deadlines use the district's dates: a normal case's resolve clock skips the holiday.
+    due = compute_deadlines(entered, "normal", at("2026-12-31 10:00"))
+    assert due["resolve"] == at("2027-01-07 10:00")   # Jan 2 (Sat, worked), 4, 5, 6, 7
+    assert compute_deadlines(district, "normal", at("2026-12-31 10:00"))["resolve"] == at("2027-01-07 10:00")
+
+
+def test_entered_dates_win_over_the_package(district):
+    # Pretend the State Council moved a day in a year the package knows: the district's word counts.
+    entered = _with_calendar(district, holidays=["2026-11-23"])
+    assert add_working_days(at("2026-11-20 15:00").astimezone(BEIJING), 1, entered) == at("2026-11-24 15:00")

@@ -47,7 +47,8 @@ def _admins_only():
 def index():
     roster = next((r.rule for r in current_app.url_map.iter_rules() if "duty" in r.rule or "roster" in r.rule), None)
     changed = db.session.execute(select(Setting).order_by(Setting.key)).scalars().all()
-    return render_template("admin/index.html", roster=roster, changed=changed)
+    from opinion.web.admin_config import calendar_gaps_now
+    return render_template("admin/index.html", roster=roster, changed=changed, calendar_gaps=calendar_gaps_now())
 
 
 @bp.route("/units")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 import yaml
 
 from opinion import audit
-from opinion.district import CLOCKS, PRIORITIES
+from opinion.district import CLOCKS, PRIORITIES, TextDatesLoader
 from opinion.errors import DistrictFileError
 from opinion.models import ReplyTemplate, Setting, Unit, db
 from opinion.overrides import save_section, section
@@ -23,9 +23,10 @@ from opinion.web.admin import FormError, bp, words
 SECTIONS = {
     "deadlines": "时限表", "escalation": "五级督办", "alerts": "预警规则与免打扰时段",
     "words": "敏感词与优先级词表", "erroneous_terms": "错误用语对照", "reply_required_parts": "回复必备要素",
+    "calendar": "节假日安排",
 }
 CLOCK_NAMES = {"acknowledge": "签收", "respond": "首次回应", "resolve": "办结"}
-YAML_SECTIONS = ("escalation", "alerts", "reply_required_parts")
+YAML_SECTIONS = ("escalation", "alerts", "reply_required_parts", "calendar")
 
 
 @bp.route("/config/<key>", methods=["GET", "POST"])
@@ -67,8 +68,19 @@ def reset(key: str):
 def _context() -> dict:
     from opinion.district import LADDER_RECIPIENTS, LADDER_TRIGGERS, NOTIFY_CHANNELS
     return {"sections": SECTIONS, "PRIORITIES": PRIORITIES, "CLOCKS": CLOCKS, "CLOCK_NAMES": CLOCK_NAMES,
+            "calendar_gaps": calendar_gaps_now(),
             "ladder_words": {"trigger（触发条件）": LADDER_TRIGGERS, "notify（通知对象）": LADDER_RECIPIENTS,
                              "channel（渠道）": NOTIFY_CHANNELS}}
+
+
+def calendar_gaps_now() -> list[int]:
+    """Years within the next 60 days whose holidays nobody has entered (opinion.sla.calendar_gaps)."""
+    from zoneinfo import ZoneInfo
+
+    from opinion.models import utcnow
+    from opinion.sla import calendar_gaps
+    district = current_app.extensions["district"]
+    return calendar_gaps(district, utcnow().astimezone(ZoneInfo(district.timezone)).date())
 
 
 def _form(key: str) -> dict:
@@ -113,12 +125,12 @@ def _parse(key: str, form) -> dict:
             terms[wrong.strip()] = right.strip()
         return {"erroneous_terms": terms}
     try:
-        value = yaml.safe_load(form.get("text", ""))
+        value = yaml.load(form.get("text", ""), Loader=TextDatesLoader)  # dates stay text, checked with a message
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
         raise FormError(f"{where} YAML 格式错误：{getattr(exc, 'problem', None) or exc}") from None
-    expected = dict if key == "alerts" else list
+    expected = dict if key in ("alerts", "calendar") else list
     if not isinstance(value, expected):
         raise FormError("内容应为" + ("键值映射" if expected is dict else "列表（每项以 “- ” 开头）"))
     return {key: value}

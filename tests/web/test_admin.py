@@ -128,6 +128,7 @@ def test_users_created_deactivated_and_password_reset(client, session, admin):
     ("/admin/config/escalation", ["人工交办"]), ("/admin/config/alerts", ["quiet_hours"]),
     ("/admin/config/words", ["爆炸"]), ("/admin/config/erroneous_terms", ["卫计委=卫生健康委员会"]),
     ("/admin/config/reply_required_parts", ["称呼"]), ("/admin/templates", ["口径库"]),
+    ("/admin/config/calendar", ["holidays", "国务院办公厅"]),
 ])
 def test_every_admin_page_shows_the_current_configuration(client, admin, page, words):
     login(client, "admin")
@@ -153,3 +154,24 @@ def test_login_session_expires(app, client, admin):
     response = login(client, "admin")
     cookie = response.headers["Set-Cookie"]
     assert "Expires=" in cookie and "HttpOnly" in cookie
+
+
+def test_holiday_dates_entered_on_the_page_move_deadlines(app, client, admin):
+    """2027 is within 60 days of the demo's today and chinese_calendar does not know it: the page
+    says so until the dates are entered; unquoted YAML dates are stored and used."""
+    from datetime import date
+
+    from opinion.sla import add_working_days
+    from tests.conftest import at
+    login(client, "admin")
+    if date.today() <= date(2026, 12, 31):
+        assert "2027 年的节假日安排尚未录入" in client.get("/admin/").get_data(as_text=True)
+    bad = client.post("/admin/config/calendar", data={"text": "holidays: [2027-02-30]\nworkdays: []"})
+    assert bad.status_code == 400 and "不是日期" in bad.get_data(as_text=True)
+    saved = client.post("/admin/config/calendar", follow_redirects=True,
+                        data={"text": "holidays: [2027-01-01, '2027-02-05~2027-02-11']\nworkdays: [2027-01-02]"})
+    assert "节假日安排已保存" in saved.get_data(as_text=True)
+    district = app.extensions["district"]
+    assert date(2027, 2, 8) in district.holidays and date(2027, 1, 2) in district.workdays
+    assert add_working_days(at("2026-12-31 10:00"), 1, district) == at("2027-01-02 10:00")
+    assert "尚未录入" not in client.get("/admin/").get_data(as_text=True)
