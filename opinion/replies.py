@@ -231,6 +231,17 @@ def approve(session, reply: Reply, user: User, now: datetime, *, link: str | Non
     publish(session, reply.case, reply, user, now, link=link or reply.external_url)
 
 
+def withdraw(session, reply: Reply, user: User, now: datetime) -> None:
+    """The author takes a pending reply back to change it: it is a draft again, off the approvers' list."""
+    if reply.status != "pending_approval":
+        raise CaseStateError("该回复不在待审核状态，无需撤回")
+    if reply.author_id != user.id:
+        raise PermissionDenied("只能撤回自己提交的回复")
+    reply.status = "draft"
+    audit.record(session, "reply.withdrawn", "case", reply.case_id, actor=user, at=now,
+                 after={"reply_id": reply.id, "status": "draft"})
+
+
 def reject(session, reply: Reply, user: User, note: str, now: datetime) -> None:
     """Send a pending reply back to its author with the reason."""
     note = (note or "").strip()

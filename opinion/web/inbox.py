@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from sqlalchemy import case as sql_case, func
+from sqlalchemy import case as sql_case, func, select
 from sqlalchemy.orm import selectinload
 
 from opinion.cases import visible_cases
-from opinion.models import OPEN_CASE_STATUSES, PRIORITY_NAMES, Case, db, utcnow
+from opinion.models import OPEN_CASE_STATUSES, PRIORITY_NAMES, Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -68,6 +68,10 @@ def index():
         func.sum(sql_case((Case.assignee_id == current_user.id, 1), else_=0)),
         func.sum(sql_case((Case.priority == "urgent", 1), else_=0)))).one()
     counts = dict(zip(("open", "overdue", "new", "mine", "urgent"), (int(c or 0) for c in counters)))
+    # Cases on this page with a reply waiting for approval: one look-up for the page's ids.
+    awaiting = set(db.session.execute(select(Reply.case_id).where(
+        Reply.case_id.in_([c.id for c, _ in rows]), Reply.status == "pending_approval")).scalars())
     return render_template("inbox.html", rows=rows, counts=counts, now=now, filters=filters, page=page,
+                           awaiting=awaiting,
                            pages=max((total + PAGE - 1) // PAGE, 1), total=total, STATUS_FILTERS=STATUS_FILTERS,
                            query_args={k: v for k, v in args.items() if k != "page"})

@@ -183,6 +183,23 @@ def approve(reply_id: int):
     return redirect(url_for("replies.approvals"))
 
 
+@bp.route("/<int:reply_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(reply_id: int):
+    """The author pulls a pending reply back into the composer."""
+    reply = db.session.get(Reply, reply_id)
+    if reply is None:
+        abort(404)
+    try:
+        service.withdraw(db.session, reply, current_user, utcnow())
+        db.session.commit()
+        flash("已撤回，回复已回到草稿，可修改后重新提交", "info")
+    except OpinionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("cases.show", case_id=reply.case_id, _anchor="composer"))
+
+
 @bp.route("/<int:reply_id>/reject", methods=["POST"])
 @roles_required("monitor", "spokesperson")
 def reject(reply_id: int):

@@ -128,3 +128,29 @@ def test_another_units_spokesperson_cannot_reach_the_composer(app, session, case
     response = other.post(url.format(id=case.id), data={"text": GOOD, "action": "send"})
     assert response.status_code == 404
     assert session.execute(select(Reply)).first() is None
+
+
+def test_the_author_withdraws_a_pending_reply_and_the_inbox_shows_what_waits(app, session, case):
+    from opinion.models import AuditEvent
+    case.priority = "urgent"
+    session.commit()
+    author, colleague, head = As(app, "slj_fyr"), As(app, "slj_fyr2"), As(app, "slj_head")
+    author.post(f"/replies/cases/{case.id}/submit", data={"text": GOOD, "action": "send"})
+    reply = session.execute(select(Reply)).scalar_one()
+    assert reply.status == "pending_approval"
+    inbox = author.get("/inbox/").get_data(as_text=True)
+    assert "回复待审核" in inbox
+    page = author.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "撤回修改" in page and "撤回修改" not in colleague.get(f"/cases/{case.id}").get_data(as_text=True)
+    refused = colleague.post(f"/replies/{reply.id}/withdraw", follow_redirects=True).get_data(as_text=True)
+    assert "只能撤回自己提交的回复" in refused
+    done = author.post(f"/replies/{reply.id}/withdraw", follow_redirects=True).get_data(as_text=True)
+    assert "已撤回" in done and GOOD + "</textarea>" in done  # back in the composer to change
+    session.refresh(reply)
+    assert reply.status == "draft"
+    assert GOOD not in head.get("/replies/approvals").get_data(as_text=True)
+    assert "回复待审核" not in author.get("/inbox/").get_data(as_text=True)
+    again = author.post(f"/replies/{reply.id}/withdraw", follow_redirects=True).get_data(as_text=True)
+    assert "不在待审核状态" in again
+    assert session.execute(select(AuditEvent.actor).where(AuditEvent.action == "reply.withdrawn")).scalars().all() \
+        == ["slj_fyr"]
