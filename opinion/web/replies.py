@@ -187,9 +187,7 @@ def approve(reply_id: int):
 @login_required
 def withdraw(reply_id: int):
     """The author pulls a pending reply back into the composer."""
-    reply = db.session.get(Reply, reply_id)
-    if reply is None:
-        abort(404)
+    reply = db.get_or_404(Reply, reply_id)
     try:
         service.withdraw(db.session, reply, current_user, utcnow())
         db.session.commit()
