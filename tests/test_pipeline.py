@@ -65,3 +65,12 @@ def test_odd_input_gets_a_result_not_a_crash(pipeline, text):
     e, = pipeline.run([make_entry("odd", text)])
     assert e.error is None, e.error
     assert e.doc.polarity in ("negative", "neutral", "positive")
+
+
+def test_traditional_and_simplified_posts_route_and_score_alike(pipeline):
+    a, b = pipeline.run([make_entry("t", "中山路下穿隧道積水半米深，車子熄火在裏面，太危險了"),
+                         make_entry("s", "中山路下穿隧道积水半米深，车子熄火在里面，太危险了")])
+    assert (a.category, a.department, a.priority) == (b.category, b.department, b.priority)
+    assert a.department == "slj" and "积水" in a.routing_reason  # the keyword, written 積水 in the post
+    assert a.doc.sentiment == b.doc.sentiment and a.doc.emotion == b.doc.emotion
+    assert a.doc.text.startswith("中山路下穿隧道積水")  # shown as written

@@ -3,13 +3,17 @@
 Weibo posts carry #话题#, @用户, //@转发链, [表情] codes, URLs, 【标题】, page furniture such as
 "收起全文d" or "L某某的微博视频", and sometimes HTML. Each is taken out of the analysis body and kept on
 the Doc, so the models see the words a person wrote and the topic stage still sees the hashtags,
-mentions and repost chain. Any str goes in (None and bytes too); nothing here raises.
+mentions and repost chain. The body is also folded to simplified characters (OpenCC's phrase-aware
+t2s, which leaves simplified text as it is: 著名, 乾坤): the models and the district's words are
+simplified, and a post from Hong Kong or Taiwan, or one pasted in traditional characters, would
+otherwise read as unknown n-grams. Any str goes in (None and bytes too); nothing here raises.
 """
 from __future__ import annotations
 
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 from opinion.nlp.doc import Doc
 
@@ -60,6 +64,17 @@ def display_text(raw: object) -> str:
     return _SPACE.sub(" ", text).strip()[:MAX_TEXT]
 
 
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters folded to simplified, phrase by phrase; simplified text unchanged."""
+    return _t2s().convert(text) if text else text
+
+
 def _repost_chain(text: str) -> list[tuple[str, str]]:
     # "own words //@a: a's words //@b: b's words" -> [(a, a's words), (b, b's words)]
     parts = _REPOST.split(text)
@@ -84,5 +99,6 @@ def clean(doc: Doc) -> Doc:
     body = _EMOTICON.sub(" ", body)
     body = _FURNITURE.sub(" ", body[: MAX_BODY * 2])
     body = unicodedata.normalize("NFKC", body)  # full-width letters, digits and punctuation folded
+    body = to_simplified(body)
     doc.body = _SPACE.sub(" ", body).strip()[:MAX_BODY]
     return doc

@@ -91,3 +91,13 @@ def test_huge_input_is_capped_and_fast():
     assert time.perf_counter() - start < 2.0
     assert len(d.body) == MAX_BODY
     assert "x" * 100 not in d.text  # an unclosed script runs to the end and is dropped
+
+
+def test_traditional_characters_are_read_as_simplified_and_shown_as_written():
+    doc = clean(Doc(raw="#中山路積水# 醫院門口停車場收費太貴了，真的很氣人"))
+    assert doc.body == "医院门口停车场收费太贵了,真的很气人"   # NFKC folds the full-width comma too
+    assert doc.text == "#中山路積水# 醫院門口停車場收費太貴了，真的很氣人"   # display keeps the writer's characters
+    # Simplified text that shares characters with traditional phrases is left alone.
+    for simplified in ("著名的乾坤大挪移,乾隆年间", "他于是走了,后来又回来了"):
+        assert clean(Doc(raw=simplified)).body == simplified
+
