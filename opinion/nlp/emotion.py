@@ -33,7 +33,7 @@ class EmotionModel:
         """(label, {class: probability}) per doc. A doc with nothing to read gets no label."""
         if not docs:
             return []
-        proba = self.model.class_proba(self.model.features(docs))
+        proba = self.model.emotion_proba(docs)
         out: list[tuple[str, dict[str, float]]] = []
         for doc, row in zip(docs, proba):
             scores = {c: round(float(p), 4) for c, p in zip(self.classes, row)}

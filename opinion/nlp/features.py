@@ -94,3 +94,17 @@ def char_text(doc: Doc) -> str:
     if not doc.emoticons:
         return doc.body
     return doc.body + " " + "".join(f"【{e}】" for e in doc.emoticons)
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    from opinion.nlp.segment import Segmenter
+    return Segmenter()
+
+
+def doc_tokens(doc: Doc) -> list[str]:
+    """The tokens the pipeline's segment stage left on the doc; a doc that skipped that stage
+    (training, eval) is segmented here with the default Segmenter, as in training."""
+    if doc.tokens or not doc.body.strip():
+        return list(doc.tokens)
+    return _segmenter().segment(doc.body)

@@ -19,6 +19,7 @@ from opinion.nlp.clean import clean
 from opinion.nlp.doc import EMOTIONS, Doc
 
 MODELS = Path(__file__).resolve().parent / "models"
+UNLABELLED = ("weibo-stream", "weibo-topics")
 POLARITY_OF_EMOTION = {"optimism": "positive", "gratitude": "positive", "fear": "negative",
                        "disgust": "negative", "sadness": "negative", "anger": "negative",
                        "surprise": "neutral"}
@@ -73,13 +74,34 @@ def train_sentiment(data: str, out_dir: str | None = None, text_col: str = "text
     return _save("sentiment", model, report, data, out_dir)
 
 
+def unlabelled_beside(data: str) -> list[Path]:
+    """The unlabelled posts shipped beside a labelled file: ../weibo-stream and ../weibo-topics."""
+    parent = Path(data).resolve().parent.parent
+    return sorted(p for folder in UNLABELLED for p in (parent / folder).glob("*.jsonl"))
+
+
+def read_texts(paths) -> list[str]:
+    texts: list[str] = []
+    for path in paths:
+        texts += [str(r.get("text") or "") for r in read_rows(str(path))]
+    return [t for t in texts if t]
+
+
 def train_emotion(data: str, out_dir: str | None = None, text_col: str = "text",
-                  label_col: str = "emotion", progress: bool = True, c: float | None = None) -> dict:
-    """Seven-class (or any-class) emotion model."""
+                  label_col: str = "emotion", progress: bool = True, c: float | None = None,
+                  unlabelled=None) -> dict:
+    """Seven-class (or any-class) emotion model. Character vectors are learned from unlabelled
+    posts: the given files, or by default those beside the data (weibo-stream, weibo-topics in
+    ../shared/data); with none, the model does without them."""
+    from opinion.nlp.features import char_text
     from opinion.nlp.fit import fit_emotion
     texts, labels = read_labelled(data, text_col, label_col)
     docs = _docs(texts, progress)
-    model, report = fit_emotion(docs, labels, progress=progress, **({"c": c} if c else {}))
+    paths = unlabelled_beside(data) if unlabelled is None else list(unlabelled)
+    raw = _docs(read_texts(paths), progress, "清洗未标注微博") if paths else []
+    model, report = fit_emotion(docs, labels, progress=progress, unlabelled=[char_text(d).lower() for d in raw],
+                                **({"c": c} if c else {}))
+    report["unlabelled_files"] = [p.name if isinstance(p, Path) else str(p) for p in paths]
     return _save("emotion", model, report, data, out_dir)
 
 

@@ -147,3 +147,47 @@ def test_too_few_examples_is_a_clear_error(tmp_path):
     path.write_text("text,emotion\n好开心,optimism\n气死了,anger\n", encoding="utf-8")
     with pytest.raises(ValueError, match="each class needs"):
         train_emotion(str(path), str(tmp_path), progress=False)
+
+
+def test_word_view_matches_scikit_learn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from opinion.nlp.fit import _word_grams, _word_view
+    rnd = random.Random(1)
+    vocab = [w for words in WORDS.values() for w in words] + FILLER
+    train = [[rnd.choice(vocab) for _ in range(rnd.randint(1, 8))] for _ in range(200)]
+    test = [[rnd.choice(vocab + ["没见过"]) for _ in range(rnd.randint(0, 8))] for _ in range(50)]
+    vec = TfidfVectorizer(analyzer=_word_grams, sublinear_tf=True).fit(train)
+    view = _word_view(train)
+    order = [vec.vocabulary_[w] for w in view.vocab]
+    assert np.allclose(vec.transform(test)[:, order].toarray(), view.features(test).toarray())
+
+
+def test_unit_vectors_fold_into_class_scores():
+    """The shipped table holds each unit's class scores, not its vector: the same scores result."""
+    from opinion.nlp.fit import char_vectors
+    from opinion.nlp.textmodel import UnitTable
+    texts = [r["text"] for r in make_rows(40, seed=2)]
+    table = char_vectors(texts, dim=5, min_count=2)
+    mean = table.scores(texts)
+    assert mean.shape == (len(texts), 5) and np.abs(mean).sum(axis=1).min() > 0
+    coef = np.random.default_rng(0).normal(size=(7, 5))
+    folded = UnitTable(table.keys, table.weights, table.values @ coef.T)
+    assert np.allclose(folded.scores(texts), mean @ coef.T)
+    assert np.allclose(folded.scores(["鑫淼", ""]), 0)
+
+
+def test_emotion_model_round_trip_with_unit_vectors(tmp_path, monkeypatch):
+    from opinion.nlp import fit
+    from opinion.nlp.clean import clean
+    from opinion.nlp.doc import Doc
+    from opinion.nlp.textmodel import TextModel
+    rows = make_rows(12)
+    docs = [clean(Doc(raw=r["text"])) for r in rows]
+    monkeypatch.setattr(fit, "EMB_DIM", 5)   # the tiny corpus has too few units for 200
+    unlabelled = [r["text"] for r in make_rows(40, seed=3)]
+    model, report = fit.fit_emotion(docs, [r["emotion"] for r in rows], progress=False, unlabelled=unlabelled)
+    assert model.units is not None and report["unlabelled"] == len(unlabelled)
+    model.save(tmp_path / "emotion.npz")
+    loaded = TextModel.load(tmp_path / "emotion.npz")
+    assert np.allclose(loaded.emotion_proba(docs), model.emotion_proba(docs), atol=0.02)
+    assert report["cv_macro_f1"] >= 0.8
