@@ -5,6 +5,7 @@ The commands are registered on the app's CLI, so `python -m opinion X` and
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import datetime, timezone
@@ -194,7 +195,20 @@ def eval_group():
     """Measure the shipped models on labelled data."""
 
 
+def _user_errors(fn):
+    """A data file the command cannot use (a missing column, too few examples of a class, an
+    unreadable file) is the user's to fix: its message, not a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, KeyError, OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    return wrapper
+
+
 def _data_options(fn):
+    fn = _user_errors(fn)
     fn = click.option("--data", "data", required=True, multiple=True,
                       type=click.Path(exists=True), help="labelled CSV or JSON Lines file")(fn)
     fn = click.option("--text-col", default="text", show_default=True)(fn)
@@ -215,10 +229,15 @@ def train_sentiment_cmd(data, text_col, label_col, out):
 @train_group.command("emotion")
 @_data_options
 @click.option("--out", default=None)
-def train_emotion_cmd(data, text_col, label_col, out):
+@click.option("--unlabelled", multiple=True, type=click.Path(exists=True),
+              help="unlabelled posts for the character vectors: JSON Lines/CSV files with a text "
+                   "field, or folders of .jsonl; default: weibo-stream/ and weibo-topics/ beside "
+                   "the data file's folder")
+def train_emotion_cmd(data, text_col, label_col, out, unlabelled):
     """Train the seven-class emotion model."""
     from opinion.nlp import train
-    report = train.train_emotion(data[0], out, text_col=text_col, label_col=label_col or "emotion")
+    report = train.train_emotion(data[0], out, text_col=text_col, label_col=label_col or "emotion",
+                                 unlabelled=list(unlabelled) or None)
     click.echo(train.format_report(report))
 
 
@@ -271,6 +290,7 @@ def eval_routing_cmd(data, text_col, label_col, model):
 @eval_group.command("topics")
 @click.option("--data", required=True, type=click.Path(exists=True), help="a day file or a folder")
 @click.option("--seed", default=0, show_default=True)
+@_user_errors
 def eval_topics_cmd(data, seed):
     """ARI, NMI, purity, coverage and number of topics against hashtag labels."""
     from opinion.topics import evaluate

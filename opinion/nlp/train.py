@@ -97,7 +97,8 @@ def train_emotion(data: str, out_dir: str | None = None, text_col: str = "text",
     from opinion.nlp.fit import fit_emotion
     texts, labels = read_labelled(data, text_col, label_col)
     docs = _docs(texts, progress)
-    paths = unlabelled_beside(data) if unlabelled is None else list(unlabelled)
+    paths = unlabelled_beside(data) if unlabelled is None else \
+        [f for p in map(Path, unlabelled) for f in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
     raw = _docs(read_texts(paths), progress, "清洗未标注微博") if paths else []
     model, report = fit_emotion(docs, labels, progress=progress, unlabelled=[char_text(d).lower() for d in raw],
                                 **({"c": c} if c else {}))

@@ -191,3 +191,18 @@ def test_emotion_model_round_trip_with_unit_vectors(tmp_path, monkeypatch):
     loaded = TextModel.load(tmp_path / "emotion.npz")
     assert np.allclose(loaded.emotion_proba(docs), model.emotion_proba(docs), atol=0.02)
     assert report["cv_macro_f1"] >= 0.8
+
+
+def test_unusable_files_get_a_message_not_a_traceback(runner, tmp_path):
+    few = tmp_path / "few.csv"
+    few.write_text("text,emotion\n好开心,optimism\n气死了,anger\n", encoding="utf-8")
+    result = runner.invoke(args=["train", "emotion", "--data", str(few), "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "each class needs" in result.output and "Traceback" not in result.output
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = runner.invoke(args=["eval", "sentiment", "--data", str(wrong)])
+    assert result.exit_code == 1 and "需要列 text 与 polarity" in result.output
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("text,emotion\n好开心,optimism\n".encode("gbk"))
+    result = runner.invoke(args=["eval", "emotion", "--data", str(gbk)])
+    assert result.exit_code == 1 and "UnicodeDecodeError" in result.output
