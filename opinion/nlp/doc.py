@@ -6,7 +6,10 @@ same stages serve live collection, bulk import and the side-effect-free `analyze
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+_CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass
@@ -27,6 +30,13 @@ class Doc:
     emotion: str | None = None                 # one of EMOTIONS
     emotion_scores: dict[str, float] = field(default_factory=dict)
     error: str | None = None                   # "stage: message" when a stage failed on this doc
+
+    @property
+    def readable(self) -> bool:
+        """Whether the models have anything to read: Chinese words or Weibo emoticons. They were
+        trained on Chinese posts; an empty, English-only or digits-only post gets no sentiment or
+        emotion rather than a confident guess from stray letters."""
+        return bool(self.emoticons or _CHINESE.search(self.body))
 
 
 EMOTIONS = ("anger", "disgust", "fear", "sadness", "surprise", "optimism", "gratitude")

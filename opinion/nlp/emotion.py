@@ -37,7 +37,7 @@ class EmotionModel:
         out: list[tuple[str, dict[str, float]]] = []
         for doc, row in zip(docs, proba):
             scores = {c: round(float(p), 4) for c, p in zip(self.classes, row)}
-            if not (doc.body.strip() or doc.emoticons):
+            if not doc.readable:
                 out.append(("", {}))
                 continue
             out.append((max(scores, key=scores.get), scores))

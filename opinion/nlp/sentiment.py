@@ -25,10 +25,6 @@ class SentimentEngine(Protocol):
         ...
 
 
-def _has_content(doc: Doc) -> bool:
-    return bool(doc.body.strip() or doc.emoticons)
-
-
 class SnowNLPEngine:
     """The reference engine, kept for comparison (`analyze --engine snownlp`, `eval`)."""
     name = "snownlp"
@@ -65,8 +61,8 @@ class DomainEngine:
             lex = x[:, len(self.model.vocab):].toarray() / (self.model.lex_weight or 1.0)
             z = _logit(p) + meta["alpha"] * lexicon_prior(lex)
             p = 1.0 / (1.0 + np.exp(-(meta["final_scale"] * z + meta["final_offset"])))
-        # A post with no words and no emoticons has no sentiment to speak of: neutral, not a guess.
-        return [float(v) if _has_content(d) else 0.5 for d, v in zip(docs, p)]
+        # A post with nothing the model can read has no sentiment to speak of: neutral, not a guess.
+        return [float(v) if d.readable else 0.5 for d, v in zip(docs, p)]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

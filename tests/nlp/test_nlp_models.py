@@ -81,17 +81,22 @@ def test_non_negating_idioms_do_not_flip():
 
 
 def test_empty_input_is_neutral_and_labelless(analyse):
-    for d in analyse(["", "http://t.cn/abc", "   "]):
+    # Nothing Chinese to read: empty, a bare link, English only, digits only, control characters.
+    for d in analyse(["", "http://t.cn/abc", "   ", "The road is flooded again!", "12345", "\x00\x01\x02"]):
         assert d.sentiment == 0.5 and d.polarity == "neutral"
         assert d.emotion is None and d.emotion_scores == {}
 
 
-@pytest.mark.parametrize("raw", ["😀", "only english words", "\x00\x01\x02", "臺灣醫院服務很好",
-                                 "路" * 100_000, "#话题#[心]", "12345"])
+@pytest.mark.parametrize("raw", ["😀", "臺灣醫院服務很好", "路" * 100_000, "#话题#[心]", "中山路 LED 路灯坏了"])
 def test_bad_input_gets_a_sensible_result(analyse, raw):
     d = analyse([raw])[0]
     assert 0.0 <= d.sentiment <= 1.0 and d.polarity in ("negative", "neutral", "positive")
     assert d.emotion is None or d.emotion in EMOTIONS
+
+
+def test_traditional_characters_read_like_simplified(analyse):
+    trad, simp = analyse(["政府處理得很好，謝謝大家", "政府处理得很好，谢谢大家"])
+    assert trad.sentiment == simp.sentiment > 0.6 and trad.emotion == simp.emotion
 
 
 def test_emotion_classes_and_probabilities(emotion_model, analyse):
