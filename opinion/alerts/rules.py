@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from opinion.district import District
 from opinion.models import OPEN_CASE_STATUSES, Case, Post, Source, Topic
+from opinion.nlp.clean import to_simplified
 from opinion.topics.hot import burst
 
 CLOCK_NAMES = {"acknowledge": "签收", "respond": "首次回应", "resolve": "办结"}
@@ -59,7 +60,8 @@ def sensitive_word(district: District, posts: list[Post], now: datetime) -> list
         if post.created_at < now - rule["window"]:
             continue  # an import of old posts is history, not an alarm
         text = post.text or post.raw_text
-        for word in (w for w in words if w and w in text):
+        folded = to_simplified(text)  # 暴力執法 is 暴力执法: the word lists are simplified
+        for word in (w for w in words if w and w in folded):
             scope = f"topic:{post.topic_id}" if post.topic_id else f"post:{post.id}"
             key = f"sensitive_word:{scope}:{word}"
             if key not in found:

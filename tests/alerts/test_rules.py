@@ -47,6 +47,12 @@ def test_critical_word_is_critical(app, session):
     assert [a.severity for a in alerts(session, "sensitive_word") if "爆炸" in a.message] == ["critical"]
 
 
+def test_a_sensitive_word_in_traditional_characters_fires(app, session):
+    ingest(session, app, make_source(session), [make_item("t1", "城管暴力執法打傷攤販，現場有人拍下視頻")])
+    [alert] = alerts(session, "sensitive_word")
+    assert "“暴力执法”" in alert.message and "暴力執法" in alert.message  # the word, then the post as written
+
+
 def test_influential_author_posting_negatively(app, session):
     source = make_source(session)
     ingest(session, app, source, [
