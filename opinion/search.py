@@ -1,4 +1,5 @@
-"""Search over posts by their jieba tokens: the query is segmented the same way the posts were.
+"""Search over posts by their jieba tokens: the query is cleaned and segmented the same way the
+posts were (folded to simplified characters too, so 積水 finds posts about 积水 and the reverse).
 
 On PostgreSQL the tokens are matched with JSONB containment, which the GIN index
 ix_post_tokens_gin answers without reading every post. SQLite has no such index, so there each
@@ -8,11 +9,13 @@ not match inside "积水点").
 from __future__ import annotations
 
 import json
+import unicodedata
 
 from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from opinion.models import Post
+from opinion.nlp.clean import to_simplified
 
 MAX_TOKENS = 8
 
@@ -41,7 +44,7 @@ def _like_escape(value: str) -> str:
 
 def search_posts(session, segmenter, text: str, limit: int = 50, offset: int = 0) -> tuple[list[str], list[Post]]:
     """(the query's tokens, matching posts). No tokens (only stopwords or punctuation): no posts."""
-    tokens = segmenter.segment(text.strip())
+    tokens = segmenter.segment(to_simplified(unicodedata.normalize("NFKC", text.strip())))
     if not tokens:
         return [], []
     dialect = session.get_bind().dialect.name
