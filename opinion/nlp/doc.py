@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 _CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 @dataclass
@@ -33,10 +34,13 @@ class Doc:
 
     @property
     def readable(self) -> bool:
-        """Whether the models have anything to read: Chinese words or Weibo emoticons. They were
-        trained on Chinese posts; an empty, English-only or digits-only post gets no sentiment or
-        emotion rather than a confident guess from stray letters."""
-        return bool(self.emoticons or _CHINESE.search(self.body))
+        """Whether the models have anything to read. They were trained on Chinese Weibo posts, where
+        "555555", "haha" or "OMG" are slang they learned; a sentence in another language (three
+        or more Latin words and no Chinese) is not, and gets no sentiment or emotion rather than a
+        confident guess from stray letters, like an empty post."""
+        if self.emoticons or _CHINESE.search(self.body):
+            return True
+        return bool(self.body.strip()) and len(_LATIN_WORD.findall(self.body)) < 3
 
 
 EMOTIONS = ("anger", "disgust", "fear", "sadness", "surprise", "optimism", "gratitude")

@@ -81,17 +81,23 @@ def test_non_negating_idioms_do_not_flip():
 
 
 def test_empty_input_is_neutral_and_labelless(analyse):
-    # Nothing Chinese to read: empty, a bare link, English only, digits only, control characters.
-    for d in analyse(["", "http://t.cn/abc", "   ", "The road is flooded again!", "12345", "\x00\x01\x02"]):
+    # Nothing to read: empty, a bare link, a sentence in English, control characters.
+    for d in analyse(["", "http://t.cn/abc", "   ", "The road is flooded again!", "\x00\x01\x02"]):
         assert d.sentiment == 0.5 and d.polarity == "neutral"
         assert d.emotion is None and d.emotion_scores == {}
 
 
-@pytest.mark.parametrize("raw", ["😀", "臺灣醫院服務很好", "路" * 100_000, "#话题#[心]", "中山路 LED 路灯坏了"])
+@pytest.mark.parametrize("raw", ["😀", "臺灣醫院服務很好", "路" * 100_000, "#话题#[心]", "中山路 LED 路灯坏了",
+                                 "12345", "5555555555：（", "haha"])
 def test_bad_input_gets_a_sensible_result(analyse, raw):
     d = analyse([raw])[0]
     assert 0.0 <= d.sentiment <= 1.0 and d.polarity in ("negative", "neutral", "positive")
     assert d.emotion is None or d.emotion in EMOTIONS
+
+
+def test_weibo_slang_without_chinese_is_still_read(analyse):
+    crying, = analyse(["5555555555：（"])   # 呜呜呜: the training data's own way of crying
+    assert crying.emotion in EMOTIONS and crying.sentiment != 0.5
 
 
 def test_traditional_characters_read_like_simplified(analyse):
