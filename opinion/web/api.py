@@ -8,7 +8,8 @@ A timestamp more than five minutes away from our clock is refused, so a captured
 replayed later; inside the window a resent item is answered "duplicate" and stored once.
 The body is one item or a batch ({"items": [...]} or a list), each item like an import line
 (id, text, created_at, author, author_followers, url, reposts, comments, likes). The answer lists
-every item as accepted, duplicate or rejected with the reason.
+every item as accepted, duplicate or rejected with the reason. `GET /api/v1/openapi.json` describes
+all this for the people who write the sender (openapi.json beside this file).
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import select
 
 from opinion.importer import row_to_post
@@ -53,6 +55,11 @@ def _refuse(source: Source, message: str, code: str, status: int = 401):
     source.last_error = f"{utcnow().isoformat(timespec='seconds')} 拒收推送：{message}"
     db.session.commit()
     return _error(status, message, code)
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return send_file(Path(__file__).with_name("openapi.json"), mimetype="application/json", max_age=3600)
 
 
 @bp.route("/ingest", methods=["POST"])

@@ -100,3 +100,25 @@ def test_disabled_source_is_refused(client, session, hotline):
     hotline.enabled = False
     session.commit()
     assert push(client, ITEM).status_code == 403
+
+
+def test_the_openapi_document_describes_what_the_endpoint_does(client, session, hotline):
+    import re
+    from pathlib import Path
+
+    from opinion.importer import FIELDS
+    resp = client.get("/api/v1/openapi.json")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    doc = resp.get_json()
+    assert doc["openapi"].startswith("3.") and "/ingest" in doc["paths"]
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Item"]["properties"]) == set(FIELDS)   # what an item may carry, no more, no less
+    # Every refusal code the endpoint can answer is documented, and nothing else.
+    source = Path("opinion/web/api.py").read_text(encoding="utf-8")
+    codes = set(re.findall(r',\s*"([a-z_]+)"(?:, \d{3})?\)', source))  # _error(…, code) and _refuse(…, code[, status])
+    assert set(schemas["Error"]["properties"]["code"]["enum"]) == codes
+    # The documented signature scheme is the one the endpoint checks.
+    resp = push(client, ITEM)
+    assert resp.status_code == 200 and set(resp.get_json()) == set(schemas["IngestResult"]["required"])
+    item = resp.get_json()["items"][0]
+    assert item["status"] in schemas["IngestResult"]["properties"]["items"]["items"]["properties"]["status"]["enum"]
