@@ -10,6 +10,7 @@ redirected to the topic it went into (opinion.ingest). A renamed topic keeps its
 """
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 
@@ -247,6 +248,34 @@ def merge_converged(session, store, now: datetime | None = None) -> list[tuple[i
         merge_topics(session, store, keep, gone, None, now)
         done.append((keep.id, gone.id))
     return done
+
+
+RELATED_CANDIDATES = 200       # the hottest recent topics are compared, so a page's cost is bounded
+RELATED_MIN_SIMILARITY = 0.1   # below the upkeep job's automatic merge (0.2), above chance overlap
+
+
+def related_topics(session, topic: Topic, since: datetime, limit: int = 5) -> list[tuple[Topic, float]]:
+    """Open topics whose centroids are near this one's, most similar first: the fragments of one
+    matter that clustering kept apart (short comments share few words) and that the upkeep job is
+    not sure enough to merge, for a monitor to fold together. Nothing changes until they do."""
+    mine = (topic.state or {}).get("vsum") or {}
+    norm = math.sqrt(sum(v * v for v in mine.values()))
+    if not norm:
+        return []
+    candidates = session.execute(select(Topic).where(
+        Topic.status == "open", Topic.id != topic.id, Topic.last_seen_at >= since)
+        .order_by(Topic.hot_score.desc(), Topic.id).limit(RELATED_CANDIDATES)).scalars()
+    scored = []
+    for other in candidates:
+        theirs = (other.state or {}).get("vsum") or {}
+        small, large = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
+        dot = sum(v * large.get(t, 0.0) for t, v in small.items())
+        their_norm = math.sqrt(sum(v * v for v in theirs.values()))
+        similarity = dot / (norm * their_norm) if dot > 0 and their_norm else 0.0
+        if similarity >= RELATED_MIN_SIMILARITY:
+            scored.append((other, similarity))
+    scored.sort(key=lambda pair: (-pair[1], pair[0].id))
+    return scored[:limit]
 
 
 def close_quiet_topics(session, dormant_after, now: datetime | None = None) -> int:

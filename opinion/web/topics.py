@@ -2,6 +2,8 @@
 monitor makes to clustering (rename, merge, split), and search over posts."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -31,7 +33,9 @@ def show(topic_id: int):
     counts, slot = topic_timeline(db.session, topic.id, topic.first_seen_at, topic.last_seen_at)
     cases = db.session.execute(select(Case).where(Case.topic_id == topic.id).order_by(Case.id)).scalars().all()
     merged_into = db.session.get(Topic, topic.merged_into_id) if topic.merged_into_id else None
-    return render_template("monitor_topic.html", topic=topic, posts=posts, copies=copies,
+    related = edit.related_topics(db.session, topic, utcnow() - timedelta(
+        hours=current_app.config["TOPIC_DORMANT_HOURS"])) if topic.status == "open" else []
+    return render_template("monitor_topic.html", topic=topic, posts=posts, copies=copies, related=related,
                            trend=sparkline_points(counts, 600, 80, 4), trend_counts=counts,
                            slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
                            cases=cases, merged_into=merged_into, EMOTION_NAMES=EMOTION_NAMES,

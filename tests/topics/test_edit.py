@@ -207,3 +207,28 @@ def test_merge_keeps_two_open_cases_of_one_unit_for_a_person_to_merge(app, sessi
     assert second.status == "new"  # still open: only a person closes a case
     moved = session.execute(select(AuditEvent).where(AuditEvent.action == "case.topic_merged")).scalar_one()
     assert f"已有工单 #{first.id}" in moved.reason
+
+
+def test_related_topics_rank_by_centroid_similarity_among_open_recent_topics(session):
+    from datetime import timedelta
+
+    from opinion.models import utcnow
+    from opinion.topics.edit import related_topics
+    now = utcnow()
+
+    def topic(key, vsum, status="open", hours_ago=1):
+        t = Topic(key=key, label=key, status=status, state={"vsum": vsum}, post_count=3,
+                  first_seen_at=now - timedelta(hours=hours_ago), last_seen_at=now - timedelta(hours=hours_ago))
+        session.add(t)
+        return t
+    me = topic("me", {"工地": 1.0, "噪音": 1.0, "人民路": 1.0})
+    close = topic("close", {"工地": 1.0, "噪音": 1.0, "凌晨": 1.0})          # cosine 2/3
+    topic("loose", {"噪音": 1.0, "广场舞": 1.0, "公园": 1.0, "音响": 1.0})  # cosine 0.29
+    topic("far", {"积水": 1.0, "隧道": 1.0})                                 # nothing shared
+    topic("quiet", {"工地": 1.0, "噪音": 1.0, "人民路": 1.0}, status="dormant")
+    topic("old", {"工地": 1.0, "噪音": 1.0, "人民路": 1.0}, hours_ago=100)
+    session.commit()
+    found = related_topics(session, me, now - timedelta(hours=72))
+    assert [(t.key, round(s, 2)) for t, s in found] == [("close", 0.67), ("loose", 0.29)]
+    assert related_topics(session, me, now - timedelta(hours=72), limit=1)[0][0].id == close.id
+    assert related_topics(session, Topic(key="empty", state={}), now) == []

@@ -204,3 +204,21 @@ def test_leaders_read_but_cannot_act_on_the_console(client, session, monitored, 
     assert client.post(path.format(alert=alert.id, topic=topic.id), data={"label": "x", "into": 1}).status_code == 403
     session.refresh(alert)
     assert alert.status == "open"
+
+
+def test_related_topics_are_suggested_and_folded_in_from_the_topic_page(app, client, session, monitored):
+    flood, _ = monitored
+    ingest(session, app, make_source(session), [
+        make_item("n1", "人民路工地夜间施工噪音太大，凌晨两点还在打桩", minutes_ago=20),
+        make_item("n2", "人民路工地晚上施工噪音扰民", minutes_ago=10)])
+    noise = session.execute(select(Topic).where(Topic.id != flood.id)).scalars().first()
+    login(client, "monitor1")
+    first = session.execute(select(Post.id).where(Post.external_id == "n1")).scalar_one()
+    client.post(f"/monitor/topics/{noise.id}/split", data={"post": [first]})   # a fragment of the same matter
+    fragment = session.execute(select(Post.topic_id).where(Post.id == first)).scalar_one()
+    html = client.get(f"/monitor/topics/{noise.id}").get_data(as_text=True)
+    related = html.split("可能相关的话题", 1)[1].split("</table>", 1)[0]
+    assert f"#{fragment} " in related and f"#{flood.id} " not in related and "相似度" in related
+    merged = client.post(f"/monitor/topics/{fragment}/merge", data={"into": noise.id}, follow_redirects=True)
+    assert f"话题 #{fragment} 已并入 #{noise.id}" in merged.get_data(as_text=True)
+    assert "可能相关的话题" not in client.get(f"/monitor/topics/{noise.id}").get_data(as_text=True)
