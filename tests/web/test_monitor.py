@@ -173,12 +173,18 @@ def test_consoles_beyond_the_stream_limit_poll_instead_of_holding_a_thread(app, 
     slots.release()
 
 
-def test_merge_and_split_topics_from_the_topic_page(app, client, session, monitored):
-    topic, _ = monitored
+@pytest.fixture
+def noise_topic(app, session, monitored):
+    """A second topic beside the flood: night-time building noise on 人民路."""
+    flood, _ = monitored
     ingest(session, app, make_source(session), [
         make_item("n1", "人民路工地夜间施工噪音太大，凌晨两点还在打桩", minutes_ago=20),
         make_item("n2", "人民路工地晚上施工噪音扰民", minutes_ago=10)])
-    other = session.execute(select(Topic).where(Topic.id != topic.id)).scalars().first()
+    return session.execute(select(Topic).where(Topic.id != flood.id)).scalars().first()
+
+
+def test_merge_and_split_topics_from_the_topic_page(app, client, session, monitored, noise_topic):
+    topic, other = monitored[0], noise_topic
     login(client, "monitor1")
     posts = session.execute(select(Post.id).where(Post.topic_id == other.id)).scalars().all()
     split = client.post(f"/monitor/topics/{other.id}/split", data={"post": posts[:1]}, follow_redirects=True)
@@ -206,12 +212,8 @@ def test_leaders_read_but_cannot_act_on_the_console(client, session, monitored, 
     assert alert.status == "open"
 
 
-def test_related_topics_are_suggested_and_folded_in_from_the_topic_page(app, client, session, monitored):
-    flood, _ = monitored
-    ingest(session, app, make_source(session), [
-        make_item("n1", "人民路工地夜间施工噪音太大，凌晨两点还在打桩", minutes_ago=20),
-        make_item("n2", "人民路工地晚上施工噪音扰民", minutes_ago=10)])
-    noise = session.execute(select(Topic).where(Topic.id != flood.id)).scalars().first()
+def test_related_topics_are_suggested_and_folded_in_from_the_topic_page(client, session, monitored, noise_topic):
+    flood, noise = monitored[0], noise_topic
     login(client, "monitor1")
     first = session.execute(select(Post.id).where(Post.external_id == "n1")).scalar_one()
     client.post(f"/monitor/topics/{noise.id}/split", data={"post": [first]})   # a fragment of the same matter
