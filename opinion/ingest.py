@@ -101,7 +101,7 @@ class TopicStore:
         for topic in session.execute(select(Topic).where(Topic.status == "open",
                                                          Topic.last_seen_at >= since)).scalars():
             if topic.state:
-                pipeline.clusterer.load_topic(topic.key, topic.state)
+                pipeline.clusterer.load_topic(topic.key, topic.state, recheck=True)
 
     def db_key(self, key: str, known: set[str]) -> str:
         return key if key in known else f"{self.token}-{key}"

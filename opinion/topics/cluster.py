@@ -206,7 +206,7 @@ class TopicClusterer:
         # Ties broken by key: a set's order follows PYTHONHASHSEED, and results must not.
         for key in sorted(dirty, key=lambda k: (self.topics[k].n_vectors, k)):
             s = self.topics.get(key)
-            if s is None or s.n_vectors < 2 or s.norm <= 0:
+            if s is None or s.n_vectors < 2 or s.norm <= 0 or s.curated:
                 continue
             # A centroid barely moves once a topic is big: re-check after it grew by a quarter.
             if s.n_vectors < 1.25 * self._checked_at.get(key, 0):
@@ -231,7 +231,7 @@ class TopicClusterer:
         best, best_sim = None, 0.0
         for k in heapq.nlargest(self.merge_candidates, cand, key=cand.__getitem__):
             o = self.topics[k]
-            if o.n_vectors < 2 or o.norm <= 0:
+            if o.n_vectors < 2 or o.norm <= 0 or o.curated:
                 continue
             ov = o.vsum
             sim = sum(w * ov.get(tt, 0.0) for tt, w in cen.items()) / o.norm
@@ -284,8 +284,10 @@ class TopicClusterer:
     def export_state(self, key: str) -> dict:
         return _export(self.topics[key])
 
-    def load_topic(self, key: str, state: dict) -> None:
-        """Rebuild one topic (after a restart, or to revive a dormant one)."""
+    def load_topic(self, key: str, state: dict, recheck: bool = False) -> None:
+        """Rebuild one topic (after a restart, or to revive a dormant one). `recheck`: the next
+        maintenance looks for a topic it converged with, as for one that just moved (after a
+        restart, pairs that converged before it would otherwise wait for their next post)."""
         if key in self.topics:
             old = self.topics.pop(key)
             for t in old.vsum:
@@ -297,6 +299,8 @@ class TopicClusterer:
             self._register_sketch(sk, key)
         if key[1:].isdigit():           # never hand out a key that is already in use
             self._next_id = max(self._next_id, int(key[1:]) + 1)
+        if recheck:
+            self._dirty.add(key)
 
     def export_stats(self) -> dict:
         """Global IDF statistics, to persist alongside the topics."""

@@ -157,9 +157,13 @@ def move_posts(session, store, posts: list[Post], target: Topic | None, user: Us
             piece.hashtags[h.strip()] += 1
         incoming = merge_states(incoming, piece, key=target.key)
         post.topic_id = target.id
-    _save(session, target, merge_states(_state(target), incoming, key=target.key))
+    received = merge_states(_state(target), incoming, key=target.key)
+    # A monitor has drawn this line: upkeep must not merge either side back automatically.
+    received.curated = True
+    _save(session, target, received)
     for tid, topic in sources.items():
         if tid != target.id:
+            states[tid].curated = True
             _save(session, topic, states[tid])
     action = "topic.posts_moved" if target.post_count != len(posts) else "topic.split"
     audit.record(session, action, "topic", target.id, actor=user, at=now,

@@ -28,6 +28,9 @@ class TopicState:
     hashtags: Counter = field(default_factory=Counter)
     sketches: list[tuple[int, ...]] = field(default_factory=list)
     custom_label: str | None = None   # set by a monitor's rename; wins over the generated label
+    # A monitor moved posts into or out of it: upkeep never merges it automatically, or it could
+    # fold a split-off part straight back. Monitors still merge it by hand.
+    curated: bool = False
 
     @property
     def centroid(self) -> dict[str, float]:
@@ -76,6 +79,7 @@ def merge_states(a: TopicState, b: TopicState, key: str | None = None) -> TopicS
         first_seen=_min(a.first_seen, b.first_seen), last_seen=_max(a.last_seen, b.last_seen),
         headlines=a.headlines + b.headlines, hashtags=a.hashtags + b.hashtags,
         sketches=(a.sketches + b.sketches)[-MAX_SKETCHES:], custom_label=a.custom_label,
+        curated=a.curated or b.curated,
     )
     recompute_norm(out)
     prune(out)
@@ -104,6 +108,7 @@ def remove_contribution(s: TopicState, vector: dict[str, float], weight: float =
         volume=max(0.0, s.volume - weight), n_duplicates=max(0, s.n_duplicates - int(duplicate)),
         first_seen=s.first_seen, last_seen=s.last_seen, headlines=Counter(s.headlines),
         hashtags=Counter(s.hashtags), sketches=list(s.sketches), custom_label=s.custom_label,
+        curated=s.curated,
     )
     recompute_norm(out)
     return out
@@ -117,7 +122,7 @@ def export_state(s: TopicState) -> dict:
         "first_seen": s.first_seen.isoformat() if s.first_seen else None,
         "last_seen": s.last_seen.isoformat() if s.last_seen else None,
         "headlines": dict(s.headlines.most_common(10)), "hashtags": dict(s.hashtags.most_common(10)),
-        "sketches": [list(x) for x in s.sketches], "custom_label": s.custom_label,
+        "sketches": [list(x) for x in s.sketches], "custom_label": s.custom_label, "curated": s.curated,
         "label": make_label(s), "keywords": top_keywords(s),
     }
 
@@ -131,6 +136,7 @@ def state_from_dict(key: str, d: dict) -> TopicState:
         last_seen=datetime.fromisoformat(d["last_seen"]) if d.get("last_seen") else None,
         headlines=Counter(d.get("headlines", {})), hashtags=Counter(d.get("hashtags", {})),
         sketches=[tuple(x) for x in d.get("sketches", [])], custom_label=d.get("custom_label"),
+        curated=bool(d.get("curated", False)),
     )
     recompute_norm(s)
     return s

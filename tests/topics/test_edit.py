@@ -232,3 +232,36 @@ def test_related_topics_rank_by_centroid_similarity_among_open_recent_topics(ses
     assert [(t.key, round(s, 2)) for t, s in found] == [("close", 0.67), ("loose", 0.29)]
     assert related_topics(session, me, now - timedelta(hours=72), limit=1)[0][0].id == close.id
     assert related_topics(session, Topic(key="empty", state={}), now) == []
+
+
+def test_upkeep_never_folds_a_split_back_and_rechecks_old_pairs_after_a_restart(app, session, two_topics):
+    """A monitor's split stays split, whatever the centroids say; topics that converged before a
+    restart are merged by the first upkeep after it, not only when one of them gets a post."""
+    from opinion.topics.edit import merge_converged
+    source, flood, school = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    ingest(session, app, source, [make_item("s3", "实验小学暑假补课收费两千元，家长不满", minutes_ago=20),
+                                   make_item("s4", "实验小学暑假违规补课乱收费，谁来管管", minutes_ago=10)])
+    _, store = get_pipeline(app)
+    posts = session.execute(select(Post).where(Post.topic_id == school.id).order_by(Post.id)).scalars().all()
+    assert len(posts) == 5
+    part = split_topic(session, store, posts[:2], monitor)   # both sides keep at least two posts
+    session.commit()
+    assert part.state["curated"] and school.state["curated"]
+    clusterer = store.pipeline.clusterer
+    clusterer._dirty |= {store.cluster_key(part.key), store.cluster_key(school.key)}
+    merge_converged(session, store)
+    session.commit()
+    assert (part.status, school.status) == ("open", "open")   # still apart, as the monitor left them
+
+    # Two uncurated topics on one matter that converged before a restart.
+    twin = Topic(key="twin2", label="隧道积水", state=dict(flood.state), post_count=0,
+                 first_seen_at=flood.first_seen_at, last_seen_at=flood.last_seen_at)
+    session.add(twin)
+    session.commit()
+    del app.extensions["opinion.pipeline"]   # a restart: the new store loads both from the database
+    _, restarted = get_pipeline(app)
+    assert merge_converged(session, restarted) != []
+    session.commit()
+    assert sorted((flood.status, twin.status)) == ["merged", "open"]
+    assert (part.status, school.status) == ("open", "open")
