@@ -16,11 +16,11 @@ def job(what: str):
     instead of a dead scheduler thread; the next run retries."""
     def wrap(body):
         @functools.wraps(body)
-        def run(app) -> None:
+        def run(app, **kwargs) -> None:   # kwargs: e.g. now=, for replaying a run at a given time
             from opinion.models import db
             with app.app_context():
                 try:
-                    body(app, db.session)
+                    body(app, db.session, **kwargs)
                     db.session.commit()
                 except Exception:  # noqa: BLE001 - job boundary
                     db.session.rollback()

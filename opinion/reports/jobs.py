@@ -1,37 +1,38 @@
-"""The report jobs as the scheduler calls them: own app context, commit, and log instead of dying
-(the job boundary; the next run tries again)."""
+"""The report jobs as the scheduler calls them, inside the common job boundary (opinion.jobs.job):
+own app context, commit, and a logged failure instead of a dead scheduler thread."""
 from __future__ import annotations
 
 import logging
 
+from opinion.jobs import job
 from opinion.reports import scheduled
 
 log = logging.getLogger(__name__)
 
 
-def _run(app, make, what: str, now=None) -> None:
-    from opinion.models import db, utcnow
-    with app.app_context():
-        try:
-            made = make(db.session, now or utcnow())
-            db.session.commit()
-            for report in made if isinstance(made, list) else [made]:
-                log.info("%s: #%s %s %s", what, report.id, report.title, report.status)
-        except Exception:  # noqa: BLE001 - job boundary
-            db.session.rollback()
-            log.exception("%s failed", what)
+def _made(what: str, made) -> None:
+    for report in made if isinstance(made, list) else [made]:
+        log.info("%s: #%s %s %s", what, report.id, report.title, report.status)
 
 
-def weekly_report(app, now=None) -> None:
-    _run(app, scheduled.weekly_due, "weekly report", now)
+def _now(now):
+    from opinion.models import utcnow
+    return now or utcnow()
 
 
-def daily_report(app, now=None) -> None:
-    _run(app, scheduled.daily_due, "daily report", now)
+@job("weekly report")
+def weekly_report(app, session, now=None) -> None:
+    _made("weekly report", scheduled.weekly_due(session, _now(now)))
 
 
-def special_reports(app, now=None) -> None:
-    _run(app, scheduled.special_due, "special reports", now)
+@job("daily report")
+def daily_report(app, session, now=None) -> None:
+    _made("daily report", scheduled.daily_due(session, _now(now)))
+
+
+@job("special reports")
+def special_reports(app, session, now=None) -> None:
+    _made("special reports", scheduled.special_due(session, _now(now)))
 
 
 def add_report_jobs(scheduler, app, common: dict) -> None:
