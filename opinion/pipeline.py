@@ -50,7 +50,7 @@ class Pipeline:
 
     def __init__(self, district: District, sentiment_engine: str = "domain", clusterer=None,
                  router=None, min_confidence: float = 0.5):
-        from opinion.nlp.clean import clean, to_simplified
+        from opinion.nlp.clean import clean
         from opinion.nlp.emotion import EmotionModel, apply_emotion
         from opinion.nlp.keywords import KeywordExtractor
         from opinion.nlp.segment import Segmenter
@@ -77,13 +77,13 @@ class Pipeline:
             # body it came from, so they are added back whole (their characters count as n-grams).
             tokens = [e.doc.tokens + e.doc.hashtags for e in entries]
             # The rules read the whole text (hashtags too), in simplified characters like the district's words.
-            texts = [to_simplified(e.doc.text) for e in entries]
+            texts = [e.doc.text_simplified for e in entries]
             for e, d in zip(entries, self.router.route_batch(texts, tokens)):
                 e.category, e.department, e.routing_confidence = d.category, d.unit_code, d.confidence
                 e.routing_reason, e.triage = d.reason, d.triage
 
         def priority(e: Entry) -> None:
-            p = decide_priority(district, to_simplified(e.doc.text), e.doc.emotion, e.doc.polarity,
+            p = decide_priority(district, e.doc.text_simplified, e.doc.emotion, e.doc.polarity,
                                 e.author_followers)
             e.priority, e.priority_reason = p.priority, p.reason
 

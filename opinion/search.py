@@ -9,13 +9,12 @@ not match inside "积水点").
 from __future__ import annotations
 
 import json
-import unicodedata
 
 from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from opinion.models import Post
-from opinion.nlp.clean import to_simplified
+from opinion.nlp.clean import fold
 
 MAX_TOKENS = 8
 
@@ -44,7 +43,7 @@ def _like_escape(value: str) -> str:
 
 def search_posts(session, segmenter, text: str, limit: int = 50, offset: int = 0) -> tuple[list[str], list[Post]]:
     """(the query's tokens, matching posts). No tokens (only stopwords or punctuation): no posts."""
-    tokens = segmenter.segment(to_simplified(unicodedata.normalize("NFKC", text.strip())))
+    tokens = segmenter.segment(fold(text.strip()))
     if not tokens:
         return [], []
     dialect = session.get_bind().dialect.name

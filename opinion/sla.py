@@ -25,23 +25,21 @@ OFFICE_OPENS = time(9, 0)
 
 @lru_cache(maxsize=64)
 def package_knows(year: int) -> bool:
-    """Whether chinese_calendar has the State Council's holidays for `year`."""
+    """Whether chinese_calendar has the State Council's holidays for `year`; says so once if not."""
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
         return True
     except NotImplementedError:
+        # Beyond the published years, the plain Monday-to-Friday week is the best guess until the
+        # district enters the year's dates or the package is updated (calendar_gaps says so).
+        log.warning("chinese_calendar has no data for %s: days the district lists none for count Monday-Friday",
+                    year)
         return False
 
 
 @lru_cache(maxsize=4096)
 def _official_working_day(day: date) -> bool:
-    if package_knows(day.year):
-        return chinese_calendar.is_workday(day)
-    # Beyond the published years, the plain Monday-to-Friday week is the best guess until the
-    # district enters the year's dates or the package is updated (calendar_gaps says so).
-    log.warning("chinese_calendar has no data for %s and the district file lists none; counting Monday-Friday",
-                day.year)
-    return day.weekday() < 5
+    return chinese_calendar.is_workday(day) if package_knows(day.year) else day.weekday() < 5
 
 
 def is_working_day(day: date, district: District | None = None) -> bool:

@@ -75,6 +75,12 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else text
 
 
+def fold(text: str) -> str:
+    """What the analysis reads: full-width letters, digits and punctuation folded (NFKC), then
+    traditional characters. Posts' bodies and search queries go through the same fold."""
+    return to_simplified(unicodedata.normalize("NFKC", text))
+
+
 def _repost_chain(text: str) -> list[tuple[str, str]]:
     # "own words //@a: a's words //@b: b's words" -> [(a, a's words), (b, b's words)]
     parts = _REPOST.split(text)
@@ -98,7 +104,7 @@ def clean(doc: Doc) -> Doc:
     body = _MENTION.sub(" ", body)
     body = _EMOTICON.sub(" ", body)
     body = _FURNITURE.sub(" ", body[: MAX_BODY * 2])
-    body = unicodedata.normalize("NFKC", body)  # full-width letters, digits and punctuation folded
-    body = to_simplified(body)
+    body = fold(body)
+    doc.text_simplified = to_simplified(text)
     doc.body = _SPACE.sub(" ", body).strip()[:MAX_BODY]
     return doc

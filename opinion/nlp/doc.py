@@ -17,6 +17,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 class Doc:
     raw: str                                   # text exactly as received
     text: str = ""                             # cleaned plain text for display (HTML dropped)
+    text_simplified: str = ""                  # the same in simplified characters, for the district's word rules
     body: str = ""                             # text for analysis: hashtags, @, URLs, [表情] taken out
     hashtags: list[str] = field(default_factory=list)      # "#话题#" contents, without the #
     mentions: list[str] = field(default_factory=list)      # "@用户" names
