@@ -105,6 +105,5 @@ def clean(doc: Doc) -> Doc:
     body = _EMOTICON.sub(" ", body)
     body = _FURNITURE.sub(" ", body[: MAX_BODY * 2])
     body = fold(body)
-    doc.text_simplified = to_simplified(text)
     doc.body = _SPACE.sub(" ", body).strip()[:MAX_BODY]
     return doc

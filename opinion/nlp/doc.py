@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 _CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
@@ -17,7 +18,6 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 class Doc:
     raw: str                                   # text exactly as received
     text: str = ""                             # cleaned plain text for display (HTML dropped)
-    text_simplified: str = ""                  # the same in simplified characters, for the district's word rules
     body: str = ""                             # text for analysis: hashtags, @, URLs, [表情] taken out
     hashtags: list[str] = field(default_factory=list)      # "#话题#" contents, without the #
     mentions: list[str] = field(default_factory=list)      # "@用户" names
@@ -32,6 +32,13 @@ class Doc:
     emotion: str | None = None                 # one of EMOTIONS
     emotion_scores: dict[str, float] = field(default_factory=dict)
     error: str | None = None                   # "stage: message" when a stage failed on this doc
+
+    @cached_property
+    def text_simplified(self) -> str:
+        """The display text in simplified characters, for the district's word rules (routing,
+        priority). Made on first use, once: the analysis stages never need it."""
+        from opinion.nlp.clean import to_simplified
+        return to_simplified(self.text)
 
     @property
     def readable(self) -> bool:
