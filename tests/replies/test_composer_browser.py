@@ -75,7 +75,8 @@ def test_spokesperson_composes_checks_fixes_and_sends(live_server, browser):
     assert "您反映的问题属实。" in text.input_value()
     expect(page.locator("#reply-checks li.ok")).to_contain_text("校对通过")
     expect(page.locator("#approval-note")).to_have_text("")
-    page.click("button:text-is('发送回复')")
+    with page.expect_navigation():   # a slow host may take longer than expect()'s 5 s to answer the POST
+        page.click("button:text-is('发送回复')")
     expect(page.locator(".flash").first).to_contain_text("回复已发布（已通过原渠道回复网友）")
     assert "已回应" in page.locator("dl").inner_text()
     expect(page.locator(".reply-item")).to_contain_text("积水已排除")
@@ -97,7 +98,8 @@ def test_urgent_reply_waits_in_the_approval_queue(live_server, browser):
     page.fill("#reply-text", "网友您好！经核实，我局已安排抽水车到场，积水已排除。如有疑问请致电 0731-88886666。感谢您的监督！"
               "网传有人死亡不实。")
     page.check("input[name=confirmed]")
-    page.click("button:text-is('发送回复')")
+    with page.expect_navigation():   # a slow host may take longer than expect()'s 5 s to answer the POST
+        page.click("button:text-is('发送回复')")
     expect(page.locator(".flash").first).to_contain_text("回复已提交审核")
     assert "已回应" not in page.locator("dl").inner_text()
     page.context.clear_cookies()
@@ -105,6 +107,7 @@ def test_urgent_reply_waits_in_the_approval_queue(live_server, browser):
     page.goto(f"{base}/replies/approvals")
     expect(page.locator(".pending-reply")).to_contain_text("网传有人死亡不实")
     page.screenshot(path=str(SHOTS / "approvals.png"), full_page=True)
-    page.click("button:text-is('批准发布')")
+    with page.expect_navigation():   # a slow host may take longer than expect()'s 5 s to answer the POST
+        page.click("button:text-is('批准发布')")
     expect(page.locator(".flash").first).to_contain_text(re.compile(r"已批准并发布：工单 #\d+"))
     assert fake_channel.SENT[-1][0] == "w1"

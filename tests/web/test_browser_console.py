@@ -101,11 +101,13 @@ def test_admin_adds_a_unit_and_a_routing_rule(console, browser):
     page.fill("input[name=name]", "区网格化管理中心")
     page.select_option("select[name=kind]", "department")
     page.fill("textarea[name=keywords]", "网格员")
-    page.click("button:text-is('新增单位')")
+    with page.expect_navigation():   # a slow host may take longer than expect()'s 5 s
+        page.click("button:text-is('新增单位')")
     assert "已新增单位：区网格化管理中心" in page.locator(".flash").inner_text()
     page.click("tr:has-text('区网格化管理中心') >> text=编辑")
     page.fill("textarea[name=keywords]", "网格员\n网格化管理")
-    page.click("button:text-is('保存')")
+    with page.expect_navigation():   # a slow host may take longer than expect()'s 5 s
+        page.click("button:text-is('保存')")
     assert re.search(r"路由关键词 2 个", page.locator(".flash").inner_text())
     page.screenshot(path=str(SHOTS / "admin-units.png"), full_page=False)
     with app.app_context():
