@@ -22,8 +22,9 @@ def make_app(tmp_path, **config):
     from opinion import create_app
     from opinion.directory import sync_units
     from opinion.models import db
+    # A one-second keep-alive lets an alert stream notice within a second that its browser is gone.
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
-                      **config})
+                      "MONITOR_STREAM_KEEPALIVE": 1, **config})
     with app.app_context():
         db.create_all()
         sync_units(db.session, app.extensions["district"])
@@ -35,12 +36,24 @@ def make_app(tmp_path, **config):
 def serve(app):
     """The app behind waitress on a free port; yields its base address."""
     from waitress.server import create_server
+    from waitress import wasyncore
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
+    loop = threading.Thread(target=server.run, daemon=True)
+    loop.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
+        # A worker thread that ends its request (an alert stream) wakes the server's loop by
+        # os.write-ing b"x" into its trigger pipe. Were the pipe closed first, that byte would land in
+        # whatever reused the descriptor: once another test's PostgreSQL socket ("invalid frontend
+        # message type 120"). So the workers finish before anything is closed, and if one will not,
+        # the pipe stays open.
+        server.task_dispatcher.shutdown(timeout=30)
+        if server.task_dispatcher.threads:
+            wasyncore.dispatcher.close(server)  # stop listening; leave the trigger to the live thread
+        else:
+            wasyncore.close_all(server._map)
+            loop.join(timeout=5)
 
 
 @pytest.fixture

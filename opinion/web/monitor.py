@@ -89,6 +89,7 @@ def stream():
     except ValueError:
         abort(400, "after 应为预警编号（整数）")
     poll = float(current_app.config.get("MONITOR_STREAM_POLL", 1.0))
+    keep_alive = float(current_app.config.get("MONITOR_STREAM_KEEPALIVE", 10.0))
     held = _stream_slots().acquire(blocking=False)
     # Past the limit of held streams a console still gets what is new, then polls every 10 s,
     # so the worker threads stay free for pages.
@@ -99,7 +100,7 @@ def stream():
         try:
             yield f"retry: {retry_ms}\n\n"  # when the bounded stream ends, the browser reconnects
             deadline = time.monotonic() + lifetime
-            next_beat = time.monotonic() + 10
+            next_beat = time.monotonic() + keep_alive
             while True:
                 fresh = [alert_event(a) for a in reversed(open_alerts(last_id))]
                 db.session.rollback()  # end the read transaction: SQLite would keep showing this snapshot
@@ -109,7 +110,7 @@ def stream():
                 if time.monotonic() >= deadline:
                     return
                 if time.monotonic() >= next_beat:  # a comment keeps proxies from closing an idle stream
-                    next_beat = time.monotonic() + 10
+                    next_beat = time.monotonic() + keep_alive
                     yield ": keep-alive\n\n"
                 time.sleep(poll)
         finally:
