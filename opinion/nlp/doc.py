@@ -26,6 +26,7 @@ class Doc:
     headline: str = ""                         # the first 【…】 headline, if any
     repost_chain: list[tuple[str, str]] = field(default_factory=list)  # (user, text) from //@user:text
     tokens: list[str] = field(default_factory=list)
+    segmented: bool = False                    # tokens came from the segment stage (even if none are left)
     keywords: list[str] = field(default_factory=list)
     sentiment: float | None = None             # probability the post is positive, 0..1
     polarity: str | None = None                # negative / neutral / positive

@@ -105,6 +105,6 @@ def _segmenter():
 def doc_tokens(doc: Doc) -> list[str]:
     """The tokens the pipeline's segment stage left on the doc; a doc that skipped that stage
     (training, eval) is segmented here with the default Segmenter, as in training."""
-    if doc.tokens or not doc.body.strip():
+    if doc.segmented or doc.tokens or not doc.body.strip():
         return list(doc.tokens)
     return _segmenter().segment(doc.body)

@@ -72,4 +72,5 @@ class Segmenter:
 
     def __call__(self, doc: Doc) -> Doc:
         doc.tokens = self.segment(doc.body)
+        doc.segmented = True
         return doc

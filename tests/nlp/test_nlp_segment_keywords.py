@@ -1,6 +1,8 @@
 """Segmentation with user words and stopwords; keywords without stopwords or excluded names."""
 from __future__ import annotations
 
+import pytest
+
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
 from opinion.nlp.keywords import KeywordExtractor, build_idf, load_idf, save_idf
@@ -27,6 +29,17 @@ def test_custom_stopwords_and_doc_call(segmenter):
     seg = Segmenter(stopwords={"积水"})
     d = seg(clean(Doc(raw="#暴雨#积水严重 @某人")))
     assert "积水" not in d.tokens and "严重" in d.tokens and "暴雨" not in d.tokens
+
+
+def test_a_post_of_stopwords_only_is_not_segmented_again(segmenter, monkeypatch):
+    from opinion.nlp import features
+    d = segmenter(clean(Doc(raw="我们的了吗？")))
+    assert d.tokens == [] and d.segmented
+    monkeypatch.setattr(features, "_segmenter", lambda: pytest.fail("segmented a second time"))
+    assert features.doc_tokens(d) == []
+    # a doc that skipped the stage (training, eval) is still segmented there
+    monkeypatch.undo()
+    assert features.doc_tokens(clean(Doc(raw="小区积水严重"))) == ["小区", "积水", "严重"]
 
 
 def test_empty_and_huge_text(segmenter):
