@@ -67,7 +67,8 @@ ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.re
 ACTION_NAMES.update({"config.changed": "修改配置", "config.reset": "恢复默认配置", "unit.created": "新增单位",
                      "unit.updated": "修改单位", "unit.activated": "启用单位", "unit.deactivated": "停用单位",
                      "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
-                     "user.deactivated": "停用账号", "user.role_changed": "调整角色", "template.saved": "保存口径模板"})
+                     "user.deactivated": "停用账号", "user.role_changed": "调整角色",
+                     "user.login": "登录", "user.login_failed": "登录失败", "template.saved": "保存口径模板"})
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 

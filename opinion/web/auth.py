@@ -1,19 +1,21 @@
 """Log-in, log-out and who may see what.
 
-Failed log-ins are counted per user name and address; after five in a quarter hour the account
-is locked for that address for the rest of the window, which stops password guessing.
+Every log-in and every failed attempt goes into the audit log (account, address), where a
+security review looks for them. Failed attempts are counted from there, per account name and
+address: after five in a quarter hour that address is refused for the account for the rest of the
+window, which stops password guessing, and the count holds across web workers and restarts.
 """
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
+from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from opinion.models import User, db
+from opinion import audit
+from opinion.models import AuditEvent, User, db, utcnow
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -24,11 +26,6 @@ MAX_FAILURES, WINDOW_SECONDS = 5, 900
 
 def init_login(app) -> None:
     login_manager.init_app(app)
-    app.extensions["login_failures"] = defaultdict(deque)  # per app, so tests never share it
-
-
-def _failures() -> dict[tuple[str, str], deque]:
-    return current_app.extensions["login_failures"]
 
 
 @login_manager.user_loader
@@ -49,30 +46,50 @@ def roles_required(*roles: str):
     return decorator
 
 
-def _too_many(key: tuple[str, str]) -> bool:
-    attempts = _failures()[key]
-    while attempts and attempts[0] < time.monotonic() - WINDOW_SECONDS:
-        attempts.popleft()
-    return len(attempts) >= MAX_FAILURES
+def _address() -> str:
+    return f"来自 {request.remote_addr or '未知地址'}"
+
+
+def _account(username: str) -> str:
+    """How an attempt's account name is written as the audit record's actor."""
+    return username[:64] or "（空）"
+
+
+def _too_many(username: str, address: str) -> bool:
+    """Five failures for this account from this address since the window opened, and none of
+    them cleared by a successful log-in from there."""
+    since = utcnow() - timedelta(seconds=WINDOW_SECONDS)
+    mine = (AuditEvent.actor == _account(username), AuditEvent.reason == address, AuditEvent.at >= since)
+    last_login = db.session.execute(select(func.max(AuditEvent.at))
+                                    .where(AuditEvent.action == "user.login", *mine)).scalar()
+    failures = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user.login_failed", *mine)
+    if last_login is not None:
+        failures = failures.where(AuditEvent.at > last_login)
+    return db.session.execute(failures).scalar() >= MAX_FAILURES
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        key = (username, request.remote_addr or "")
-        if _too_many(key):
+        address = _address()
+        if _too_many(username, address):
             flash("登录失败次数过多，请 15 分钟后再试", "error")
             return render_template("login.html"), 429
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or not user.check_password(request.form.get("password", "")):
-            _failures()[key].append(time.monotonic())
+            # The account name as typed is the record's actor (an unknown name has no user row).
+            failed = audit.record(db.session, "user.login_failed", "user", user.id if user else None,
+                                  reason=address)
+            failed.actor = _account(username)
+            db.session.commit()
             flash("用户名或密码错误", "error")
             return render_template("login.html"), 401
         if not user.active:
             flash("账号已停用，请联系系统管理员", "error")
             return render_template("login.html"), 403
-        _failures().pop(key, None)
+        audit.record(db.session, "user.login", "user", user.id, actor=user, reason=address)
+        db.session.commit()
         session.permanent = True
         login_user(user)
         from opinion.web import HOME_BY_ROLE

@@ -31,6 +31,56 @@ def test_repeated_wrong_passwords_are_refused_for_a_while(client, seeded):
         login(client, "jyj_fyr", "guess")
     response = login(client, "jyj_fyr")  # even the right password, for now
     assert response.status_code == 429 and "15 分钟" in response.get_data(as_text=True)
+    assert login(client, "slj_fyr").status_code == 302  # another account is not locked
+
+
+def test_failed_log_ins_are_audited_and_counted_across_workers(app, session, client, seeded):
+    from opinion import create_app
+    from opinion.models import AuditEvent, db
+    for _ in range(3):
+        login(client, "jyj_fyr", "guess")
+    login(client, "nobody", "guess")
+    failed = session.execute(select(AuditEvent).where(AuditEvent.action == "user.login_failed")
+                             .order_by(AuditEvent.id)).scalars().all()
+    assert [(e.actor, e.reason) for e in failed] == [("jyj_fyr", "来自 127.0.0.1")] * 3 + [("nobody", "来自 127.0.0.1")]
+    assert failed[0].object_id is not None and failed[-1].object_id is None
+    # A second web worker (another app on the same database) sees the same count.
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                        "WTF_CSRF_ENABLED": False})
+    with other.app_context():
+        other_client = other.test_client()
+        login(other_client, "jyj_fyr", "guess")
+        login(other_client, "jyj_fyr", "guess")
+        assert login(other_client, "jyj_fyr").status_code == 429
+        db.session.remove()
+    session.expire_all()
+    assert login(client, "jyj_fyr").status_code == 429
+
+
+def test_failed_log_ins_older_than_the_window_do_not_count(client, session, seeded):
+    from datetime import timedelta
+
+    from opinion import audit
+    from opinion.models import utcnow
+    for minutes in (16, 17, 18, 19, 20):
+        event = audit.record(session, "user.login_failed", "user", None, reason="来自 127.0.0.1",
+                             at=utcnow() - timedelta(minutes=minutes))
+        event.actor = "jyj_fyr"
+    session.commit()
+    assert login(client, "jyj_fyr").status_code == 302
+
+
+def test_a_successful_log_in_clears_the_count_and_is_audited(client, session, seeded):
+    from opinion.models import AuditEvent
+    for _ in range(4):
+        login(client, "jyj_fyr", "guess")
+    assert login(client, "jyj_fyr").status_code == 302
+    client.post("/logout")
+    for _ in range(4):  # four new failures: the earlier four were cleared by the log-in
+        login(client, "jyj_fyr", "guess")
+    assert login(client, "jyj_fyr").status_code == 302
+    logins = session.execute(select(AuditEvent).where(AuditEvent.action == "user.login")).scalars().all()
+    assert [(e.actor, e.reason) for e in logins] == [("jyj_fyr", "来自 127.0.0.1")] * 2
 
 
 @pytest.mark.parametrize("user,page,words", [
