@@ -23,6 +23,9 @@ _SCRIPT = re.compile(r"<(script|style|iframe|noscript|template)\b[^>]*>.*?(?:</\
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _TAG = re.compile(r"</?[A-Za-z!][^<>]{0,2000}>")
 _BR = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>", re.I)
+# Terminal colour codes ("\x1b[31m") arrive in text pasted from logs and consoles; dropping only
+# the ESC would leave "[31m" behind as a word.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufff9-\ufffb\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 _HASHTAG = re.compile(r"#([^#\n]{1,60}?)#")
@@ -59,7 +62,7 @@ def display_text(raw: object) -> str:
         text = html.unescape(text)
         if "<" in text:  # "&lt;script&gt;" decodes into markup; it must not come back as a tag
             text = _TAG.sub(" ", _SCRIPT.sub(" ", text))
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", _ANSI.sub("", text))
     text = _JS_LINK.sub("", text)
     return _SPACE.sub(" ", text).strip()[:MAX_TEXT]
 

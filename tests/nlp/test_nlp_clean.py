@@ -69,6 +69,11 @@ def test_control_characters_removed():
     assert d.text == "路面塌陷了！"
 
 
+def test_terminal_colour_codes_leave_no_letters_behind():
+    d = c("\x1b[1;31m小区停水\x1b[0m三天了\x1b[K，\x1bM[怒]")
+    assert d.text == "小区停水三天了，[怒]" and d.emoticons == ["怒"]
+
+
 @pytest.mark.parametrize("raw", ["", None, "   ", "😀😀😀", "http://t.cn/abc", "[怒][怒]",
                                  "#话题#", "@某人", "only english words here", b"\xe4\xb8\xad\xff",
                                  "臺灣醫院的服務很好，台湾医院", "#" * 500, "<" * 500, "//@" * 500, 12345])
