@@ -23,6 +23,9 @@ class Config:
     SENTIMENT_ENGINE = os.environ.get("OPINION_SENTIMENT_ENGINE", "domain")
     # Posts on one topic within this many hours may join it; older topics go dormant.
     TOPIC_DORMANT_HOURS = int(os.environ.get("OPINION_TOPIC_DORMANT_HOURS", "72"))
+    # Posts older than this when they arrive (a history import, a feed's old backlog) are stored,
+    # analysed and clustered, but open no case: nobody answers last year's posts.
+    CASE_MAX_POST_AGE_HOURS = float(os.environ.get("OPINION_CASE_MAX_POST_AGE_HOURS", "168"))
     ROUTING_MIN_CONFIDENCE = float(os.environ.get("OPINION_ROUTING_MIN_CONFIDENCE", "0.5"))
     # The labelled messages the weekly retrain adds the monitors' corrections to (CSV/JSON Lines).
     ROUTING_TRAIN_DATA = os.environ.get("OPINION_ROUTING_TRAIN_DATA", "")

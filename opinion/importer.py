@@ -44,6 +44,9 @@ class ImportSummary:
                  f"拒收 {len(r.rejected)} 条，新开工单 {r.cases_opened} 件"]
         if r.analysis_failed:
             lines.append(f"  其中 {len(r.analysis_failed)} 条已原样保存但分析失败，可重新分析")
+        if r.history:
+            lines.append(f"  其中 {len(r.history)} 条是历史帖子（发布时间早于立案时限），"
+                         "已入库、分析并归入话题，不立案")
         for ref, reason in r.rejected[:50]:
             lines.append(f"  拒收 {ref}：{reason}")
         if len(r.rejected) > 50:

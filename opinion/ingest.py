@@ -40,6 +40,7 @@ class IngestReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (external id or line, reason)
     analysis_failed: list[tuple[str, str]] = field(default_factory=list)
     cases_opened: int = 0
+    history: list[str] = field(default_factory=list)   # too old to answer: stored, but no case
     post_ids: list[int] = field(default_factory=list)  # stored this batch, for the alert rules
 
     def merge(self, other: "IngestReport") -> None:
@@ -48,6 +49,7 @@ class IngestReport:
         self.rejected += other.rejected
         self.analysis_failed += other.analysis_failed
         self.cases_opened += other.cases_opened
+        self.history += other.history
         self.post_ids += other.post_ids
 
 
@@ -167,7 +169,7 @@ def ingest(session, app, source: Source, items: list[NormalisedPost], now: datet
         sync_edits(session, store)  # monitors' merges and moves, from any process, first
         try:
             report.merge(_store_batch(session, app.extensions["district"], pipeline, store, source,
-                                      list(fresh.values()), now))
+                                      list(fresh.values()), now, history_before(app, now)))
             session.commit()
         except IntegrityError:
             # Another process stored some of these in the meantime: what is there stays, the rest
@@ -200,13 +202,21 @@ def _retry_one(session, app, source, item, now) -> IngestReport:
     if exists:
         return IngestReport(duplicate=[item.external_id])
     pipeline, store = get_pipeline(app)
-    report = _store_batch(session, app.extensions["district"], pipeline, store, source, [item], now)
+    report = _store_batch(session, app.extensions["district"], pipeline, store, source, [item], now,
+                           history_before(app, now))
     session.commit()
     return report
 
 
+def history_before(app, now: datetime) -> datetime:
+    """Posts made before this are history: stored, analysed and clustered, but never a case (the
+    post alert rules have their own, shorter window)."""
+    return now - timedelta(hours=float(app.config.get("CASE_MAX_POST_AGE_HOURS", 168)))
+
+
 def _store_batch(session, district: District, pipeline: Pipeline, store: TopicStore,
-                 source: Source, items: list[NormalisedPost], now: datetime) -> IngestReport:
+                 source: Source, items: list[NormalisedPost], now: datetime,
+                 history_cutoff: datetime | None = None) -> IngestReport:
     report = IngestReport()
     entries = [Entry(id=i.external_id, doc=_doc(i.text), created_at=i.created_at or now,
                      author_followers=i.author_followers) for i in items]
@@ -242,6 +252,9 @@ def _store_batch(session, district: District, pipeline: Pipeline, store: TopicSt
         post.topic = topic
         session.flush()
         first_with.setdefault(digest, post.id)
+        if history_cutoff is not None and entry.created_at < history_cutoff:
+            report.history.append(item.external_id)
+            continue
         report.cases_opened += _maybe_open_case(session, district, topic, entry, units, now)
     session.flush()
     report.post_ids = [p.id for p in stored]

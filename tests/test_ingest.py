@@ -129,3 +129,31 @@ def test_exact_duplicates_across_sources_point_to_the_original(app, session):
     ingest(session, app, make_source(session, "two"), [make_item("a", FLOOD[0] + " ")])
     first, second = session.execute(select(Post).order_by(Post.id)).scalars().all()
     assert second.duplicate_of_id == first.id and first.duplicate_of_id is None
+
+
+def test_history_is_stored_and_clustered_but_opens_no_case_and_raises_no_alert(app, session):
+    from opinion.alerts.engine import evaluate_all
+    from opinion.importer import ImportSummary
+    from opinion.models import Alert
+    make_user(session, "slj_fyr", "spokesperson", "slj")
+    old = [make_item(f"h{i}", t + "，化工厂爆炸", minutes_ago=60 * 24 * 30) for i, t in enumerate(FLOOD)]
+    report = ingest(session, app, make_source(session), old)
+    assert len(report.accepted) == 3 and report.history == ["h0", "h1", "h2"]
+    assert report.cases_opened == 0
+    assert count(session, Case) == 0 and count(session, Alert) == 0
+    posts = session.execute(select(Post)).scalars().all()
+    assert all(p.topic_id is not None and p.sentiment is not None for p in posts)
+    evaluate_all(session, app)  # the scheduler's pass does not pick them up either
+    assert count(session, Alert, Alert.kind == "sensitive_word") == 0
+    assert "3 条是历史帖子" in ImportSummary(file="old.jsonl", lines=3, report=report).describe()
+    # A fresh post on the same matter opens the case and fires the alert as usual.
+    report = ingest(session, app, make_source(session), [make_item("new", FLOOD[0] + "，化工厂爆炸")])
+    assert report.history == [] and report.cases_opened == 1
+    assert count(session, Alert, Alert.kind == "sensitive_word") == 1
+
+
+def test_the_history_limit_is_configuration(app, session):
+    app.config["CASE_MAX_POST_AGE_HOURS"] = 24 * 60
+    report = ingest(session, app, make_source(session),
+                    [make_item("h0", FLOOD[0], minutes_ago=60 * 24 * 30)])
+    assert report.history == [] and report.cases_opened == 1
