@@ -3,7 +3,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -56,7 +58,9 @@ def write_jsonl(path: Path, rows) -> Path:
     return path
 
 
-ROWS = [{"id": f"r{i}", "text": t, "created_at": "2026-11-20T10:00:00+08:00"} for i, t in enumerate([
+# An hour ago: older posts would be history, which opens no case.
+RECENT = (datetime.now(timezone.utc) - timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+ROWS = [{"id": f"r{i}", "text": t, "created_at": RECENT} for i, t in enumerate([
     "中山路隧道积水半米深", "南门口工地半夜施工噪音扰民", "实验小学推迟开学家长不满", "医院挂号排长队",
     "新华菜市场卖过期食品", "北关路公交改线出行不便"])]
 
