@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from collectors.base import NormalisedPost
 from opinion.errors import ImportFileError
+from opinion import labelled
 from opinion.ingest import IngestReport, ingest
 from opinion.models import Source, db
 
@@ -59,13 +60,10 @@ class ImportSummary:
 
 
 def _decode(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding), encoding.replace("-sig", "")
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(f"{path.name}: 无法识别文件编码（支持 UTF-8 与 GBK/GB18030）")
+    try:
+        return labelled.decode(path)
+    except ValueError as exc:
+        raise ImportFileError(str(exc)) from exc
 
 
 def _require_text_column(columns: list[str], mapping: dict[str, str], kind: str) -> None:

@@ -6,8 +6,6 @@ itself (features, heads, cross-validated calibration) lives in opinion.nlp.fit.
 """
 from __future__ import annotations
 
-import csv
-import json
 import sys
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from opinion import labelled
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import EMOTIONS, Doc
 
@@ -25,21 +24,10 @@ POLARITY_OF_EMOTION = {"optimism": "positive", "gratitude": "positive", "fear": 
                        "surprise": "neutral"}
 
 
-def read_rows(path: str) -> list[dict]:
-    """Rows of a CSV (with a header) or JSON Lines file, as dicts of strings."""
-    if str(path).endswith((".jsonl", ".json", ".ndjson")):
-        with open(path, encoding="utf-8-sig") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def read_labelled(path: str, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
-    rows = read_rows(path)
-    if rows and (text_col not in rows[0] or label_col not in rows[0]):
-        raise ValueError(f"{path}: 需要列 {text_col} 与 {label_col}，现有 {', '.join(rows[0])}")
-    rows = [r for r in rows if r.get(text_col) and r.get(label_col) not in (None, "")]
-    return [str(r[text_col]) for r in rows], [str(r[label_col]).strip().lower() for r in rows]
+    """Texts and lower-cased labels (positive, Anger …) of any file opinion.labelled reads."""
+    texts, labels = labelled.read_labelled(path, text_col, label_col)
+    return texts, [label.lower() for label in labels]
 
 
 def to_polarity(label: str) -> str:
@@ -59,9 +47,9 @@ def train_sentiment(data: str, out_dir: str | None = None, text_col: str = "text
     """Positive/negative model. Labels may be polarities or the seven emotions; where the file also
     has an emotion column, an emotion head is trained too and its probabilities join the score."""
     from opinion.nlp.fit import fit_sentiment
-    rows = read_rows(data)
+    rows = labelled.read_rows(data)
     if rows and (text_col not in rows[0] or label_col not in rows[0]):
-        raise ValueError(f"{data}: 需要列 {text_col} 与 {label_col}，现有 {', '.join(rows[0])}")
+        raise ValueError(f"{data}: 需要列 {text_col} 与 {label_col}，现有列：{', '.join(rows[0])}")
     rows = [r for r in rows if r.get(text_col) and r.get(label_col) not in (None, "")]
     polarity = [to_polarity(str(r[label_col])) for r in rows]
     emotions = None
@@ -83,7 +71,7 @@ def unlabelled_beside(data: str) -> list[Path]:
 def read_texts(paths) -> list[str]:
     texts: list[str] = []
     for path in paths:
-        texts += [str(r.get("text") or "") for r in read_rows(str(path))]
+        texts += [str(r.get("text") or "") for r in labelled.read_rows(path)]
     return [t for t in texts if t]
 
 

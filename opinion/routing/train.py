@@ -9,7 +9,6 @@ scores fit the temperature that makes the shipped confidences calibrated.
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import time
 from collections import Counter
@@ -21,8 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
+from opinion import labelled
 from opinion.routing.classifier import (MODEL_DIR, CategoryClassifier, Preprocessor, analyze,
-                                        is_presegmented, load_stopwords, softmax, tfidf_rows)
+                                        load_stopwords, softmax, tfidf_rows)
 
 C_SVM = 1.0          # LinearSVC regularisation (grouped CV: 0.3 → .913, 0.5 → .918, 1.0 → .920)
 MIN_DF = 2
@@ -30,35 +30,12 @@ TOP_K = 150_000      # features kept in the shipped model (by largest |weight|),
 DUP_COSINE = 0.8     # word TF-IDF cosine at or above which two messages count as one for CV
 
 
-def read_labelled(path: str, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
-    """Texts and labels from .csv, .jsonl or a .json array; `text_col` may name several columns
-    joined by commas ("subject,text") whose values are concatenated."""
-    p = str(path)
-    with open(p, encoding="utf-8-sig", newline="") as fh:
-        if p.endswith(".jsonl"):
-            rows = [json.loads(line) for line in fh if line.strip()]
-        elif p.endswith(".json"):
-            rows = json.load(fh)
-        else:
-            rows = list(csv.DictReader(fh))
-    cols = [c.strip() for c in text_col.split(",")]
-    if rows and any(c not in rows[0] for c in cols + [label_col]):
-        raise ValueError(f"{p}: 需要列 {text_col} 与 {label_col}，现有 {', '.join(rows[0])}")
-    texts, labels = [], []
-    for r in rows:
-        text = " ".join(str(r[c]) for c in cols if r.get(c))
-        if text.strip() and str(r.get(label_col) or "").strip():
-            texts.append(text)
-            labels.append(str(r[label_col]).strip())
-    return texts, labels
-
-
 def derive_stopwords(segmented_csv: str, raw_csv: str, raw_cols: str = "subject,text",
                      min_docs: int = 3) -> list[str]:
     """The stopword list the shared training copy was made with, recovered from the data: words
     jieba finds in at least `min_docs` raw messages of the same source that never occur in the
     segmented copy (的, 了, 我们, single digits, the masking letter A …)."""
-    seen = Counter(t for text in read_labelled(segmented_csv, "text", "category")[0] for t in text.split())
+    seen = Counter(t for text in labelled.read_labelled(segmented_csv, "text", "category")[0] for t in text.split())
     pre = Preprocessor(())
     with open(raw_csv, encoding="utf-8-sig", newline="") as fh:
         raws = [" ".join(r[c] for c in raw_cols.split(",")) for r in csv.DictReader(fh)]
@@ -70,7 +47,7 @@ def _read_all(data: str | Sequence[str], text_col: str, label_col: str) -> tuple
     texts: list[str] = []
     labels: list[str] = []
     for path in [data] if isinstance(data, str) else data:
-        t, l = read_labelled(path, text_col, label_col)
+        t, l = labelled.read_labelled(path, text_col, label_col)
         texts += t
         labels += l
     return texts, labels

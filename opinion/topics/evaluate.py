@@ -7,7 +7,6 @@ ARI/NMI so that fragmenting into tiny pure topics cannot pass for quality.
 """
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from opinion import labelled
 from opinion.nlp.doc import Doc
 from opinion.topics.cluster import TopicClusterer
 
@@ -30,13 +30,6 @@ def default_prepare() -> Callable[[Doc], Doc]:
     from opinion.nlp.segment import Segmenter
     seg = Segmenter()
     return lambda doc: seg(clean(doc))
-
-
-def _day_files(path: str) -> list[Path]:
-    p = Path(path)
-    if p.is_dir():
-        return sorted(f for f in p.glob("*.jsonl"))
-    return [p]
 
 
 def score(labels: list[str], pred: list[str]) -> dict:
@@ -58,8 +51,9 @@ def score(labels: list[str], pred: list[str]) -> dict:
 
 
 def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress: bool,
-                 **clusterer_kwargs) -> dict:
-    rows = [json.loads(line) for line in file.open(encoding="utf-8") if line.strip()]
+                 text_col: str = "text", label_col: str = "topic", **clusterer_kwargs) -> dict:
+    texts, labels = labelled.read_labelled(file, text_col, label_col)
+    rows = [{"text": t, "topic": y} for t, y in zip(texts, labels)]
     random.Random(seed).shuffle(rows)
     t0 = time.perf_counter()
     it = rows
@@ -96,13 +90,18 @@ def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress:
 
 
 def evaluate_topics(path: str, seed: int = 0, progress: bool = True,
-                    prepare: Callable[[Doc], Doc] | None = None, **clusterer_kwargs) -> dict:
-    """Scores for one day file or a directory of them: the mean at top level, per day in "days"."""
+                    prepare: Callable[[Doc], Doc] | None = None, text_col: str = "text",
+                    label_col: str = "topic", **clusterer_kwargs) -> dict:
+    """Scores for one day file or a folder of them (any format opinion.labelled reads): the mean
+    at top level, per day in "days"."""
     prepare = prepare or default_prepare()
-    files = _day_files(path)
+    files = labelled.files_in(path)
     if not files:
-        raise FileNotFoundError(f"no .jsonl day files at {path}")
-    days = [evaluate_day(f, seed, prepare, progress, **clusterer_kwargs) for f in files]
+        raise FileNotFoundError(f"{path}: 没有可读的日文件（.jsonl、.csv、.json、.xlsx）")
+    days = [evaluate_day(f, seed, prepare, progress, text_col, label_col, **clusterer_kwargs) for f in files]
+    days = [d for d in days if d["n_posts"]]
+    if not days:
+        raise ValueError(f"{path}: 文件中没有同时带 {text_col} 与 {label_col} 的帖子")
     keys = ("ari", "nmi", "purity", "coverage", "n_topics", "n_big_topics", "n_posts",
             "posts_per_second")
     mean = {k: sum(d[k] for d in days) / len(days) for k in keys}

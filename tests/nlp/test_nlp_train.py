@@ -202,7 +202,11 @@ def test_unusable_files_get_a_message_not_a_traceback(runner, tmp_path):
     wrong.write_text("a,b\n1,2\n", encoding="utf-8")
     result = runner.invoke(args=["eval", "sentiment", "--data", str(wrong)])
     assert result.exit_code == 1 and "需要列 text 与 polarity" in result.output
-    gbk = tmp_path / "gbk.csv"
-    gbk.write_bytes("text,emotion\n好开心,optimism\n".encode("gbk"))
+    gbk = tmp_path / "gbk.csv"  # an Excel export in GBK is read, not refused
+    gbk.write_bytes("text,emotion\n好开心,optimism\n太感谢了,gratitude\n".encode("gbk"))
     result = runner.invoke(args=["eval", "emotion", "--data", str(gbk)])
-    assert result.exit_code == 1 and "UnicodeDecodeError" in result.output
+    assert result.exit_code == 0 and "gbk.csv · 2 条" in result.output, result.output
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook")
+    result = runner.invoke(args=["eval", "routing", "--data", str(bad)])
+    assert result.exit_code == 1 and "不是有效的 Excel" in result.output and "Traceback" not in result.output

@@ -1,6 +1,9 @@
 """Topic quality on a real hashtag-labelled Weibo day (skips where the shared data is absent)."""
 from __future__ import annotations
 
+import csv
+import json
+
 import pytest
 
 from opinion.topics.evaluate import evaluate_topics, format_report
@@ -19,3 +22,20 @@ def test_eval_on_real_day(shared_data, prepare):
     assert day["coverage"] >= 0.5, format_report(r)
     assert day["n_labels"] < day["n_topics"] < day["n_posts"]
     assert "mean" in format_report(r)
+
+
+def test_topic_eval_reads_a_gbk_csv_as_it_reads_json_lines(tmp_path, prepare):
+    posts = [("中山路隧道积水严重，车都熄火了", "暴雨"), ("中山路隧道又积水了", "暴雨"),
+             ("隧道积水什么时候能排干", "暴雨"), ("学校推迟开学，孩子在家上网课", "开学"),
+             ("推迟开学的通知什么时候发", "开学"), ("网课太多了，孩子眼睛受不了", "开学")]
+    (tmp_path / "day.jsonl").write_text("\n".join(json.dumps({"text": t, "topic": y}, ensure_ascii=False)
+                                                  for t, y in posts), encoding="utf-8")
+    with open(tmp_path / "day.csv", "w", encoding="gbk", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["内容", "话题"])
+        writer.writerows(posts)
+    a = evaluate_topics(str(tmp_path / "day.jsonl"), progress=False, prepare=prepare)
+    b = evaluate_topics(str(tmp_path / "day.csv"), progress=False, prepare=prepare,
+                        text_col="内容", label_col="话题")
+    assert a["n_posts"] == b["n_posts"] == 6 and a["days"][0]["n_labels"] == 2
+    assert (a["ari"], a["nmi"], a["n_topics"]) == (b["ari"], b["nmi"], b["n_topics"])
