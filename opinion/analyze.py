@@ -17,7 +17,7 @@ from opinion.pipeline import Entry, Pipeline, make_entry
 
 
 def _parse(line_no: int, raw: bytes) -> tuple[Entry | None, dict | None]:
-    """An Entry, or the error object to print in its place."""
+    """(Entry, {"id": as given}) or (None, the error object to print in its place)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -31,9 +31,9 @@ def _parse(line_no: int, raw: bytes) -> tuple[Entry | None, dict | None]:
         return None, {"error": f"第 {line_no} 行：不是合法的 JSON（{exc.msg}，第 {exc.colno} 列）"}
     if not isinstance(obj, dict):
         return None, {"error": f"第 {line_no} 行：应为 JSON 对象"}
-    ident = obj.get("id")
-    ident = str(ident) if ident is not None else None
-    base = {"id": ident} if ident is not None else {}
+    given = obj.get("id")  # echoed as given (a number stays a number); a string inside
+    ident = str(given) if given is not None else None
+    base = {"id": given} if given is not None else {}
     body = obj.get("text")
     if not isinstance(body, str):
         return None, {**base, "error": f"第 {line_no} 行：缺少字符串字段 text"}
@@ -46,8 +46,9 @@ def _parse(line_no: int, raw: bytes) -> tuple[Entry | None, dict | None]:
         except ValueError:
             return None, {**base, "error": f"第 {line_no} 行：created_at 不是 ISO-8601 时间"}
     followers = obj.get("author_followers")
-    return make_entry(ident if ident is not None else str(line_no), body, created,
-                      followers if isinstance(followers, int) else None), None
+    entry = make_entry(ident if ident is not None else str(line_no), body, created,
+                       followers if isinstance(followers, int) else None)
+    return entry, base or None
 
 
 def result_of(entry: Entry) -> dict:
@@ -76,8 +77,10 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
 
     def flush() -> None:
         pipeline.run([e for e, _ in pending if e is not None])
-        for entry, error in pending:
-            out.write(json.dumps(result_of(entry) if entry else error, ensure_ascii=False) + "\n")
+        for entry, extra in pending:
+            # With an entry, `extra` is the id as given ({"id": 7}); without one, the error object.
+            line = {**result_of(entry), **(extra or {})} if entry else extra
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
         out.flush()
         bar.update(len(pending))
         pending.clear()

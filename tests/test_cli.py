@@ -29,14 +29,15 @@ def test_analyze_prints_the_contract_and_survives_bad_lines(tmp_path):
         json.dumps({"id": "3", "created_at": "2026-11-20T09:00:00+08:00"}),
         json.dumps({"id": "4", "text": "中山路隧道又积水了，排水什么时候修好", "created_at": "2026-11-20T08:30:00+08:00"}, ensure_ascii=False),
         json.dumps({"id": 5, "text": "感谢消防员及时救火", "created_at": "not a time"}, ensure_ascii=False),
+        json.dumps({"id": 6, "text": "感谢消防员及时救火"}, ensure_ascii=False),
     ]
     # the instance dir is pointed somewhere empty: analyze must not create or touch a database
     result = run_module("analyze", stdin="\n".join(lines).encode("utf-8"),
                         env={"OPINION_INSTANCE_DIR": str(tmp_path / "inst")})
     assert result.returncode == 0, result.stderr.decode()
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
-    assert [o.get("id") for o in out] == ["1", None, "3", "4", "5"]
-    assert FIELDS <= set(out[0]) and FIELDS <= set(out[3])
+    assert [o.get("id") for o in out] == ["1", None, "3", "4", 5, 6]  # each id as given, numbers too
+    assert FIELDS <= set(out[0]) and FIELDS <= set(out[3]) and FIELDS <= set(out[5])
     assert "error" in out[1] and "JSON" in out[1]["error"]
     assert "text" in out[2]["error"] and "created_at" in out[4]["error"]
     assert out[0]["topic"] == out[3]["topic"]
