@@ -39,7 +39,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 def register(app) -> None:
     for command in (run_cmd, web_cmd, scheduler_cmd, seed_demo_cmd, import_cmd, analyze_cmd,
-                    stats_cmd, collect_cmd, train_group, eval_group, sla_group):
+                    stats_cmd, collect_cmd, train_group, eval_group, sla_group, users_group):
         app.cli.add_command(command)
     from opinion.reply_learn import templates_group
     app.cli.add_command(templates_group)
@@ -135,17 +135,12 @@ def stats_cmd(as_json, since, until, week):
     """Counts of posts, topics, cases (by status and ladder level), alerts, sources, and each
     unit's response performance for a period (default: this week)."""
     from opinion.models import db
-    from opinion.stats import collect_stats, performance_stats, period_stats
-    stats = collect_stats(db.session)
+    from opinion.stats import full_stats
     try:
-        stats["performance"] = performance_stats(
-            db.session, current_app.extensions["district"], since=parse_time(since),
-            until=parse_time(until), week=week)
+        stats = full_stats(db.session, current_app.extensions["district"], since=parse_time(since),
+                           until=parse_time(until), week=week)
     except (ValueError, OpinionError) as exc:
         raise click.BadParameter(str(exc)) from exc
-    # What happened in the same period: the figures the daily and weekly reports print.
-    stats["period"] = period_stats(db.session, datetime.fromisoformat(stats["performance"]["start"]),
-                                   datetime.fromisoformat(stats["performance"]["end"]))
     if as_json:
         click.echo(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
         return
@@ -183,6 +178,80 @@ def sla_tick_cmd(now_text):
     click.echo(f"本次督办 {len(fired)} 项")
     for line in fired:
         click.echo(f"  {line}")
+
+
+@click.group("users")
+def users_group():
+    """User accounts: their personal API tokens."""
+
+
+@users_group.group("token")
+def token_group():
+    """Personal API tokens for /api/v1 (the 'API 令牌' page does the same in the browser)."""
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="what the token is for (用途), e.g. 大屏展示")
+@click.option("--days", default=None, type=int, help="expires after N days (default: never)")
+@with_appcontext
+def token_create_cmd(username, name, days):
+    """Make a token that acts as USERNAME; the token is printed once and never again."""
+    from opinion.models import User, db
+    from opinion.tokens import create_token
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"没有用户名为 {username} 的账号")
+    try:
+        token, secret = create_token(db.session, user, name, days=days)
+    except OpinionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    until = token.expires_at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if token.expires_at else "不过期"
+    click.echo(f"已为 {user.username} 创建令牌 #{token.id}（{token.name}，有效期至 {until}）。"
+               "令牌只显示这一次，请立即妥善保存：", err=True)
+    click.echo(secret)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke_cmd(token_id):
+    """Revoke token number TOKEN_ID (see `users token list`); calls with it get 401 from now on."""
+    from opinion.models import ApiToken, db
+    from opinion.tokens import revoke_token
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"没有编号为 {token_id} 的令牌")
+    try:
+        revoke_token(db.session, token)
+    except OpinionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"已吊销令牌 #{token.id}（{token.prefix}…，{token.user.username}，{token.name}）")
+
+
+@token_group.command("list")
+@click.argument("username", required=False)
+@with_appcontext
+def token_list_cmd(username):
+    """Every token (or USERNAME's): number, prefix, owner, purpose, state, last use."""
+    from opinion.models import User, db
+    from opinion.tokens import token_state, tokens_of
+    user = None
+    if username:
+        user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise click.ClickException(f"没有用户名为 {username} 的账号")
+    when = lambda t: t.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if t else "—"
+    for t in tokens_of(db.session, user):
+        click.echo(f"#{t.id:<4} {t.prefix}…  {t.user.username:<16} {token_state(t):<4} {t.name}"
+                   f"  创建 {when(t.created_at)}  最近使用 {when(t.last_used_at)}  到期 {when(t.expires_at)}")
+
+
+def _zone():
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 @click.group("train")

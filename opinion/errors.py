@@ -58,3 +58,11 @@ class DeliveryError(OpinionError):
 
 class SourceConfigError(OpinionError):
     """A data source's settings are invalid (a missing URL or token, an interval out of range)."""
+
+
+class ApiTokenError(OpinionError):
+    """A personal API token cannot be used or made as asked; `code` names why for API callers."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code

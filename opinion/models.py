@@ -69,6 +69,8 @@ ACTION_NAMES.update({"config.changed": "修改配置", "config.reset": "恢复�
                      "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
                      "user.deactivated": "停用账号", "user.role_changed": "调整角色",
                      "user.login": "登录", "user.login_failed": "登录失败", "template.saved": "保存口径模板"})
+# Personal API tokens (opinion.tokens).
+ACTION_NAMES.update({"token.created": "创建 API 令牌", "token.revoked": "吊销 API 令牌"})
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 
@@ -106,6 +108,27 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+
+class ApiToken(db.Model):
+    """A personal API token (API 令牌): a program reading /api/v1 as this user, with their role and unit.
+
+    Only the SHA-256 of the secret is kept; the secret is shown once, when the token is made.
+    `prefix` (the secret's first characters) lets the owner tell their tokens apart.
+    """
+
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_token_token_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))  # 用途: what the token is for
+    token_hash: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
 
 
 class Source(db.Model):

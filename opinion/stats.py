@@ -160,3 +160,16 @@ def performance_stats(session, district, *, since: datetime | None = None,
         raise ValueError("统计区间的结束时间应晚于开始时间")
     return {"start": start.isoformat(), "end": end.isoformat(),
             "units": unit_performance(session, district, start, end, now=now)}
+
+
+def full_stats(session, district, *, since: datetime | None = None, until: datetime | None = None,
+               week: str | None = None, now: datetime | None = None) -> dict:
+    """What `stats --json` prints and GET /api/v1/stats answers: the counts, each unit's
+    performance for the period (default: this week) and what happened in that period.
+    Raises ValueError or OpinionError for a period that cannot be read."""
+    stats = collect_stats(session)
+    stats["performance"] = performance_stats(session, district, since=since, until=until, week=week, now=now)
+    # What happened in the same period: the figures the daily and weekly reports print.
+    stats["period"] = period_stats(session, datetime.fromisoformat(stats["performance"]["start"]),
+                                   datetime.fromisoformat(stats["performance"]["end"]))
+    return stats
