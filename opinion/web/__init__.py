@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -27,10 +27,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(duty.bp)
     app.register_blueprint(supervision.bp)
-    from opinion.web import api, sources
+    from opinion.web import api, api_read, sources, tokens
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_read.bp)
     app.register_blueprint(sources.bp)
+    app.register_blueprint(tokens.bp)
     csrf.exempt(api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
+    csrf.exempt(api_read.bp)  # a Bearer token in a header, which no browser adds by itself; no cookies
     from opinion.web import admin, topics
     app.register_blueprint(topics.bp)
     app.register_blueprint(admin.bp)
@@ -78,10 +81,17 @@ def register_blueprints(app: Flask) -> None:
 
     for code, message in ((403, "您无权访问此页面"), (404, "页面不存在"), (400, "请求无效")):
         app.register_error_handler(code, _error_page(code, message))
+    for code in (405, 500):  # the API answers JSON for these too; pages keep Flask's own
+        app.register_error_handler(code, _error_page(code, None))
 
 
-def _error_page(code: int, message: str):
+def _error_page(code: int, message: str | None):
     def handler(exc):
+        if request.path.startswith("/api/"):  # programs read {"error", "code"}, never a page
+            from opinion.web.api_read import error_response
+            return error_response(code)
+        if message is None:
+            return exc
         detail = getattr(exc, "description", None) if code == 400 else None
         return render_template("error.html", code=code, message=message, detail=detail), code
     return handler

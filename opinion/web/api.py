@@ -9,7 +9,8 @@ replayed later; inside the window a resent item is answered "duplicate" and stor
 The body is one item or a batch ({"items": [...]} or a list), each item like an import line
 (id, text, created_at, author, author_followers, url, reposts, comments, likes). The answer lists
 every item as accepted, duplicate or rejected with the reason. `GET /api/v1/openapi.json` describes
-all this for the people who write the sender (openapi.json beside this file).
+all this for the people who write the sender (openapi.json beside this file), and the read API
+(api_read.py) beside it; a personal API token is refused here, as a source's token is there.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from opinion.importer import row_to_post
 from opinion.ingest import ingest
 from opinion.models import Source, db, utcnow
+from opinion.tokens import SECRET_PREFIX
 
 bp = Blueprint("ingest_api", __name__, url_prefix="/api/v1")
 REPLAY_WINDOW = 300
@@ -69,6 +71,8 @@ def ingest_webhook():
         return _error(401, "缺少令牌：请在 Authorization 头中提供 Bearer 令牌", "missing_token")
     source = _source_for(auth[7:].strip())
     if source is None:
+        if auth[7:].strip().startswith(SECRET_PREFIX):
+            return _error(401, "令牌无效：这是个人 API 令牌，只能用于读取接口；推送请使用数据源的令牌", "invalid_token")
         return _error(401, "令牌无效", "invalid_token")
     if not source.enabled:
         return _error(403, f"数据源“{source.name}”已停用", "source_disabled")

@@ -36,7 +36,7 @@ def inbox_query(user, *, status: str = "open", priority: str = "", overdue: bool
         query = query.where(Case.status.in_(OPEN_CASE_STATUSES))
     elif status == "done":
         query = query.where(Case.status.not_in(OPEN_CASE_STATUSES))
-    else:
+    elif status != "all":  # "all": no status filter (the API offers it)
         query = query.where(Case.status == status)
     if priority in PRIORITY_NAMES:
         query = query.where(Case.priority == priority)
