@@ -92,3 +92,18 @@ def test_a_folder_lists_its_labelled_files_only(tmp_path):
     assert [p.name for p in labelled.files_in(tmp_path)] == ["a.csv", "b.jsonl", "c.xlsx"]
     assert labelled.files_in(tmp_path / "a.csv") == [tmp_path / "a.csv"]
 
+
+
+def test_eval_understands_labels_written_in_chinese_or_as_numbers(tmp_path):
+    from opinion.nlp.train import evaluate
+    rows = [("气死我了，排水三天还没修好", "愤怒", "负面"), ("太感谢消防员了，辛苦了", "感激", "正面"),
+            ("谢谢社区志愿者的帮助", "Gratitude", "1"), ("又停水了，烦死了", "anger", "0")]
+    with open(tmp_path / "a.csv", "w", encoding="gbk", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["内容", "情绪", "倾向"])
+        writer.writerows(rows)
+    emotion = evaluate("emotion", str(tmp_path / "a.csv"), text_col="内容", label_col="情绪")
+    assert emotion["n"] == 4 and set(emotion["labels"]) >= {"anger", "gratitude"}
+    assert emotion["accuracy"] == 1.0, emotion  # plain cases: the labels were read, not mangled
+    sentiment = evaluate("sentiment", str(tmp_path / "a.csv"), text_col="内容", label_col="倾向")
+    assert sentiment["n"] == 4 and sentiment["labels"] == ["negative", "positive"] and sentiment["accuracy"] == 1.0

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from opinion import labelled
 from opinion.nlp.clean import clean
-from opinion.nlp.doc import EMOTIONS, Doc
+from opinion.nlp.doc import EMOTION_NAMES, EMOTIONS, POLARITY_NAMES, Doc
 
 MODELS = Path(__file__).resolve().parent / "models"
 UNLABELLED = ("weibo-stream", "weibo-topics")
@@ -24,17 +24,28 @@ POLARITY_OF_EMOTION = {"optimism": "positive", "gratitude": "positive", "fear": 
                        "surprise": "neutral"}
 
 
+# Labels as people write them: the UI's Chinese names, 1/0, pos/neg.
+_LABEL_ALIASES = {**{name: code for code, name in {**EMOTION_NAMES, **POLARITY_NAMES}.items()},
+                  "积极": "positive", "正向": "positive", "消极": "negative", "负向": "negative",
+                  "1": "positive", "pos": "positive", "0": "negative", "neg": "negative", "-1": "negative"}
+
+
+def normalise_label(label: str) -> str:
+    """anger, positive … from "Anger", "愤怒", "正面", "1" and the like; anything else lower-cased."""
+    label = str(label).strip().lower()
+    return _LABEL_ALIASES.get(label, label)
+
+
 def read_labelled(path: str, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
-    """Texts and lower-cased labels (positive, Anger …) of any file opinion.labelled reads."""
+    """Texts and normalised labels of any file opinion.labelled reads."""
     texts, labels = labelled.read_labelled(path, text_col, label_col)
-    return texts, [label.lower() for label in labels]
+    return texts, [normalise_label(label) for label in labels]
 
 
 def to_polarity(label: str) -> str:
     """positive/negative/neutral from a polarity, an emotion, or 1/0 style labels."""
-    label = label.strip().lower()
-    return {"1": "positive", "pos": "positive", "0": "negative", "neg": "negative", "-1": "negative"}.get(
-        label, POLARITY_OF_EMOTION.get(label, label))
+    label = normalise_label(label)
+    return POLARITY_OF_EMOTION.get(label, label)
 
 
 def _docs(texts: list[str], progress: bool, desc: str = "清洗") -> list[Doc]:
@@ -53,10 +64,10 @@ def train_sentiment(data: str, out_dir: str | None = None, text_col: str = "text
     rows = [r for r in rows if r.get(text_col) and r.get(label_col) not in (None, "")]
     polarity = [to_polarity(str(r[label_col])) for r in rows]
     emotions = None
-    if rows and emotion_col in rows[0] and all(str(r.get(emotion_col, "")).lower() in EMOTIONS for r in rows):
-        emotions = [str(r[emotion_col]).lower() for r in rows]
-    elif all(str(r[label_col]).lower() in EMOTIONS for r in rows):
-        emotions = [str(r[label_col]).lower() for r in rows]
+    for col in (emotion_col, label_col):
+        if rows and col in rows[0] and all(normalise_label(r.get(col) or "") in EMOTIONS for r in rows):
+            emotions = [normalise_label(r[col]) for r in rows]
+            break
     docs = _docs([str(r[text_col]) for r in rows], progress)
     model, report = fit_sentiment(docs, polarity, emotions, progress=progress, **({"c": c} if c else {}))
     return _save("sentiment", model, report, data, out_dir)

@@ -15,12 +15,10 @@ from sqlalchemy import and_, func, or_, select
 from opinion.district import District
 from opinion.models import (OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Reply, Topic, Unit,
                             utcnow)
+from opinion.nlp.doc import EMOTION_NAMES, POLARITY_NAMES
 from opinion.reports.periods import Period
 from opinion.stats import period_stats
 
-EMOTION_NAMES = {"anger": "愤怒", "disgust": "厌恶", "fear": "恐惧", "sadness": "悲伤",
-                 "surprise": "惊讶", "optimism": "乐观", "gratitude": "感激"}
-POLARITY_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面"}
 LEVEL_NAMES = {1: "电子催办", 2: "人工交办", 3: "现场督办", 4: "短信督办", 5: "专报批办"}
 SEVERITY_NAMES = {"critical": "严重", "warning": "警告", "info": "提示"}
 TOP_TOPICS = 10

@@ -10,14 +10,12 @@ from sqlalchemy import func, select
 
 from opinion.errors import OpinionError
 from opinion.models import Case, Post, Topic, db, utcnow
+from opinion.nlp.doc import EMOTION_NAMES, POLARITY_NAMES
 from opinion.topics import edit
 from opinion.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
 
 bp = Blueprint("topics", __name__, url_prefix="/monitor")
-EMOTION_NAMES = {"anger": "愤怒", "disgust": "厌恶", "fear": "恐惧", "sadness": "悲伤", "surprise": "惊讶",
-                 "optimism": "乐观", "gratitude": "感激"}
-POLARITY_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面"}
 PAGE = 50
 
 
