@@ -357,10 +357,14 @@ def eval_routing_cmd(data, text_col, label_col, model):
 
 
 @eval_group.command("topics")
-@click.option("--data", required=True, type=click.Path(exists=True), help="a day file or a folder")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--data", required=True, type=click.Path(exists=True),
+              help="a day file (JSON Lines, CSV, JSON, Excel) or a folder of them")
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="topic", show_default=True, help="the topic (hashtag) each post belongs to")
+@click.option("--seed", default=0, show_default=True, help="the arrival order's shuffle")
 @_user_errors
-def eval_topics_cmd(data, seed):
+def eval_topics_cmd(data, text_col, label_col, seed):
     """ARI, NMI, purity, coverage and number of topics against hashtag labels."""
     from opinion.topics import evaluate
-    click.echo(evaluate.format_report(evaluate.evaluate_topics(data, seed=seed)))
+    click.echo(evaluate.format_report(evaluate.evaluate_topics(data, seed=seed, text_col=text_col,
+                                                               label_col=label_col)))

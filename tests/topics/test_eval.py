@@ -39,3 +39,15 @@ def test_topic_eval_reads_a_gbk_csv_as_it_reads_json_lines(tmp_path, prepare):
                         text_col="内容", label_col="话题")
     assert a["n_posts"] == b["n_posts"] == 6 and a["days"][0]["n_labels"] == 2
     assert (a["ari"], a["nmi"], a["n_topics"]) == (b["ari"], b["nmi"], b["n_topics"])
+
+
+def test_eval_topics_command_takes_the_columns_a_file_has(runner, tmp_path):
+    path = tmp_path / "day.csv"
+    with open(path, "w", encoding="gbk", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["内容", "话题"])
+        writer.writerows([("中山路隧道积水严重", "暴雨"), ("隧道积水什么时候排干", "暴雨"), ("学校推迟开学", "开学")])
+    result = runner.invoke(args=["eval", "topics", "--data", str(path)])
+    assert result.exit_code == 1 and "现有列：内容, 话题" in result.output and "--label-col" in result.output
+    result = runner.invoke(args=["eval", "topics", "--data", str(path), "--text-col", "内容", "--label-col", "话题"])
+    assert result.exit_code == 0 and "day" in result.output and "mean" in result.output, result.output
