@@ -157,3 +157,14 @@ def test_the_history_limit_is_configuration(app, session):
     report = ingest(session, app, make_source(session),
                     [make_item("h0", FLOOD[0], minutes_ago=60 * 24 * 30)])
     assert report.history == [] and report.cases_opened == 1
+
+
+def test_a_batch_mixing_last_weeks_post_with_todays_is_stored_whole(app, session):
+    # The week-old post's topic goes dormant as soon as today's post is clustered, before the
+    # batch is written: it must still get its label and state.
+    report = ingest(session, app, make_source(session), [
+        make_item("old", "北关路公交改线后老人出行不便", minutes_ago=60 * 24 * 8),
+        make_item("new", FLOOD[0])])
+    assert report.accepted == ["old", "new"] and report.history == ["old"]
+    old = session.execute(select(Post).where(Post.external_id == "old")).scalar_one()
+    assert old.topic is not None and old.topic.label and old.topic.state

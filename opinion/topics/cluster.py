@@ -19,6 +19,8 @@ from opinion.topics import features as F
 from opinion.topics.state import (MAX_CENTROID_TERMS, TopicState, export_state as _export, make_label, merge_states,
                                   prune, remove_contribution, state_from_dict)
 
+RETIRED_KEPT = 1_000   # dormant topics still readable by key: more than one batch (500 posts) can make
+
 
 @dataclass
 class Assignment:
@@ -51,6 +53,9 @@ class TopicClusterer:
         self.index: dict[str, dict[str, None]] = {}     # term -> ordered set of topic keys
         self.dups: OrderedDict[tuple[int, int], tuple[str, tuple[int, ...]]] = OrderedDict()
         self.went_dormant: dict[str, dict] = {}         # exported states since last maintenance
+        # The last topics to go dormant, still readable: a batch that mixes a post from last week
+        # with today's makes the old post's topic dormant before the batch is stored.
+        self.retired: OrderedDict[str, TopicState] = OrderedDict()
         self._next_id = 1
         self._dirty: set[str] = set()    # topics whose centroid moved since the last maintenance
         self._checked_at: dict[str, int] = {}   # topic size at its last merge check
@@ -173,6 +178,9 @@ class TopicClusterer:
 
     def _make_dormant(self, key: str) -> None:
         s = self.topics.pop(key)
+        self.retired[key] = s
+        if len(self.retired) > RETIRED_KEPT:
+            self.retired.popitem(last=False)
         self._checked_at.pop(key, None)
         for t in s.vsum:
             self._unindex(t, key)
@@ -273,16 +281,20 @@ class TopicClusterer:
                 del posting[next(iter(posting))]
 
     def topic(self, key: str) -> TopicState:
-        return self.topics[key]
+        """An active topic, or one that has just gone dormant."""
+        s = self.topics.get(key) or self.retired.get(key)
+        if s is None:
+            raise KeyError(key)
+        return s
 
     def label(self, key: str) -> str:
-        return make_label(self.topics[key])
+        return make_label(self.topic(key))
 
     def rename(self, key: str, label: str) -> None:
         self.topics[key].custom_label = label
 
     def export_state(self, key: str) -> dict:
-        return _export(self.topics[key])
+        return _export(self.topic(key))
 
     def load_topic(self, key: str, state: dict, recheck: bool = False) -> None:
         """Rebuild one topic (after a restart, or to revive a dormant one). `recheck`: the next

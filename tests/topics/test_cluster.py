@@ -176,3 +176,15 @@ def test_other_hashtags_pull_posts_together(make_doc):
     a = c.assign(make_doc("#中山路积水# 太吓人了"), T0)
     b = c.assign(make_doc("#中山路积水# 我家楼下也是"), T0 + timedelta(minutes=1))
     assert b.topic_key == a.topic_key and not b.is_new
+
+
+def test_a_topic_that_just_went_dormant_can_still_be_read(prepare):
+    from datetime import timezone
+
+    from opinion.nlp.doc import Doc
+    c = TopicClusterer()
+    now = datetime(2026, 11, 30, 9, tzinfo=timezone.utc)
+    old = c.assign(prepare(Doc(raw="北关路公交改线后老人出行不便")), now - timedelta(days=8)).topic_key
+    c.assign(prepare(Doc(raw="中山路隧道积水半米深")), now)
+    assert old not in c.topics  # dormant ...
+    assert "公交" in c.label(old) and c.export_state(old)["key"] == old  # ... and still readable
