@@ -7,6 +7,17 @@ from opinion import audit
 from opinion.district import District
 from opinion.models import ROLES, Unit, User
 
+MIN_PASSWORD = 8
+PASSWORD_RULE = f"密码至少 {MIN_PASSWORD} 位，须同时包含字母和数字，且不能与用户名相同"
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """What is wrong with a new password (the rule, in words), or None."""
+    if (len(password) < MIN_PASSWORD or not any(c.isdigit() for c in password)
+            or not any(c.isalpha() for c in password) or password.lower() == username.lower()):
+        return PASSWORD_RULE
+    return None
+
 
 def sync_units(session, district: District) -> tuple[int, int]:
     """Create or update units by code from the district file; returns (created, updated).

@@ -68,7 +68,7 @@ ACTION_NAMES.update({"config.changed": "修改配置", "config.reset": "恢复�
                      "unit.updated": "修改单位", "unit.activated": "启用单位", "unit.deactivated": "停用单位",
                      "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
                      "user.deactivated": "停用账号", "user.role_changed": "调整角色",
-                     "user.login": "登录", "user.login_failed": "登录失败", "template.saved": "保存口径模板"})
+                     "user.login": "登录", "user.login_failed": "登录失败", "user.password_changed": "修改密码", "template.saved": "保存口径模板"})
 # Personal API tokens (opinion.tokens).
 ACTION_NAMES.update({"token.created": "创建 API 令牌", "token.revoked": "吊销 API 令牌"})
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
@@ -96,6 +96,9 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(200))  # alert and ladder e-mails
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when an administrator gives the password (a new account, a reset): only its owner should
+    # know it, so the next log-in asks for a new one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unit: Mapped[Unit | None] = relationship()
 

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from opinion import audit
-from opinion.directory import sync_units
+from opinion.directory import password_problem, sync_units
 from opinion.district import UNIT_KINDS
 from opinion.errors import DistrictFileError
 from opinion.models import ROLE_NAMES, ROLES, Setting, Unit, User, db
@@ -25,7 +25,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 UNIT_KIND_NAMES = {"department": "职能部门", "street": "街道办事处", "centre": "监测中心"}
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-MIN_PASSWORD = 8
 
 
 class FormError(Exception):
@@ -163,11 +162,12 @@ def create_user():
         if not name:
             raise FormError("请填写姓名")
         role, unit = _role_and_unit(form)
-        password = _password(form.get("password", ""))
+        password = _password(form.get("password", ""), username)
         user = User(username=username, name=name[:64], role=role, unit_id=unit.id if unit else None,
                     is_unit_head=form.get("is_unit_head") == "1", phone=form.get("phone", "").strip() or None,
                     email=form.get("email", "").strip() or None, active=True)
         user.set_password(password)
+        user.must_change_password = True  # the administrator knows it: its owner replaces it
         db.session.add(user)
         db.session.flush()
         audit.record(db.session, "user.created", "user", user.id, actor=current_user,
@@ -192,9 +192,10 @@ def _role_and_unit(form) -> tuple[str, Unit | None]:
     return role, unit
 
 
-def _password(password: str) -> str:
-    if len(password) < MIN_PASSWORD or password.isdigit() or password.isalpha():
-        raise FormError(f"密码至少 {MIN_PASSWORD} 位，且须同时包含字母和数字")
+def _password(password: str, username: str) -> str:
+    problem = password_problem(password, username)
+    if problem:
+        raise FormError(problem)
     return password
 
 
@@ -204,7 +205,8 @@ def update_user(user_id: int):
     action = request.form.get("action")
     try:
         if action == "password":
-            user.set_password(_password(request.form.get("password", "")))
+            user.set_password(_password(request.form.get("password", ""), user.username))
+            user.must_change_password = user.id != current_user.id
             audit.record(db.session, "user.password_reset", "user", user.id, actor=current_user)
             message = f"已重置 {user.username} 的密码"
         elif action in ("deactivate", "activate"):

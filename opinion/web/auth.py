@@ -15,6 +15,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy import func, select
 
 from opinion import audit
+from opinion.directory import PASSWORD_RULE, password_problem
 from opinion.models import AuditEvent, User, db, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -26,6 +27,16 @@ MAX_FAILURES, WINDOW_SECONDS = 5, 900
 
 def init_login(app) -> None:
     login_manager.init_app(app)
+    app.before_request(_password_first)
+
+
+def _password_first():
+    """Someone whose password an administrator set works only after replacing it."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in ("auth.change_password", "auth.logout", "static")):
+        flash("这是管理员为您设置的密码，请先修改为只有您自己知道的密码", "info")
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 @login_manager.user_loader
@@ -95,6 +106,34 @@ def login():
         from opinion.web import HOME_BY_ROLE
         return redirect(url_for(HOME_BY_ROLE[user.role]))
     return render_template("login.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    if request.method == "POST":
+        form = request.form
+        new = form.get("new_password", "")
+        if not current_user.check_password(form.get("current_password", "")):
+            problem = "当前密码不正确"
+        elif new != form.get("confirm_password", ""):
+            problem = "两次输入的新密码不一致"
+        elif current_user.check_password(new):
+            problem = "新密码不能与当前密码相同"
+        else:
+            problem = password_problem(new, current_user.username)
+        if problem:
+            flash(problem, "error")
+            return render_template("password.html", rule=PASSWORD_RULE), 400
+        current_user.set_password(new)
+        current_user.must_change_password = False
+        audit.record(db.session, "user.password_changed", "user", current_user.id, actor=current_user,
+                     reason=_address())
+        db.session.commit()
+        flash("密码已修改", "info")
+        from opinion.web import HOME_BY_ROLE
+        return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+    return render_template("password.html", rule=PASSWORD_RULE)
 
 
 @bp.route("/logout", methods=["POST"])

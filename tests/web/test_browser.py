@@ -22,6 +22,7 @@ def live_server(tmp_path, monkeypatch):
     with app.app_context():
         make_user(db.session, "slj_fyr", "spokesperson", "slj")
         make_user(db.session, "jyj_fyr", "spokesperson", "jyj")
+        make_user(db.session, "admin_given", "spokesperson", "slj").must_change_password = True
         ingest(db.session, app, make_source(db.session), [
             make_item("a", "中山路下穿隧道积水半米深，车子熄火在里面[怒]", author="市民甲", minutes_ago=200),
             make_item("b", "中山路隧道又积水了，每次下雨都变成河", author="市民乙", minutes_ago=100)])
@@ -59,3 +60,29 @@ def test_other_units_spokesperson_cannot_open_the_case_by_url(live_server, brows
     login(page, base, "jyj_fyr")
     response = page.goto(f"{base}/cases/{case_id}")
     assert response.status == 404 and "页面不存在" in page.content()
+
+
+
+def test_a_new_spokesperson_replaces_the_password_the_admin_gave(live_server, browser):
+    base, _ = live_server
+    from tests.factories import PASSWORD
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    login(page, base, "admin_given")  # an account whose password the administrator chose
+    assert "/account/password" in page.url and "请先修改" in page.locator(".flash").inner_text()
+    page.goto(f"{base}/inbox/")  # nothing else opens before the password is changed
+    assert "/account/password" in page.url
+    page.fill("input[name=current_password]", PASSWORD)
+    page.fill("input[name=new_password]", "only4me2026")
+    page.fill("input[name=confirm_password]", "only4me2026")
+    with page.expect_navigation():
+        page.click("button:text-is('修改密码')")
+    assert page.locator("h1").inner_text().startswith("发言人工作台")
+    assert "密码已修改" in page.locator(".flash").inner_text()
+    page.screenshot(path=str(SHOTS / "password-changed.png"))
+    with page.expect_navigation():
+        page.click("button:text-is('退出')")
+    page.fill("input[name=username]", "admin_given")
+    page.fill("input[name=password]", "only4me2026")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.locator("h1").inner_text().startswith("发言人工作台")  # straight in, with the new one
