@@ -18,8 +18,17 @@ from opinion.errors import OpinionError
 
 
 def _create_app():
+    import os
+
+    from config import CONFIGS
     from opinion import create_app
-    return create_app()
+    env = os.environ.get("OPINION_ENV") or "default"
+    if env not in CONFIGS:
+        raise click.ClickException(f"OPINION_ENV={env} 无效，应为 {'、'.join(CONFIGS)} 之一")
+    try:
+        return create_app(env)
+    except RuntimeError as exc:  # production without its database or secret key
+        raise click.ClickException(str(exc)) from exc
 
 
 def main() -> None:
@@ -39,7 +48,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 def register(app) -> None:
     for command in (run_cmd, web_cmd, scheduler_cmd, seed_demo_cmd, import_cmd, analyze_cmd,
-                    stats_cmd, collect_cmd, train_group, eval_group, sla_group, users_group):
+                    stats_cmd, collect_cmd, train_group, eval_group, sla_group):
         app.cli.add_command(command)
     from opinion.reply_learn import templates_group
     app.cli.add_command(templates_group)
@@ -50,6 +59,8 @@ def register(app) -> None:
     app.cli.add_command(source_group)
     from opinion.reports.cli import report_group
     app.cli.add_command(report_group)
+    from opinion.directory import users_group
+    app.cli.add_command(users_group)
 
 
 @click.command("run")
@@ -60,6 +71,7 @@ def run_cmd(host, port):
     """Web and scheduler together, for one machine (the demo)."""
     from opinion.jobs import start_scheduler
     from opinion.server import serve
+    _load_units()
     start_scheduler(current_app._get_current_object(), blocking=False)
     serve(current_app._get_current_object(), host, port)
 
@@ -71,6 +83,7 @@ def run_cmd(host, port):
 def web_cmd(host, port):
     """The web application only (run exactly one `scheduler` beside it)."""
     from opinion.server import serve
+    _load_units()
     serve(current_app._get_current_object(), host, port)
 
 
@@ -79,7 +92,18 @@ def web_cmd(host, port):
 def scheduler_cmd():
     """The one scheduler process: collection, the SLA tick, topic upkeep."""
     from opinion.jobs import start_scheduler
+    _load_units()
     start_scheduler(current_app._get_current_object(), blocking=True)
+
+
+def _load_units() -> None:
+    """The district's units into the database before serving: a case is opened only for a unit
+    that is there, so a fresh install must not wait for someone to open the admin pages."""
+    from opinion.directory import load_units
+    try:
+        load_units(current_app._get_current_object())
+    except OpinionError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.command("seed-demo")
@@ -178,80 +202,6 @@ def sla_tick_cmd(now_text):
     click.echo(f"本次督办 {len(fired)} 项")
     for line in fired:
         click.echo(f"  {line}")
-
-
-@click.group("users")
-def users_group():
-    """User accounts: their personal API tokens."""
-
-
-@users_group.group("token")
-def token_group():
-    """Personal API tokens for /api/v1 (the 'API 令牌' page does the same in the browser)."""
-
-
-@token_group.command("create")
-@click.argument("username")
-@click.option("--name", required=True, help="what the token is for (用途), e.g. 大屏展示")
-@click.option("--days", default=None, type=int, help="expires after N days (default: never)")
-@with_appcontext
-def token_create_cmd(username, name, days):
-    """Make a token that acts as USERNAME; the token is printed once and never again."""
-    from opinion.models import User, db
-    from opinion.tokens import create_token
-    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        raise click.ClickException(f"没有用户名为 {username} 的账号")
-    try:
-        token, secret = create_token(db.session, user, name, days=days)
-    except OpinionError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
-    until = token.expires_at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if token.expires_at else "不过期"
-    click.echo(f"已为 {user.username} 创建令牌 #{token.id}（{token.name}，有效期至 {until}）。"
-               "令牌只显示这一次，请立即妥善保存：", err=True)
-    click.echo(secret)
-
-
-@token_group.command("revoke")
-@click.argument("token_id", type=int)
-@with_appcontext
-def token_revoke_cmd(token_id):
-    """Revoke token number TOKEN_ID (see `users token list`); calls with it get 401 from now on."""
-    from opinion.models import ApiToken, db
-    from opinion.tokens import revoke_token
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        raise click.ClickException(f"没有编号为 {token_id} 的令牌")
-    try:
-        revoke_token(db.session, token)
-    except OpinionError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
-    click.echo(f"已吊销令牌 #{token.id}（{token.prefix}…，{token.user.username}，{token.name}）")
-
-
-@token_group.command("list")
-@click.argument("username", required=False)
-@with_appcontext
-def token_list_cmd(username):
-    """Every token (or USERNAME's): number, prefix, owner, purpose, state, last use."""
-    from opinion.models import User, db
-    from opinion.tokens import token_state, tokens_of
-    user = None
-    if username:
-        user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None:
-            raise click.ClickException(f"没有用户名为 {username} 的账号")
-    when = lambda t: t.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if t else "—"
-    for t in tokens_of(db.session, user):
-        click.echo(f"#{t.id:<4} {t.prefix}…  {t.user.username:<16} {token_state(t):<4} {t.name}"
-                   f"  创建 {when(t.created_at)}  最近使用 {when(t.last_used_at)}  到期 {when(t.expires_at)}")
-
-
-def _zone():
-    from zoneinfo import ZoneInfo
-    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 @click.group("train")

@@ -183,3 +183,51 @@ def test_upgrade_from_the_first_schema_keeps_the_rows_it_had(database_url, tmp_p
     finally:
         engine.dispose()
         assert run_module("db", "downgrade", "base", env=env).returncode == 0
+
+
+def test_users_create_list_and_set_password_for_a_new_install(runner, session):
+    result = runner.invoke(args=["users", "create", "boss", "--name", "王主任", "--role", "admin"],
+                           input="secret2026\nsecret2026\n")
+    assert result.exit_code == 0 and "已创建账号 boss（系统管理员）" in result.output, result.output
+    boss = session.execute(select(User).where(User.username == "boss")).scalar_one()
+    assert boss.check_password("secret2026") and boss.role == "admin" and not boss.must_change_password
+    result = runner.invoke(args=["users", "create", "zs1", "--name", "李四", "--role", "spokesperson",
+                                 "--unit", "zs", "--head", "--temporary", "--password", "temp2026x"])
+    assert result.exit_code == 0 and "首次登录须修改密码" in result.output
+    zs1 = session.execute(select(User).where(User.username == "zs1")).scalar_one()
+    assert zs1.unit.code == "zs" and zs1.is_unit_head and zs1.must_change_password
+    listing = runner.invoke(args=["users", "list"]).output
+    assert "boss" in listing and "待改密码" in listing and "中山街道" in listing
+    for args, words in [(["boss2", "--role", "admin", "--password", "short"], "至少 8 位"),
+                        (["zs2", "--role", "spokesperson", "--password", "temp2026x"], "--unit"),
+                        (["zs2", "--role", "spokesperson", "--unit", "nope", "--password", "temp2026x"], "nope"),
+                        (["boss", "--role", "admin", "--password", "temp2026x"], "已存在")]:
+        result = runner.invoke(args=["users", "create", args[0], "--name", "某", *args[1:]])
+        assert result.exit_code == 1 and words in result.output, (args, result.output)
+    result = runner.invoke(args=["users", "set-password", "boss", "--temporary", "--password", "again2026"])
+    assert result.exit_code == 0
+    session.refresh(boss)
+    assert boss.check_password("again2026") and boss.must_change_password
+    assert runner.invoke(args=["users", "set-password", "nobody", "--password", "again2026"]).exit_code == 1
+
+
+def test_commands_that_need_tables_say_to_run_db_upgrade(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
+    from opinion import create_app
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}"})
+    result = app.test_cli_runner().invoke(args=["users", "create", "boss", "--name", "王", "--role", "admin",
+                                                "--password", "secret2026"])
+    assert result.exit_code == 1 and "db upgrade" in result.output, result.output
+
+
+def test_production_refuses_to_start_without_its_database_and_secret(tmp_path):
+    env = {"OPINION_ENV": "production", "SECRET_KEY": "", "OPINION_DATABASE_URL": "",
+           "OPINION_INSTANCE_DIR": str(tmp_path)}
+    result = run_module("users", "list", env=env)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "SECRET_KEY" in err and "Traceback" not in err
+    result = run_module("users", "list", env={**env, "OPINION_ENV": "staging"})
+    assert result.returncode == 1 and "OPINION_ENV=staging 无效" in result.stderr.decode()
+    ok = run_module("db", "upgrade", env={**env, "SECRET_KEY": "k" * 32,
+                                          "OPINION_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"})
+    assert ok.returncode == 0, ok.stderr.decode()
