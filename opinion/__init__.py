@@ -42,6 +42,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         cls = settings.CONFIGS[config or "default"] if not isinstance(config, type) else config
         app.config.from_object(cls() if cls is settings.ProductionConfig else cls)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.json.ensure_ascii = False  # API answers in readable Chinese (half the bytes), not \uXXXX
 
     from opinion.district import load_district
     app.extensions["district"] = load_district(app.config["DISTRICT_FILE"])

@@ -298,3 +298,8 @@ def test_the_openapi_document_describes_every_read_route(app, client, world):
         if items:
             item_schema = _deref(doc, schema["properties"]["items"]["items"])
             assert set(item_schema["required"]) <= set(items[0]), path
+
+
+def test_answers_carry_chinese_as_text_not_escapes(client):
+    body = client.get("/api/v1/topics").get_data()  # no token: the error body
+    assert "缺少令牌".encode() in body and b"\\u" not in body
