@@ -3,11 +3,17 @@
 The contract is PRODUCT.md's: id, tokens, keywords, sentiment, polarity, emotion, topic, category,
 department, priority. A malformed line yields {"id"?, "error"} and the rest still come out.
 Progress goes to standard error so standard output stays clean JSON Lines.
+
+Topics are clustered in input order, as the live system does, with its maintenance (the merge of
+topics that converged) after every batch. A post's `topic` is where it ended up: the lines wait in
+a temporary file until the input ends, so that a topic merged later is printed under the topic it
+joined (`--stream` prints each batch at once, with the topics as they stood then).
 """
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from datetime import datetime, timezone
 from typing import BinaryIO, TextIO
 
@@ -63,7 +69,7 @@ def result_of(entry: Entry) -> dict:
 
 
 def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str | None = None,
-                   pipeline: Pipeline | None = None) -> int:
+                   pipeline: Pipeline | None = None, stream: bool = False) -> int:
     """Analyse every line of `infile`; return how many lines were read."""
     if pipeline is None:
         import config
@@ -74,14 +80,26 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
     pending: list[tuple[Entry | None, dict | None]] = []
     n = 0
     bar = tqdm(desc="analyze", unit="条", file=sys.stderr, disable=None)
+    merged_into: dict[str, str] = {}
+    held = out if stream else tempfile.TemporaryFile("w+", encoding="utf-8")
+
+    def final(key: str | None) -> str | None:
+        while key in merged_into:
+            key = merged_into[key]
+        return key
 
     def flush() -> None:
-        pipeline.run([e for e, _ in pending if e is not None])
+        entries = pipeline.run([e for e, _ in pending if e is not None])
+        if entries:
+            now = max(e.created_at for e in entries)
+            merged_into.update({frm: into for into, frm in pipeline.clusterer.maintenance(now)})
         for entry, extra in pending:
             # With an entry, `extra` is the id as given ({"id": 7}); without one, the error object.
             line = {**result_of(entry), **(extra or {})} if entry else extra
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-        out.flush()
+            if entry:
+                line["topic"] = final(line["topic"])
+            held.write(json.dumps(line, ensure_ascii=False) + "\n")
+        held.flush()
         bar.update(len(pending))
         pending.clear()
 
@@ -94,4 +112,13 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
             flush()
     flush()
     bar.close()
+    if not stream:
+        held.seek(0)
+        for text in held:
+            line = json.loads(text)
+            if "topic" in line:
+                line["topic"] = final(line["topic"])
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        held.close()
+        out.flush()
     return n

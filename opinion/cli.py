@@ -143,10 +143,12 @@ def import_cmd(file, source_code, fmt, mapping, batch, rejected_path):
 @click.argument("input", type=click.File("rb"), default="-")
 @click.option("--batch", default=500, show_default=True)
 @click.option("--engine", default=None, help="sentiment engine: domain (default) or snownlp")
-def analyze_cmd(input, batch, engine):
+@click.option("--stream", is_flag=True,
+              help="print each batch at once; a topic merged later then keeps its old id on the lines already out")
+def analyze_cmd(input, batch, engine, stream):
     """Analyse JSON Lines posts to JSON Lines, touching no database (PRODUCT.md contract)."""
     from opinion.analyze import analyze_stream
-    analyze_stream(input, sys.stdout, batch=batch, engine=engine)
+    analyze_stream(input, sys.stdout, batch=batch, engine=engine, stream=stream)
 
 
 @click.command("stats")

@@ -74,3 +74,35 @@ def test_traditional_and_simplified_posts_route_and_score_alike(pipeline):
     assert a.department == "slj" and "积水" in a.routing_reason  # the keyword, written 積水 in the post
     assert a.doc.sentiment == b.doc.sentiment and a.doc.emotion == b.doc.emotion
     assert a.doc.text.startswith("中山路下穿隧道積水")  # shown as written
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_analyze_prints_where_each_post_ended_up_after_later_merges(pipeline, monkeypatch, stream):
+    import io
+    import json
+
+    from opinion.analyze import analyze_stream
+    lines = [{"id": "a", "text": "中山路隧道积水半米深"}, {"id": "b", "text": "实验小学推迟开学家长不满"},
+             {"id": "c", "text": "中山路隧道又积水了"}, {"id": "d", "text": "医院挂号排长队"}]
+    calls = []
+
+    def maintenance(now):  # the second batch's upkeep merges the school topic into the tunnel one
+        calls.append(now)
+        return [(first["a"], first["b"])] if len(calls) == 2 else []
+    monkeypatch.setattr(pipeline.clusterer, "maintenance", maintenance)
+    first = {}
+    original = pipeline.clusterer.assign
+
+    def assign(doc, created_at, post_id=None, weight=1.0):
+        a = original(doc, created_at, post_id=post_id, weight=weight)
+        first.setdefault(post_id, a.topic_key)
+        return a
+    monkeypatch.setattr(pipeline.clusterer, "assign", assign)
+    out = io.StringIO()
+    data = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode() + b"\n"
+    analyze_stream(io.BytesIO(data), out, batch=2, pipeline=pipeline, stream=stream)
+    topics = {o["id"]: o["topic"] for o in map(json.loads, out.getvalue().splitlines())}
+    assert len(calls) == 2 and first["a"] != first["b"]
+    # Held to the end, b is printed under the topic it was merged into; streamed, as it stood.
+    assert topics["b"] == (first["b"] if stream else first["a"])
+    assert topics["a"] == first["a"] and list(topics) == ["a", "b", "c", "d"]
