@@ -29,6 +29,10 @@ class Config:
     ROUTING_MIN_CONFIDENCE = float(os.environ.get("OPINION_ROUTING_MIN_CONFIDENCE", "0.5"))
     # The labelled messages the weekly retrain adds the monitors' corrections to (CSV/JSON Lines).
     ROUTING_TRAIN_DATA = os.environ.get("OPINION_ROUTING_TRAIN_DATA", "")
+    # The scheduler's nightly database backup (Beijing time; empty: none) and how many copies stay.
+    BACKUP_AT = os.environ.get("OPINION_BACKUP_AT", "02:30")
+    BACKUP_DIR = os.environ.get("OPINION_BACKUP_DIR", "")   # default: instance/backups
+    BACKUP_KEEP = int(os.environ.get("OPINION_BACKUP_KEEP", "14"))
     # When the scheduler makes the leaders' reports (Beijing time): "07:00", "mon 07:30".
     REPORT_DAILY_AT = os.environ.get("OPINION_REPORT_DAILY_AT", "07:00")
     REPORT_WEEKLY_AT = os.environ.get("OPINION_REPORT_WEEKLY_AT", "mon 07:30")

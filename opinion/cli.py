@@ -48,7 +48,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 def register(app) -> None:
     for command in (run_cmd, web_cmd, scheduler_cmd, seed_demo_cmd, import_cmd, analyze_cmd,
-                    stats_cmd, collect_cmd, train_group, eval_group, sla_group):
+                    stats_cmd, collect_cmd, train_group, eval_group, sla_group, backup_cmd):
         app.cli.add_command(command)
     from opinion.reply_learn import templates_group
     app.cli.add_command(templates_group)
@@ -149,6 +149,22 @@ def analyze_cmd(input, batch, engine, stream):
     """Analyse JSON Lines posts to JSON Lines, touching no database (PRODUCT.md contract)."""
     from opinion.analyze import analyze_stream
     analyze_stream(input, sys.stdout, batch=batch, engine=engine, stream=stream)
+
+
+@click.command("backup")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="folder (default: OPINION_BACKUP_DIR or instance/backups)")
+@click.option("--keep", default=None, type=click.IntRange(min=1), help="copies kept (default: OPINION_BACKUP_KEEP, 14)")
+@with_appcontext
+def backup_cmd(out_dir, keep):
+    """Copy the database now (SQLite: a consistent snapshot; PostgreSQL: pg_dump); the scheduler
+    does it every night at OPINION_BACKUP_AT."""
+    from opinion.backup import backup_database
+    try:
+        path = backup_database(current_app._get_current_object(), out_dir, keep)
+    except OpinionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"已备份到 {path}（{path.stat().st_size / 1e6:.1f} MB）")
 
 
 @click.command("stats")

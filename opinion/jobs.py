@@ -62,6 +62,12 @@ def retrain_routing(app, session) -> None:
     log.info(retrain_from_corrections(app))
 
 
+@job("database backup")  # a failure is logged; yesterday's copy stays
+def backup(app, session) -> None:
+    from opinion.backup import backup_database
+    log.info("数据库已备份到 %s", backup_database(app))
+
+
 @job("topic upkeep")
 def topic_upkeep(app, session) -> None:
     """Merge topics whose centroids converged, take quiet topics off the hot list and let the
@@ -102,6 +108,9 @@ def start_scheduler(app, blocking: bool):
     # Sunday night, when nobody routes by hand: the week's corrections join the training data.
     scheduler.add_job(retrain_routing, "cron", day_of_week="sun", hour=2, args=[app], id="retrain_routing",
                       **common)
+    if app.config.get("BACKUP_AT"):
+        hour, minute = (int(x) for x in app.config["BACKUP_AT"].split(":"))
+        scheduler.add_job(backup, "cron", hour=hour, minute=minute, args=[app], id="backup", **common)
     from opinion.reports.jobs import add_report_jobs
     add_report_jobs(scheduler, app, common)
     scheduler.start()
