@@ -67,9 +67,9 @@ def browser():
         b.close()
 
 
-def login(page, base, user):
+def login(page, base, user, password=PASSWORD):
     page.goto(f"{base}/login")
     page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     with page.expect_navigation():  # the next step must act on the page after log-in
         page.click("button[type=submit]")

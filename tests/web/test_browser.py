@@ -81,8 +81,5 @@ def test_a_new_spokesperson_replaces_the_password_the_admin_gave(live_server, br
     page.screenshot(path=str(SHOTS / "password-changed.png"))
     with page.expect_navigation():
         page.click("button:text-is('退出')")
-    page.fill("input[name=username]", "admin_given")
-    page.fill("input[name=password]", "only4me2026")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    login(page, base, "admin_given", "only4me2026")
     assert page.locator("h1").inner_text().startswith("发言人工作台")  # straight in, with the new one
