@@ -13,6 +13,7 @@ from typing import Mapping
 import requests
 
 from collectors.base import CollectorError, RateLimited
+from collectors.redact import redact, secret_values
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
@@ -41,8 +42,18 @@ def fetch(url: str, *, method: str = "GET", params: dict | None = None, data: di
           rate_limit_statuses: tuple[int, ...] = RATE_LIMIT_STATUSES, ok_statuses: tuple[int, ...] = (200, 304),
           ) -> Fetched:
     """One bounded request. Raises RateLimited for 429/418/403 and CollectorError for everything
-    else that is not in ok_statuses (timeouts, refused connections, redirect loops, HTTP errors)."""
+    else that is not in ok_statuses (timeouts, refused connections, redirect loops, HTTP errors).
+    Error texts never carry a secret: token-like query values and the config's secrets read ***."""
     config = config or {}
+    try:
+        return _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_statuses)
+    except CollectorError as exc:
+        # requests puts the full URL, query string and access token included, in its messages.
+        exc.args = (redact(str(exc), secret_values(config)),)
+        raise
+
+
+def _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_statuses) -> Fetched:
     total = float(config.get("timeout_total", TOTAL_TIMEOUT))
     timeout = (float(config.get("timeout_connect", CONNECT_TIMEOUT)), float(config.get("timeout_read", READ_TIMEOUT)))
     max_bytes = int(config.get("max_bytes", MAX_BYTES))

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import random
+import traceback
 from datetime import datetime, timedelta
 from typing import Iterator
 
 from sqlalchemy import func, select
 
 from collectors import PUSH_KINDS, CollectorError, RateLimited, SourceNotConfigured, make_collector
+from collectors.redact import redact, secret_values
 from opinion.ingest import IngestReport, ingest
 from opinion.models import Post, Source, db, utcnow
 
@@ -88,10 +90,13 @@ def run_source(app, source: Source, now: datetime | None = None) -> str:
         return _failed(source, now, str(exc), report)
     except Exception as exc:  # noqa: BLE001 - the job boundary: a source's fault is shown, not raised
         db.session.rollback()
-        log.exception("source %s failed", source.code)
+        log.error("source %s failed\n%s", source.code,
+                  redact("".join(traceback.format_exception(exc)), secret_values(source.config)))
         return _failed(source, now, f"内部错误 {type(exc).__name__}: {exc}", report)
     source = db.session.merge(source)
-    state["last_run"] = _run_record(now, report, collector.warnings)
+    secrets = secret_values(source.config)
+    warnings = [redact(w, secrets) for w in collector.warnings]
+    state["last_run"] = _run_record(now, report, warnings)
     if report.accepted:
         state["last_new_at"] = now.isoformat()
     source.state, source.status, source.last_success_at = state, "ok", now
@@ -100,7 +105,7 @@ def run_source(app, source: Source, now: datetime | None = None) -> str:
     db.session.commit()
     line = (f"{source.code}: 新增 {len(report.accepted)}，重复 {len(report.duplicate)}，"
             f"拒收 {len(report.rejected)}")
-    return line + (f"；注意：{'；'.join(collector.warnings[:3])}" if collector.warnings else "")
+    return line + (f"；注意：{'；'.join(warnings[:3])}" if warnings else "")
 
 
 def _run_record(now: datetime, report: IngestReport, warnings: list[str]) -> dict:
@@ -112,6 +117,7 @@ def _run_record(now: datetime, report: IngestReport, warnings: list[str]) -> dic
 def _failed(source: Source, now: datetime, message: str, report: IngestReport,
             retry_after: int | None = None) -> str:
     source = db.session.merge(source)
+    message = redact(message, secret_values(source.config))  # shown to monitors and logged
     state = dict(source.state or {})  # the cursor of the last good run stays as it was
     state["last_run"] = {**_run_record(now, report, []), "error": message}
     if retry_after:

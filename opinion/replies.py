@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case as sql_case, select
 
+from collectors.redact import redact, secret_values
 from opinion import audit, cases
 from opinion.district import District
 from opinion.errors import CaseStateError, PermissionDenied, PublishError
@@ -314,8 +315,9 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
             url = collector.publish_reply(post.external_id, reply.text)
         except Exception as exc:  # a channel failure of any kind is the channel's, not ours: keep it
             savepoint.rollback()
-            reply.publish_error = f"{type(exc).__name__}: {exc}"[:2000]
-            raise PublishError(f"通过“{post.source.name}”发布失败：{exc}；回复已保存，可稍后重试") from exc
+            why = redact(str(exc), secret_values(post.source.config))  # the API URL carries the token
+            reply.publish_error = f"{type(exc).__name__}: {why}"[:2000]
+            raise PublishError(f"通过“{post.source.name}”发布失败：{why}；回复已保存，可稍后重试") from None
         reply.external_url = url or link
     savepoint.commit()
     reply.publish_error = None
