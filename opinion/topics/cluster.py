@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from opinion.nlp.doc import Doc
 from opinion.topics import features as F
-from opinion.topics.state import (MAX_CENTROID_TERMS, TopicState, export_state as _export, make_label, merge_states,
-                                  prune, remove_contribution, state_from_dict)
+from opinion.topics.state import (MAX_CENTROID_TERMS, TopicState, add_clauses, export_state as _export, make_label,
+                                  merge_states, prune, remove_contribution, state_from_dict)
 
 RETIRED_KEPT = 1_000   # dormant topics still readable by key: more than one batch (500 posts) can make
 
@@ -143,6 +143,7 @@ class TopicClusterer:
             s.first_seen = created_at
         if s.last_seen is None or created_at > s.last_seen:
             s.last_seen = created_at
+        add_clauses(s, doc.body)
         if doc.headline.strip():
             s.headlines[doc.headline.strip()] += 1
         for h in doc.hashtags:

@@ -6,12 +6,17 @@ edit without running a clusterer, and so a restart can rebuild topics from what 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 MAX_CENTROID_TERMS = 120    # a topic keeps its strongest terms only: bounded memory per topic
 MAX_SKETCHES = 64           # recent near-duplicate sketches kept with a topic (survive restarts)
+MAX_CLAUSES = 40            # candidate clauses for the label kept with a topic
+LABEL_CHARS = 20
+_CLAUSE_BREAK = re.compile(r"[，,。！？!?；;：:、\s…~～|/（）()“”\"]+")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -26,6 +31,7 @@ class TopicState:
     last_seen: datetime | None = None
     headlines: Counter = field(default_factory=Counter)
     hashtags: Counter = field(default_factory=Counter)
+    clauses: Counter = field(default_factory=Counter)   # short clauses of its posts, for the label
     sketches: list[tuple[int, ...]] = field(default_factory=list)
     custom_label: str | None = None   # set by a monitor's rename; wins over the generated label
     # A monitor moved posts into or out of it: upkeep never merges it automatically, or it could
@@ -78,6 +84,7 @@ def merge_states(a: TopicState, b: TopicState, key: str | None = None) -> TopicS
         volume=a.volume + b.volume, n_duplicates=a.n_duplicates + b.n_duplicates,
         first_seen=_min(a.first_seen, b.first_seen), last_seen=_max(a.last_seen, b.last_seen),
         headlines=a.headlines + b.headlines, hashtags=a.hashtags + b.hashtags,
+        clauses=_bounded(a.clauses + b.clauses),
         sketches=(a.sketches + b.sketches)[-MAX_SKETCHES:], custom_label=a.custom_label,
         curated=a.curated or b.curated,
     )
@@ -107,7 +114,8 @@ def remove_contribution(s: TopicState, vector: dict[str, float], weight: float =
         key=s.key, vsum=vsum, n_vectors=max(0, s.n_vectors - (0 if duplicate else 1)),
         volume=max(0.0, s.volume - weight), n_duplicates=max(0, s.n_duplicates - int(duplicate)),
         first_seen=s.first_seen, last_seen=s.last_seen, headlines=Counter(s.headlines),
-        hashtags=Counter(s.hashtags), sketches=list(s.sketches), custom_label=s.custom_label,
+        hashtags=Counter(s.hashtags), clauses=Counter(s.clauses), sketches=list(s.sketches),
+        custom_label=s.custom_label,
         curated=s.curated,
     )
     recompute_norm(out)
@@ -122,6 +130,7 @@ def export_state(s: TopicState) -> dict:
         "first_seen": s.first_seen.isoformat() if s.first_seen else None,
         "last_seen": s.last_seen.isoformat() if s.last_seen else None,
         "headlines": dict(s.headlines.most_common(10)), "hashtags": dict(s.hashtags.most_common(10)),
+        "clauses": dict(s.clauses.most_common(MAX_CLAUSES)),
         "sketches": [list(x) for x in s.sketches], "custom_label": s.custom_label, "curated": s.curated,
         "label": make_label(s), "keywords": top_keywords(s),
     }
@@ -135,6 +144,7 @@ def state_from_dict(key: str, d: dict) -> TopicState:
         first_seen=datetime.fromisoformat(d["first_seen"]) if d.get("first_seen") else None,
         last_seen=datetime.fromisoformat(d["last_seen"]) if d.get("last_seen") else None,
         headlines=Counter(d.get("headlines", {})), hashtags=Counter(d.get("hashtags", {})),
+        clauses=Counter(d.get("clauses", {})),
         sketches=[tuple(x) for x in d.get("sketches", [])], custom_label=d.get("custom_label"),
         curated=bool(d.get("curated", False)),
     )
@@ -149,11 +159,33 @@ def top_keywords(s: TopicState, n: int = 8) -> list[str]:
     return [t for t, _ in words[:n]]
 
 
-def make_label(s: TopicState, max_chars: int = 16) -> str:
-    """Short Chinese label: a monitor's name, else a recurring headline or hashtag, else keywords.
+def clauses_of(text: str) -> list[str]:
+    """The short clauses of a post that could name its matter ("中山路隧道又积水了")."""
+    out = []
+    for part in _CLAUSE_BREAK.split(text or ""):
+        part = part.strip("'【】[]《》<>-—·*#")
+        if 4 <= len(part) <= 2 * LABEL_CHARS and len(_HAN.findall(part)) >= 4:
+            out.append(part)
+    return out[:6]
 
-    A headline or hashtag repeated by several posts is how the stream itself names the matter;
-    three keywords joined by "·" are the fallback.
+
+def add_clauses(s: TopicState, text: str) -> None:
+    s.clauses.update(clauses_of(text))
+    if len(s.clauses) > MAX_CLAUSES:
+        s.clauses = _bounded(s.clauses)
+
+
+def _bounded(c: Counter) -> Counter:
+    return Counter(dict(c.most_common(MAX_CLAUSES // 2))) if len(c) > MAX_CLAUSES else c
+
+
+def make_label(s: TopicState, max_chars: int = LABEL_CHARS) -> str:
+    """Short Chinese label: a monitor's name, else a recurring headline or hashtag, else the clause
+    of its posts that holds most of its keywords, else keywords.
+
+    A headline or hashtag repeated by several posts is how the stream itself names the matter. A
+    clause a person wrote ("夏天垃圾清运不及时") reads as a title where keywords joined by "·"
+    ("夏天·垃圾清运·不") do not; case titles and reply templates take the label as it is.
     """
     if s.custom_label:
         return s.custom_label
@@ -162,5 +194,17 @@ def make_label(s: TopicState, max_chars: int = 16) -> str:
             text, count = counter.most_common(1)[0]
             if count >= 2 and count >= 0.1 * max(s.n_vectors, 1):
                 return text.strip()[:max_chars]
-    kws = top_keywords(s, 3)
-    return "·".join(kws)[:max_chars] if kws else s.key
+    kws = top_keywords(s, 8)
+    if s.clauses and kws:
+        top = kws[:3]
+
+        def score(item):
+            # The clause holding most of its three strongest keywords; among those the most
+            # repeated, then the shortest, reads best as a title.
+            text, count = item
+            return (sum(1 for k in top if k in text), len(text) <= max_chars, count, -len(text))
+        best, _ = max(s.clauses.items(), key=score)
+        if score((best, 0))[0] >= min(2, len(top)):
+            return best if len(best) <= max_chars else best[:max_chars - 1] + "…"
+    words = [k for k in kws if len(k) >= 2][:3] or kws[:3]
+    return "·".join(words)[:max_chars] if words else s.key

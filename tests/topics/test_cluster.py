@@ -166,7 +166,7 @@ def test_label_is_short_and_names_the_matter(mixed):
     c = TopicClusterer()
     out = feed(c, mixed)
     label = c.label(out[0].topic_key)
-    assert 0 < len(label) <= 16 and ("中山路" in label or "积水" in label or "地下通道" in label)
+    assert 0 < len(label) <= 20 and "中山路" in label and "积水" in label and "·" not in label
     c.rename(out[0].topic_key, "中山路积水")
     assert c.label(out[0].topic_key) == "中山路积水"
 
@@ -188,3 +188,21 @@ def test_a_topic_that_just_went_dormant_can_still_be_read(prepare):
     c.assign(prepare(Doc(raw="中山路隧道积水半米深")), now)
     assert old not in c.topics  # dormant ...
     assert "公交" in c.label(old) and c.export_state(old)["key"] == old  # ... and still readable
+
+
+def test_the_label_is_a_clause_people_wrote_and_survives_a_restart(make_doc):
+    posts = ["夏天垃圾清运不及时，小区门口臭气熏天", "垃圾清运车什么时候来？夏天太臭了", "夏天垃圾清运太慢了，天天都臭"]
+    c = TopicClusterer()
+    keys = {a.topic_key for a in feed(c, [make_doc(t) for t in posts])}
+    assert len(keys) == 1
+    key = keys.pop()
+    assert c.label(key) == "夏天垃圾清运不及时"  # a title, not "夏天·垃圾清运·不"
+    r = TopicClusterer()
+    r.load_topic(key, json.loads(json.dumps(c.export_state(key))))
+    assert r.label(key) == c.label(key)
+
+
+def test_without_a_clause_that_names_it_the_label_falls_back_to_words(make_doc):
+    c = TopicClusterer()
+    [a] = feed(c, [make_doc("垃圾！清运！")])  # no clause of four characters
+    assert c.label(a.topic_key) == "垃圾·清运"
