@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from opinion import cases as service
@@ -39,14 +40,23 @@ def _district():
 def _page(case: Case, draft: dict | None = None, status: int = 200):
     posts, copies, trend = [], {}, None
     if case.topic_id:
-        # Reposts and copy-paste waves fold into their original, with their count beside it.
+        # Reposts and copy-paste waves fold into their original, with their count beside it. A
+        # wave whose original sits in another topic shows its first copy here instead.
         posts = db.session.execute(select(Post).where(Post.topic_id == case.topic_id,
                                                       Post.duplicate_of_id.is_(None))
                                    .order_by(Post.created_at.desc()).limit(100)).scalars().all()
-        copies = dict(db.session.execute(select(Post.duplicate_of_id, func.count())
-                                         .where(Post.topic_id == case.topic_id,
-                                                Post.duplicate_of_id.is_not(None))
-                                         .group_by(Post.duplicate_of_id)).all())
+        original = aliased(Post)
+        waves = db.session.execute(
+            select(Post.duplicate_of_id, func.min(Post.id), func.count(), original.topic_id)
+            .join(original, original.id == Post.duplicate_of_id)
+            .where(Post.topic_id == case.topic_id)
+            .group_by(Post.duplicate_of_id, original.topic_id)).all()
+        copies = {orig: n for orig, _, n, topic in waves if topic == case.topic_id}
+        stray = {first: n - 1 for _, first, n, topic in waves if topic != case.topic_id}
+        if stray:
+            posts += db.session.execute(select(Post).where(Post.id.in_(stray))).scalars().all()
+            posts = sorted(posts, key=lambda p: p.created_at, reverse=True)[:100]
+            copies.update(stray)
         if case.topic:
             counts, slot = topic_timeline(db.session, case.topic_id, case.topic.first_seen_at,
                                           case.topic.last_seen_at)

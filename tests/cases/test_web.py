@@ -207,3 +207,19 @@ def test_case_page_folds_copies_and_shows_influence_and_trend(client, session, d
     assert "话题帖子（2）" in page  # the three copies fold into their original
     assert "另有 3 条相同转发" in page and "123,456" in page
     assert '<svg class="trend"' in page
+    # A wave whose original sits in another topic shows its first copy, with the rest counted.
+    from opinion.models import Topic
+    elsewhere = Topic(key="other", label="别处", status="open", post_count=1, negative_count=0, hot_score=0.0,
+                      first_seen_at=at("2026-11-22 09:00"), last_seen_at=at("2026-11-22 09:00"))
+    session.add(elsewhere)
+    session.flush()
+    source_post = Post(source_id=source.id, external_id="far", raw_text="区医院挂号排长队三小时",
+                       text="区医院挂号排长队三小时", topic_id=elsewhere.id, created_at=at("2026-11-22 09:00"))
+    session.add(source_post)
+    session.flush()
+    for i in range(5):
+        post(f"w{i}", "区医院挂号排长队三小时", 700 + i, duplicate_of_id=source_post.id)
+    session.commit()
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "话题帖子（3）" in page and page.count("区医院挂号排长队三小时") == 1
+    assert "另有 4 条相同转发" in page
