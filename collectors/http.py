@@ -6,15 +6,18 @@ holds the scheduler's worker for longer than `total` seconds.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Mapping
+from urllib.parse import urlsplit
 
 import requests
 
 from collectors.base import CollectorError, RateLimited
 from collectors.redact import redact, secret_values
 
+log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
 TOTAL_TIMEOUT = 30.0
@@ -43,19 +46,29 @@ def fetch(url: str, *, method: str = "GET", params: dict | None = None, data: di
           ) -> Fetched:
     """One bounded request. Raises RateLimited for 429/418/403 and CollectorError for everything
     else that is not in ok_statuses (timeouts, refused connections, redirect loops, HTTP errors).
-    Error texts never carry a secret: token-like query values and the config's secrets read ***."""
+
+    The error says what failed in a few Chinese words and names the host (连接被拒绝：host); the
+    technical detail goes to the log only. Neither carries a secret: token-like query values and
+    the config's secrets read ***.
+    """
     config = config or {}
+    secrets = secret_values(config)
     try:
         return _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_statuses)
     except CollectorError as exc:
-        # requests puts the full URL, query string and access token included, in its messages.
-        exc.args = (redact(str(exc), secret_values(config)),)
+        exc.args = (redact(str(exc), secrets),)
         raise
+    except requests.exceptions.RequestException as exc:
+        # requests puts the full URL, query string and access token included, in its messages.
+        log.warning("%s %s failed: %s", method, redact(url, secrets), redact(_technical(exc), secrets))
+        words = _in_words(exc, config)
+        where = url if words == "地址无效" else _host(url)
+        raise CollectorError(redact(f"{words}：{where}", secrets)) from None
 
 
 def _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_statuses) -> Fetched:
     total = float(config.get("timeout_total", TOTAL_TIMEOUT))
-    timeout = (float(config.get("timeout_connect", CONNECT_TIMEOUT)), float(config.get("timeout_read", READ_TIMEOUT)))
+    timeout = _timeouts(config)
     max_bytes = int(config.get("max_bytes", MAX_BYTES))
     session = requests.Session()
     session.max_redirects = MAX_REDIRECTS
@@ -67,23 +80,11 @@ def _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_s
             for chunk in resp.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise CollectorError(f"响应超过 {max_bytes // (1024 * 1024)} MB 上限，已中止")
+                    raise CollectorError(f"响应超过 {max_bytes // (1024 * 1024)} MB 上限，已中止：{_host(url)}")
                 if time.monotonic() - started > total:
-                    raise CollectorError(f"下载超过 {total:.0f} 秒仍未完成，已中止（服务器过慢）")
+                    raise CollectorError(f"下载超过 {total:.0f} 秒仍未完成，已中止（服务器过慢）：{_host(url)}")
                 chunks.append(chunk)
             fetched = Fetched(resp.status_code, resp.url, resp.headers, b"".join(chunks))
-    except requests.exceptions.TooManyRedirects as exc:
-        raise CollectorError(f"重定向次数过多（超过 {MAX_REDIRECTS} 次，可能是重定向循环）：{url}") from exc
-    except requests.exceptions.ConnectTimeout as exc:
-        raise CollectorError(f"连接超时（{timeout[0]:.0f} 秒无法连上 {url}）") from exc
-    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
-        if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in str(exc):
-            raise CollectorError(f"服务器无响应（{timeout[1]:.0f} 秒内没有返回数据）：{url}") from exc
-        raise CollectorError(f"无法连接 {url}：{_short(exc)}") from exc
-    except requests.exceptions.InvalidURL as exc:
-        raise CollectorError(f"地址无效：{url}") from exc
-    except requests.exceptions.RequestException as exc:
-        raise CollectorError(f"请求 {url} 失败：{_short(exc)}") from exc
     finally:
         session.close()
     if fetched.status in rate_limit_statuses:
@@ -91,9 +92,62 @@ def _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_s
         raise RateLimited(f"被限流（HTTP {fetched.status}）" + (f"，{wait} 秒后重试" if wait else "，稍后重试"),
                           retry_after=wait)
     if fetched.status not in ok_statuses:
-        raise CollectorError(f"服务器返回 HTTP {fetched.status}：{url}")
+        raise CollectorError(f"HTTP 状态码 {fetched.status}：{_host(url)}")
     return fetched
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+def _timeouts(config: dict) -> tuple[float, float]:
+    return (float(config.get("timeout_connect", CONNECT_TIMEOUT)), float(config.get("timeout_read", READ_TIMEOUT)))
+
+
+# What the operating system and urllib3 say, for the failures a source shows most often.
+_CAUSES = (
+    (("NameResolutionError", "Name or service not known", "nodename nor servname", "getaddrinfo failed",
+      "Temporary failure in name resolution", "No address associated"), "域名无法解析"),
+    (("Connection refused", "ConnectionRefusedError", "actively refused"), "连接被拒绝"),
+    (("Connection reset", "ConnectionResetError", "RemoteDisconnected", "Connection aborted"), "连接被对方中断"),
+    (("Network is unreachable", "No route to host"), "网络不可达"),
+)
+
+
+def _in_words(exc: requests.exceptions.RequestException, config: dict) -> str:
+    """A failed request in a few Chinese words, without the host."""
+    connect, read = _timeouts(config)
+    text = _technical(exc)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return f"重定向次数过多（超过 {MAX_REDIRECTS} 次，可能是重定向循环）"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"连接超时（{connect:g} 秒内无法连上）"
+    if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in text:
+        return f"服务器无响应（{read:g} 秒内没有返回数据）"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "SSL 证书错误" if "CERTIFICATE" in text.upper() else "SSL 连接失败"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "代理服务器连接失败"
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
+        return "地址无效"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        for needles, words in _CAUSES:
+            if any(n in text for n in needles):
+                return words
+        return "网络连接失败"
+    return f"请求失败（{type(exc).__name__}）"
+
+
+def _host(url: str) -> str:
+    """host or host:port of a URL, never its user name, password, path or query."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return (f"{host}:{port}" if port else host) or url
+
+
+def _technical(exc: Exception) -> str:
+    """The whole exception chain as text (requests nests urllib3's and the socket's reasons)."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -14,7 +14,9 @@ import random
 import traceback
 from datetime import datetime, timedelta
 from typing import Iterator
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from collectors import PUSH_KINDS, CollectorError, RateLimited, SourceNotConfigured, make_collector
@@ -103,7 +105,7 @@ def run_source(app, source: Source, now: datetime | None = None) -> str:
     source.failure_count, source.last_error = 0, None
     _check_silent(source, now)
     db.session.commit()
-    line = (f"{source.code}: 新增 {len(report.accepted)}，重复 {len(report.duplicate)}，"
+    line = (f"{source.name}：新增 {len(report.accepted)}，重复 {len(report.duplicate)}，"
             f"拒收 {len(report.rejected)}")
     return line + (f"；注意：{'；'.join(warnings[:3])}" if warnings else "")
 
@@ -126,7 +128,12 @@ def _failed(source: Source, now: datetime, message: str, report: IngestReport,
     source.last_run_at, source.status, source.last_error = now, "failing", message
     source.failure_count = (source.failure_count or 0) + 1
     db.session.commit()
-    return f"{source.code}: 失败（第 {source.failure_count} 次）— {message}"
+    return f"{source.name}：失败（第 {source.failure_count} 次）— {message}"
+
+
+def local_time(at: datetime) -> str:
+    """`at` as the district reads it (its time zone, to the minute), for messages on a source."""
+    return at.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
 
 
 def last_new_at(source: Source) -> datetime | None:
@@ -148,7 +155,7 @@ def _check_silent(source: Source, now: datetime) -> None:
         source.status = "silent"
         hours = period.total_seconds() / 3600
         source.last_error = (f"超过预期更新周期（{hours:g} 小时）没有新内容（上次新内容："
-                             f"{since.isoformat(timespec='minutes')}），请确认来源是否仍在更新")
+                             f"{local_time(since)}），请确认来源是否仍在更新")
 
 
 def collect_sources(app, only: str | None = None, due_only: bool = False,

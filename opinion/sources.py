@@ -137,6 +137,12 @@ class Health:
     next_run: str
     last_run: dict
 
+    @property
+    def last_run_at(self) -> datetime | None:
+        """When the last run was (aware; the record keeps it as ISO text)."""
+        at = self.last_run.get("at")
+        return datetime.fromisoformat(at) if at else None
+
 
 def describe_health(sources: list[Source], now: datetime | None = None) -> list[Health]:
     """Status in words, items collected today (Beijing day), next run, for each source."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import select
 
+from opinion.collect import local_time
 from opinion.importer import row_to_post
 from opinion.ingest import ingest
 from opinion.models import Source, db, utcnow
@@ -54,7 +55,7 @@ def _source_for(token: str) -> Source | None:
 
 def _refuse(source: Source, message: str, code: str, status: int = 401):
     """Refusals are written on the source too, where its operators look."""
-    source.last_error = f"{utcnow().isoformat(timespec='seconds')} 拒收推送：{message}"
+    source.last_error = f"{local_time(utcnow())} 拒收推送：{message}"
     db.session.commit()
     return _error(status, message, code)
 

@@ -35,7 +35,7 @@ def feed(n: int, start: int = 0, big: str | None = None) -> bytes:
 
 
 @pytest.mark.parametrize("route,config,words", [
-    (Reply(500, b"Internal Server Error"), {}, "HTTP 500"),
+    (Reply(500, b"Internal Server Error"), {}, "HTTP 状态码 500"),
     ("hang", {"timeout_read": 1}, "服务器无响应"),
     ("redirect-loop", {}, "重定向次数过多"),
     (Reply(200, b"<html><body>\xe7\xbd\x91\xe7\xab\x99\xe7\xbb\xb4\xe6\x8a\xa4</body></html>", {"Content-Type": "text/html"}), {}, "HTML 网页"),

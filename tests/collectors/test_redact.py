@@ -63,7 +63,7 @@ def test_a_feed_url_with_a_key_is_masked_in_http_errors(app, session, server):
     source.config = {"url": f"{server.base}/feed.xml?key=feedKEY9876"}
     session.commit()
     line = run_source(app, source)
-    assert "HTTP 500" in source.last_error
+    assert "HTTP 状态码 500" in source.last_error
     assert "feedKEY9876" not in source.last_error and "feedKEY9876" not in line
 
 

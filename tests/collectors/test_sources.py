@@ -64,7 +64,7 @@ def test_health_page_run_now_and_toggle(monitor, session, server, fixture_bytes)
     session.commit()
     resp = monitor.post(f"/sources/{source.id}/run", follow_redirects=True)
     page = resp.get_data(as_text=True)
-    assert "HTTP 500" in page and "故障" in page and "连续失败 1 次" in page and "失败退避中" in page
+    assert "HTTP 状态码 500" in page and "故障" in page and "连续失败 1 次" in page and "失败退避中" in page
     server.routes["/feed.xml"] = Reply(200, fixture_bytes("real_world.xml"))
     page = monitor.post(f"/sources/{source.id}/run", follow_redirects=True).get_data(as_text=True)
     assert "新增 3" in page and "正常" in page

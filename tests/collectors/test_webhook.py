@@ -1,6 +1,8 @@
 """POST /api/v1/ingest: token + HMAC-signed pushes, replay window, per-item answers."""
 import json
+import re
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -76,6 +78,10 @@ def test_bad_credentials_and_replays_are_refused(client, session, hotline, kwarg
     if code != "invalid_token":  # the source's operators see the refusal on its page
         session.refresh(hotline)
         assert words in hotline.last_error
+        # stamped in the district's time, as the page shows every other time
+        beijing = datetime.now(timezone(timedelta(hours=8)))
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d 拒收推送：", hotline.last_error)
+        assert hotline.last_error[:10] == beijing.strftime("%Y-%m-%d") and "+00:00" not in hotline.last_error
 
 
 def test_a_replayed_request_is_refused_after_five_minutes(client, session, hotline, monkeypatch):
