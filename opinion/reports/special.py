@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from opinion.district import District
 from opinion.errors import ReportError
-from opinion.models import (ACTION_NAMES, Alert, AuditEvent, Case, Instruction, Post, Topic, Unit,
-                            utcnow)
+from opinion.models import (ACTION_NAMES, OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Instruction, Post,
+                            Topic, Unit, utcnow)
 from opinion.reports.figures import (LEVEL_NAMES, case_summary, post_summary, share)
 
 TOP_POSTS = 12
@@ -159,7 +159,10 @@ def instructions(session, case_ids: list[int]) -> list[dict]:
 
 
 def cases_awaiting_instruction(session) -> list[Case]:
-    """Cases at level 5 (专报批办) that no leader has written an instruction on yet."""
+    """Open cases at level 5 (专报批办) that no leader has written an instruction on yet.
+
+    A case merged into another, resolved or closed needs no instruction any more."""
     has = select(func.count(Instruction.id)).where(Instruction.case_id == Case.id).scalar_subquery()
-    return session.execute(select(Case).where(Case.escalation_level >= 5, has == 0)
+    return session.execute(select(Case).where(Case.escalation_level >= 5, has == 0,
+                                              Case.status.in_(OPEN_CASE_STATUSES))
                            .order_by(Case.resolve_due_at, Case.id)).scalars().all()

@@ -22,6 +22,17 @@ def test_dashboard_shows_the_week_at_a_glance(client, session, week_data, monkey
     assert "暂无待批示工单" in client.get("/leader/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("status", ["merged", "resolved", "closed"])
+def test_only_open_cases_wait_for_an_instruction(client, session, week_data, status):
+    from opinion.reports.special import cases_awaiting_instruction
+    assert week_data.c3 in cases_awaiting_instruction(session)
+    week_data.c3.status = status
+    session.commit()
+    assert week_data.c3 not in cases_awaiting_instruction(session)
+    login(client, "leader")
+    assert f'href="/cases/{week_data.c3.id}"' not in client.get("/leader/").get_data(as_text=True)
+
+
 def test_report_page_in_the_app_links_its_stylesheet(client, week_data):
     login(client, "leader")
     response = client.get(f"/leader/reports/view?kind=weekly&week={WEEK}")
