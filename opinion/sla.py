@@ -85,17 +85,33 @@ def add_duration(start: datetime, duration: Duration, tz: str, district: Distric
     return add_working_days(local, duration.amount, district).astimezone(start.tzinfo)
 
 
+CLOCK_ORDER = ("acknowledge", "respond", "resolve")
+
+
 def compute_deadlines(district: District, priority: str, start: datetime) -> dict[str, datetime]:
-    """The three deadlines (acknowledge, respond, resolve) of a case opened at `start`."""
+    """The three deadlines (acknowledge, respond, resolve) of a case opened at `start`.
+
+    Each is at least the one before it: a table that mixes clock hours and working days (respond
+    in 48 h, acknowledge in 1 working day) would otherwise ask for a response over a weekend
+    before the case is due to be acknowledged, on Monday.
+    """
     row = district.deadlines[priority]
-    return {clock: add_duration(start, row[clock], district.timezone, district) for clock in row}
+    due = {clock: add_duration(start, row[clock], district.timezone, district) for clock in row}
+    for earlier, later in zip(CLOCK_ORDER, CLOCK_ORDER[1:]):
+        if earlier in due and later in due:
+            due[later] = max(due[later], due[earlier])
+    return due
 
 
 def resolve_deadline(district: District, case) -> datetime:
-    """The resolve deadline: from the opening (or the reopening after an unsatisfied callback) by
-    the priority's table, plus the working days of every approved extension."""
-    base = case.reopened_at or case.received_at or case.created_at
-    due = add_duration(base, district.deadlines[case.priority]["resolve"], district.timezone, district)
+    """The resolve deadline: from the opening by the priority's table (never before the response
+    deadline), or from the reopening after an unsatisfied callback, plus the working days of every
+    approved extension."""
+    if case.reopened_at:
+        due = add_duration(case.reopened_at, district.deadlines[case.priority]["resolve"], district.timezone,
+                           district)
+    else:
+        due = compute_deadlines(district, case.priority, case.received_at or case.created_at)["resolve"]
     if case.extended_working_days:
         due = add_duration(due, Duration(case.extended_working_days, "working_days"), district.timezone, district)
     return due

@@ -41,8 +41,33 @@ def test_working_days_are_counted_in_beijing_time():
 def test_normal_case_deadlines(district):
     due = compute_deadlines(district, "normal", at("2026-09-30 10:00"))
     assert due["acknowledge"] == at("2026-10-08 10:00")
-    assert due["respond"] == at("2026-10-02 10:00")
+    # 48 h by the clock would be Oct 2, in the holiday, before the case is due to be acknowledged.
+    assert due["respond"] == at("2026-10-08 10:00")
     assert due["resolve"] == at("2026-10-13 10:00")  # Oct 8, 9, 10(Sat), 12, 13
+
+
+@pytest.mark.parametrize("start,acknowledge,respond", [
+    ("2026-11-20 15:00", "2026-11-23 15:00", "2026-11-23 15:00"),  # Friday: 48 h is Sunday, signed Monday
+    ("2026-11-19 15:00", "2026-11-20 15:00", "2026-11-21 15:00"),  # Thursday: 48 h (Saturday) is later
+])
+def test_a_response_is_never_due_before_the_acknowledgement(district, start, acknowledge, respond):
+    due = compute_deadlines(district, "normal", at(start))
+    assert (due["acknowledge"], due["respond"]) == (at(acknowledge), at(respond))
+    assert due["acknowledge"] <= due["respond"] <= due["resolve"]
+
+
+def test_an_opened_case_gets_deadlines_in_order(session, district):
+    from dataclasses import replace
+
+    from opinion.cases import set_deadlines
+    from opinion.district import parse_duration
+    from opinion.models import Case
+    table = {clock: parse_duration(text) for clock, text in
+             (("acknowledge", "2 working_days"), ("respond", "24 h"), ("resolve", "12 h"))}
+    quick = replace(district, deadlines={**district.deadlines, "normal": table})
+    case = Case(priority="normal", created_at=at("2026-11-20 15:00"))
+    set_deadlines(case, quick)
+    assert case.acknowledge_due_at == case.respond_due_at == case.resolve_due_at == at("2026-11-24 15:00")
 
 
 def _with_calendar(district, holidays=(), workdays=()):

@@ -14,9 +14,9 @@ from sqlalchemy import select
 import yaml
 
 from opinion import audit
-from opinion.district import CLOCKS, PRIORITIES, TextDatesLoader
+from opinion.district import CLOCKS, PRIORITIES, Duration, TextDatesLoader, parse_duration
 from opinion.errors import DistrictFileError
-from opinion.models import ReplyTemplate, Setting, Unit, db
+from opinion.models import PRIORITY_NAMES, ReplyTemplate, Setting, Unit, db
 from opinion.overrides import save_section, section
 from opinion.web.admin import FormError, bp, words
 
@@ -102,7 +102,9 @@ def _form(key: str) -> dict:
 def _parse(key: str, form) -> dict:
     """Form fields to {section: value}; FormError for what the district checker would not say well."""
     if key == "deadlines":
-        return {"deadlines": {p: {c: form.get(f"{p}-{c}", "").strip() for c in CLOCKS} for p in PRIORITIES}}
+        table = {p: {c: form.get(f"{p}-{c}", "").strip() for c in CLOCKS} for p in PRIORITIES}
+        _check_deadline_order(table)
+        return {"deadlines": table}
     if key == "words":
         try:
             followers = int(form.get("influential_followers", ""))
@@ -134,6 +136,31 @@ def _parse(key: str, form) -> dict:
     if not isinstance(value, expected):
         raise FormError("内容应为" + ("键值映射" if expected is dict else "列表（每项以 “- ” 开头）"))
     return {key: value}
+
+
+# For comparing a table's clocks only: a working day counts as a day. The deadlines themselves are
+# kept in order case by case (opinion.sla.compute_deadlines) whatever the calendar does.
+_NOMINAL_HOURS = {"min": 1 / 60, "h": 1, "working_days": 24}
+
+
+def _nominal_hours(duration: Duration) -> float:
+    return duration.amount * _NOMINAL_HOURS[duration.unit]
+
+
+def _check_deadline_order(table: dict) -> None:
+    """FormError when a priority's acknowledge time is longer than its respond time, or respond
+    longer than resolve; a value that does not parse is left to the district file's checker."""
+    for priority, row in table.items():
+        try:
+            hours = {clock: _nominal_hours(parse_duration(row[clock])) for clock in CLOCKS}
+        except DistrictFileError:
+            continue
+        for earlier, later in zip(CLOCKS, CLOCKS[1:]):
+            if hours[earlier] > hours[later]:
+                raise FormError(
+                    f"“{PRIORITY_NAMES.get(priority, priority)}”工单的{CLOCK_NAMES[earlier]}时限"
+                    f"（{row[earlier]}）长于{CLOCK_NAMES[later]}时限（{row[later]}）："
+                    f"{CLOCK_NAMES[later]}不能早于{CLOCK_NAMES[earlier]}，请调整后再保存")
 
 
 @bp.route("/templates")

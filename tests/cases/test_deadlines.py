@@ -11,9 +11,10 @@ from tests.conftest import at
     ("normal", "2026-02-13 16:00", ("2026-02-14 16:00", "2026-02-15 16:00", "2026-02-27 16:00")),
     ("high", "2026-02-13 16:00", ("2026-02-13 18:00", "2026-02-14 16:00", "2026-02-25 16:00")),
     # Opened on a holiday: working days count from the next working day's 09:00 (Feb 24);
-    # resolve: Feb 25, 26, 27, 28 (make-up Saturday), Mar 2.
-    ("normal", "2026-02-22 10:00", ("2026-02-25 09:00", "2026-02-24 10:00", "2026-03-02 09:00")),
-    ("normal", "2026-09-30 18:00", ("2026-10-08 18:00", "2026-10-02 18:00", "2026-10-13 18:00")),
+    # resolve: Feb 25, 26, 27, 28 (make-up Saturday), Mar 2. The 48 h response (Feb 24 10:00)
+    # would fall before the acknowledgement, so it waits for it.
+    ("normal", "2026-02-22 10:00", ("2026-02-25 09:00", "2026-02-25 09:00", "2026-03-02 09:00")),
+    ("normal", "2026-09-30 18:00", ("2026-10-08 18:00", "2026-10-08 18:00", "2026-10-13 18:00")),
 ])
 def test_deadlines_over_the_spring_festival_and_national_day(district, priority, start, expected):
     due = compute_deadlines(district, priority, at(start))

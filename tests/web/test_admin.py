@@ -85,6 +85,26 @@ def test_deadline_table_saved_validated_and_seen_by_another_process(app, client,
         assert str(other.extensions["district"].deadlines["urgent"]["acknowledge"]) == "30分钟"
 
 
+NORMAL_TABLE = {f"{p}-{c}": v for p, row in {"urgent": ["30 min", "5 h", "24 h"],
+                                             "high": ["2 h", "24 h", "3 working_days"],
+                                             "normal": ["1 working_days", "48 h", "5 working_days"]}.items()
+                for c, v in zip(["acknowledge", "respond", "resolve"], row)}
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"urgent-acknowledge": "6 h"}, "“紧急”工单的签收时限（6 h）长于首次回应时限（5 h）"),
+    ({"high-respond": "4 working_days"}, "“重要”工单的首次回应时限（4 working_days）长于办结时限（3 working_days）"),
+    ({"normal-acknowledge": "3 working_days"}, "“一般”工单的签收时限（3 working_days）长于首次回应时限（48 h）"),
+])
+def test_a_deadline_table_out_of_order_is_refused(app, client, session, admin, changes, message):
+    login(client, "admin")
+    bad = client.post("/admin/config/deadlines", data={**NORMAL_TABLE, **changes})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "未保存" in page and message in page
+    assert session.get(Setting, "deadlines") is None
+    assert client.post("/admin/config/deadlines", data=NORMAL_TABLE).status_code == 302  # the shipped table is fine
+
+
 def test_word_lists_and_yaml_sections(app, client, admin):
     login(client, "admin")
     client.post("/admin/config/words", data={"sensitive_words": "黑幕\n塌方", "urgent_words": "爆炸",
