@@ -16,7 +16,8 @@ from opinion.reports.periods import Period
 from opinion.reports.special import special_figures
 
 FORMATS = ("html", "docx", "pdf")
-MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
+# Flask adds "; charset=utf-8" to text/* types itself.
+MEDIA_TYPES = {"html": "text/html", "pdf": "application/pdf",
                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 

@@ -81,3 +81,18 @@ def test_a_missing_file_is_explained(app, client, session, week_data):
     page = client.get(f"/leader/reports/{report.id}/html", follow_redirects=True).get_data(as_text=True)
     assert "已不存在，请重新生成" in page
     assert client.get(f"/leader/reports/{report.id}/exe").status_code == 404
+
+
+def test_an_archived_html_report_has_one_charset(app, client, session, week_data):
+    from pathlib import Path
+    folder = Path(app.instance_path) / "reports" / "weekly"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "2026-W46.html").write_text("<!doctype html><title>舆情周报</title><p>一、总体态势</p>", encoding="utf-8")
+    report = Report(kind="weekly", period="2026-W46", title="舆情周报", status="ok",
+                    files={"html": "reports/weekly/2026-W46.html"})
+    session.add(report)
+    session.commit()
+    login(client, "leader")
+    response = client.get(f"/leader/reports/{report.id}/html")
+    assert response.status_code == 200 and "一、总体态势" in response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
