@@ -65,9 +65,12 @@ def rename(topic_id: int):
 def merge(topic_id: int):
     """Fold this topic into the one named by number (the other keeps its name and its cases)."""
     topic = _topic_or_404(topic_id)
-    into = db.session.get(Topic, request.form.get("into", type=int) or 0)
+    number = request.form.get("into", "").strip().lstrip("#").strip()
+    into = db.session.get(Topic, int(number)) if number.isdigit() else None
     if into is None:
-        flash("请填写要并入的话题编号（话题页标题旁的 #号）", "error")
+        flash(f"没有编号为 {number} 的话题" if number.isdigit() else
+              f"话题编号“{number}”应为数字（话题页标题旁的 #号）" if number else
+              "请填写要并入的话题编号（话题页标题旁的 #号）", "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
     return _apply(into.id, lambda: edit.merge_topics(db.session, _store(), into, topic, current_user, utcnow()),
                   f"话题 #{topic.id} 已并入 #{into.id}", back_to=topic.id)

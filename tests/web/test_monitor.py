@@ -201,6 +201,18 @@ def test_merge_and_split_topics_from_the_topic_page(app, client, session, monito
     assert "不能把话题并入它自己" in itself.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("into,message", [
+    ("99999", "没有编号为 99999 的话题"), ("#99999", "没有编号为 99999 的话题"),
+    ("abc", "话题编号“abc”应为数字"), ("", "请填写要并入的话题编号"),
+])
+def test_merging_into_a_topic_that_does_not_exist_says_so(client, session, monitored, into, message):
+    topic = monitored[0]
+    login(client, "monitor1")
+    page = client.post(f"/monitor/topics/{topic.id}/merge", data={"into": into}, follow_redirects=True)
+    assert message in page.get_data(as_text=True)
+    assert session.get(Topic, topic.id).status != "merged"
+
+
 @pytest.mark.parametrize("path", ["/monitor/alerts/{alert}/acknowledge", "/monitor/triage/1",
                                   "/monitor/topics/{topic}/rename", "/monitor/topics/{topic}/merge"])
 def test_leaders_read_but_cannot_act_on_the_console(client, session, monitored, path):
