@@ -26,6 +26,14 @@ STATUS_NAMES = {"ok": "正常", "failing": "故障", "silent": "静默", "never"
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 MIN_INTERVAL, MAX_INTERVAL = 60, 7 * 86400
 SECRET_KEYS = ("access_token", "token", "secret")
+# Posts that people bring in (the manual-entry form, a file import): nothing is collected or pushed,
+# so the source has no on/off switch and is never "停用", whatever its enabled flag says.
+ENTERED_KINDS = ("manual", "file")
+
+
+def has_switch(source: Source) -> bool:
+    """Whether switching the source on and off means anything (collected or pushed sources)."""
+    return source.kind not in ENTERED_KINDS
 
 
 def _int(value, field: str, low: int, high: int) -> int:
@@ -154,7 +162,8 @@ def describe_health(sources: list[Source], now: datetime | None = None) -> list[
     rows = []
     for source in sources:
         if source.kind in PUSH_KINDS:
-            nxt = "推送接收（无需调度）" if source.kind == "webhook" else "人工录入/文件导入"
+            nxt = {"webhook": "推送接收（无需调度）", "manual": "随时录入（无需调度）"}.get(source.kind,
+                                                                                 "导入文件时（无需调度）")
         elif not source.enabled:
             nxt = "已停用"
         else:
@@ -213,7 +222,8 @@ def list_cmd():
     for h in describe_health(sources):
         s = h.source
         last = s.last_success_at.astimezone(tz).strftime("%m-%d %H:%M") if s.last_success_at else "—"
-        click.echo(f"{s.code:<20} {KIND_NAMES.get(s.kind, s.kind):<12} {'启用' if s.enabled else '停用'}  "
+        switch = ("启用" if s.enabled else "停用") if has_switch(s) else "—"
+        click.echo(f"{s.code:<20} {KIND_NAMES.get(s.kind, s.kind):<12} {switch}  "
                    f"{h.status_name:<4} 上次成功 {last}  今日 {h.items_today} 条  下次 {h.next_run}"
                    + (f"\n{'':<20} 错误：{s.last_error}" if s.last_error else ""))
 
@@ -223,6 +233,8 @@ def _toggle(code: str, enabled: bool) -> None:
         source = get_source(code)
     except SourceConfigError as exc:
         _fail(exc)
+    if not has_switch(source):
+        _fail(SourceConfigError(f"“{source.name}”由人工录入或文件导入，随时可用，无需启用或停用"))
     set_enabled(source, enabled)
     click.echo(f"{source.code}：已{'启用' if enabled else '停用'}")
 
@@ -256,7 +268,7 @@ def show_cmd(code):
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     when = lambda t: t.astimezone(tz).strftime("%Y-%m-%d %H:%M") if t else "—"
     click.echo(f"{source.code}  {source.name}（{KIND_NAMES.get(source.kind, source.kind)}）")
-    click.echo(f"  状态：{h.status_name}{'' if source.enabled else '（已停用）'}  上次成功：{when(source.last_success_at)}"
+    click.echo(f"  状态：{h.status_name}{'' if source.enabled or not has_switch(source) else '（已停用）'}  上次成功：{when(source.last_success_at)}"
                f"  上次运行：{when(source.last_run_at)}  今日采集：{h.items_today} 条  下次：{h.next_run}")
     click.echo(f"  间隔：{source.interval_seconds} 秒，抖动 {jitter_seconds(source)} 秒；连续失败 {source.failure_count or 0} 次")
     if source.last_error:

@@ -23,7 +23,7 @@ from opinion.errors import SourceConfigError
 from opinion.importer import get_or_create_source
 from opinion.ingest import ingest
 from opinion.models import Source, db, utcnow
-from opinion.sources import apply_settings, create_source, describe_health, masked, set_enabled
+from opinion.sources import apply_settings, create_source, describe_health, has_switch, masked, set_enabled
 from opinion.web.auth import roles_required
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")
@@ -39,13 +39,17 @@ def _source(source_id: int) -> Source:
 @roles_required("monitor", "admin")
 def index():
     sources = db.session.execute(select(Source).order_by(Source.enabled.desc(), Source.code)).scalars().all()
-    return render_template("sources.html", rows=describe_health(sources), kinds=KIND_NAMES, push_kinds=PUSH_KINDS)
+    return render_template("sources.html", rows=describe_health(sources), kinds=KIND_NAMES, push_kinds=PUSH_KINDS,
+                           has_switch=has_switch)
 
 
 @bp.route("/<int:source_id>/toggle", methods=["POST"])
 @roles_required("monitor", "admin")
 def toggle(source_id: int):
     source = _source(source_id)
+    if not has_switch(source):
+        flash(f"“{source.name}”由人工录入或文件导入，随时可用，无需启用或停用", "error")
+        return redirect(url_for("sources.index"))
     enabled = not source.enabled
     set_enabled(source, enabled)
     audit.record(db.session, "source.enabled" if enabled else "source.disabled", "source", source.id,

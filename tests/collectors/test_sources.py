@@ -112,6 +112,25 @@ def test_manual_entry_goes_through_ingest_once(monitor, session):
     assert "此前已录入" in again and len(session.execute(select(Post)).scalars().all()) == 1
 
 
+def test_the_manual_source_is_never_shown_switched_off(monitor, session, runner):
+    form = {"text": "本地论坛网友反映：幸福小区三号楼电梯停运一周，老人无法下楼"}
+    monitor.post("/sources/manual", data=form)
+    source = session.execute(select(Source).where(Source.kind == "manual")).scalar_one()
+    page = monitor.get("/sources/").get_data(as_text=True)
+    row = page[page.index(f'id="source-{source.code}"'):]
+    row = row[:row.index("</tr>")]
+    assert "已停用" not in row and "启用" not in row and "停用" not in row
+    assert "随时录入（无需调度）" in row and "录入帖子" in row and "正常" in row
+    refused = monitor.post(f"/sources/{source.id}/toggle", follow_redirects=True).get_data(as_text=True)
+    assert "无需启用或停用" in refused
+    session.refresh(source)
+    assert session.execute(select(Source.enabled).where(Source.id == source.id)).scalar_one() is False
+    listing = runner.invoke(args=["source", "list"]).output
+    assert "停用" not in listing and "随时录入" in listing
+    out = runner.invoke(args=["source", "enable", source.code])
+    assert out.exit_code != 0 and "无需启用或停用" in out.output
+
+
 @pytest.mark.parametrize("form,message", [
     ({"text": "  "}, "请填写帖子内容"),
     ({"text": "有内容", "url": "javascript:alert(1)"}, "http://"),
