@@ -8,6 +8,8 @@ typed still in the form, so nothing is lost.
 """
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -97,12 +99,13 @@ def show(case_id: int):
     return _page(_get_visible(case_id))
 
 
-def _act(case_id: int, action, done: str):
-    """Run `action(case)` for a POST; commit, or refuse with the reason and keep the input."""
+def _act(case_id: int, action, done):
+    """Run `action(case)` for a POST; commit, or refuse with the reason and keep the input.
+    `done` is the message, or what `action` returned when it is None (a decision says which)."""
     case = _get_visible(case_id)
     try:
         service.check_version(case, request.form.get("version"))
-        action(case)
+        said = action(case)
         db.session.commit()
     except (ConflictError, StaleDataError) as exc:
         db.session.rollback()
@@ -114,7 +117,7 @@ def _act(case_id: int, action, done: str):
         db.session.rollback()
         flash(str(exc), "error")
         return _page(_get_visible(case_id), draft=request.form.to_dict(), status=400)
-    flash(done, "info")
+    flash(done if done is not None else said, "info")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
@@ -193,13 +196,14 @@ def transfer(case_id: int):
 def decide_transfer(case_id: int):
     def action(case):
         if _form("decision") == "reassign":
-            transfers.reassign_unit(db.session, _district(), case, current_user, _required_unit("to_unit"),
-                                    _form("note"), utcnow())
-        elif _form("decision") == "send_back":
+            unit = _required_unit("to_unit")
+            transfers.reassign_unit(db.session, _district(), case, current_user, unit, _form("note"), utcnow())
+            return f"已同意退回，工单改派至{unit.name}"
+        if _form("decision") == "send_back":
             transfers.send_back(db.session, case, current_user, _form("note"), utcnow())
-        else:
-            raise OpinionError("请选择改派或驳回")
-    return _act(case_id, action, "已处理退回申请")
+            return f"已驳回退回申请，仍由{case.unit.name}办理"
+        raise OpinionError("请选择改派或驳回")
+    return _act(case_id, action, None)
 
 
 @bp.route("/<int:case_id>/reassign-unit", methods=["POST"])
@@ -244,9 +248,14 @@ def decide_extension(case_id: int, extension_id: int):
         request_ = db.session.get(CaseExtension, extension_id)
         if request_ is None or request_.case_id != case.id:
             abort(404)
-        supervision.decide_extension(db.session, _district(), request_, current_user,
-                                     _form("decision") == "approve", _form("note"), utcnow())
-    return _act(case_id, action, "延期申请已处理")
+        approve = _form("decision") == "approve"
+        supervision.decide_extension(db.session, _district(), request_, current_user, approve,
+                                     _form("note"), utcnow())
+        if not approve:
+            return "已驳回延期申请，办结时限不变"
+        due = case.resolve_due_at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+        return f"已批准延期，办结时限延至 {due:%Y-%m-%d %H:%M}"
+    return _act(case_id, action, None)
 
 
 @bp.route("/<int:case_id>/priority", methods=["POST"])

@@ -35,7 +35,7 @@ def test_transfer_back_and_the_centres_decision(client, session, district, peopl
     response = client.post(f"/cases/{case.id}/transfer/decide", follow_redirects=True,
                            data={"decision": "reassign", "to_unit": "zjj", "note": "确属住建局",
                                  "version": session.get(Case, case.id).version})
-    assert "已处理退回申请" in response.get_data(as_text=True)
+    assert "已同意退回，工单改派至区住房和城乡建设局" in response.get_data(as_text=True)
     session.expire_all()
     assert session.get(Case, case.id).unit.code == "zjj"
     assert session.execute(select(RoutingCorrection.to_unit_id)).scalar_one() == session.get(Case, case.id).unit_id
@@ -223,3 +223,30 @@ def test_case_page_folds_copies_and_shows_influence_and_trend(client, session, d
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "话题帖子（3）" in page and page.count("区医院挂号排长队三小时") == 1
     assert "另有 4 条相同转发" in page
+
+
+def test_the_centre_s_decisions_say_what_was_decided(client, session, district, people):
+    from zoneinfo import ZoneInfo
+
+    from opinion.models import CaseExtension
+
+    def ask(days, reason):
+        login(client, "jyj_fyr")
+        client.post(f"/cases/{case.id}/extension", data={"days": days, "reason": reason,
+                                                        "version": session.get(Case, case.id).version})
+        client.post("/logout")
+        login(client, "monitor1")
+        return session.execute(select(CaseExtension.id).order_by(CaseExtension.id.desc())).scalars().first()
+
+    def decide(ext, decision, note):
+        session.expire_all()
+        return client.post(f"/cases/{case.id}/extension/{ext}", follow_redirects=True, data={
+            "decision": decision, "note": note, "version": session.get(Case, case.id).version}).get_data(as_text=True)
+
+    case = _case(session, district)
+    page = decide(ask("3", "需协调三个部门"), "approve", "同意")
+    session.expire_all()
+    due = session.get(Case, case.id).resolve_due_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"已批准延期，办结时限延至 {due:%Y-%m-%d %H:%M}" in page
+    client.post("/logout")
+    assert "已驳回延期申请，办结时限不变" in decide(ask("2", "再等检测结果"), "refuse", "不同意")
