@@ -15,7 +15,7 @@ MAX_CENTROID_TERMS = 120    # a topic keeps its strongest terms only: bounded me
 MAX_SKETCHES = 64           # recent near-duplicate sketches kept with a topic (survive restarts)
 MAX_CLAUSES = 40            # candidate clauses for the label kept with a topic
 LABEL_CHARS = 20
-_CLAUSE_BREAK = re.compile(r"[，,。！？!?；;：:、\s…~～|/（）()“”\"]+")
+_CLAUSE_BREAK = re.compile(r"[，,。！？!?；;：:、\s…~～|/（）()“”\"【】\[\]《》<>]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -163,7 +163,7 @@ def clauses_of(text: str) -> list[str]:
     """The short clauses of a post that could name its matter ("中山路隧道又积水了")."""
     out = []
     for part in _CLAUSE_BREAK.split(text or ""):
-        part = part.strip("'【】[]《》<>-—·*#")
+        part = part.strip("'-—·*#")
         if 4 <= len(part) <= 2 * LABEL_CHARS and len(_HAN.findall(part)) >= 4:
             out.append(part)
     return out[:6]

@@ -202,6 +202,12 @@ def test_the_label_is_a_clause_people_wrote_and_survives_a_restart(make_doc):
     assert r.label(key) == c.label(key)
 
 
+def test_clauses_break_at_brackets_so_no_label_carries_half_a_headline():
+    from opinion.topics.state import clauses_of
+    assert clauses_of("新华菜市场售卖过期食品】昨天在新华菜市场买的熟食，过期三天了") == [
+        "新华菜市场售卖过期食品", "昨天在新华菜市场买的熟食", "过期三天了"]
+
+
 def test_without_a_clause_that_names_it_the_label_falls_back_to_words(make_doc):
     c = TopicClusterer()
     [a] = feed(c, [make_doc("垃圾！清运！")])  # no clause of four characters
