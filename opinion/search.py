@@ -1,5 +1,7 @@
 """Search over posts by their jieba tokens: the query is cleaned and segmented the same way the
 posts were (folded to simplified characters too, so 積水 finds posts about 积水 and the reverse).
+A query word also matches the dictionary's longer words that hold it: the district's and the
+shipped user words keep "垃圾清运" whole, and a monitor searching 垃圾 means those posts too.
 
 On PostgreSQL the tokens are matched with JSONB containment, which the GIN index
 ix_post_tokens_gin answers without reading every post. SQLite has no such index, so there each
@@ -10,13 +12,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Text, and_, cast, func, select
+from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from opinion.models import Post
 from opinion.nlp.clean import fold
 
 MAX_TOKENS = 8
+MAX_ALTERNATIVES = 20   # longer dictionary words tried for one query word
 
 
 def post_tokens_jsonb():
@@ -24,16 +27,23 @@ def post_tokens_jsonb():
     return cast(Post.tokens, JSONB)
 
 
-def search_query(tokens: list[str], dialect: str):
-    """A select of posts holding every token, newest first (duplicates left out)."""
-    tokens = list(dict.fromkeys(tokens))[:MAX_TOKENS]
+def expand(tokens: list[str], words) -> list[list[str]]:
+    """For each query token, itself and the dictionary words that contain it."""
+    words = tuple(words)
+    return [[t, *[w for w in words if t in w and w != t][:MAX_ALTERNATIVES]]
+            for t in list(dict.fromkeys(tokens))[:MAX_TOKENS]]
+
+
+def search_query(groups: list[list[str]], dialect: str):
+    """A select of posts holding, for every group, one of its tokens; newest first (duplicates
+    left out). A group is a query word and the longer words that hold it (`expand`)."""
     query = select(Post).where(Post.duplicate_of_id.is_(None))
     if dialect == "postgresql":
-        query = query.where(post_tokens_jsonb().contains(tokens))
+        has = lambda t: post_tokens_jsonb().contains([t])
     else:
         text = cast(Post.tokens, Text)
-        query = query.where(and_(*[text.like(f"%{_like_escape(json.dumps(t))}%", escape="!")
-                                   for t in tokens]))
+        has = lambda t: text.like(f"%{_like_escape(json.dumps(t))}%", escape="!")
+    query = query.where(and_(*[or_(*[has(t) for t in group]) for group in groups]))
     return query.order_by(Post.created_at.desc(), Post.id.desc())
 
 
@@ -41,17 +51,20 @@ def _like_escape(value: str) -> str:
     return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
-def search_posts(session, segmenter, text: str, limit: int = 50, offset: int = 0) -> tuple[list[str], list[Post]]:
-    """(the query's tokens, matching posts). No tokens (only stopwords or punctuation): no posts."""
+def search_posts(session, segmenter, text: str, limit: int = 50, offset: int = 0
+                 ) -> tuple[list[list[str]], list[Post]]:
+    """(the query's token groups, matching posts). No tokens (only stopwords or punctuation): no
+    posts."""
     tokens = segmenter.segment(fold(text.strip()))
     if not tokens:
         return [], []
+    groups = expand(tokens, segmenter.dictionary_words)
     dialect = session.get_bind().dialect.name
-    posts = session.execute(search_query(tokens, dialect).limit(limit).offset(offset)).scalars().all()
-    return tokens, posts
+    posts = session.execute(search_query(groups, dialect).limit(limit).offset(offset)).scalars().all()
+    return groups, posts
 
 
-def count_posts(session, tokens: list[str]) -> int:
+def count_posts(session, groups: list[list[str]]) -> int:
     dialect = session.get_bind().dialect.name
-    inner = search_query(tokens, dialect).order_by(None).with_only_columns(Post.id).subquery()
+    inner = search_query(groups, dialect).order_by(None).with_only_columns(Post.id).subquery()
     return session.execute(select(func.count()).select_from(inner)).scalar()

@@ -49,6 +49,11 @@ class Segmenter:
         self._tok: rjieba.Jieba | None = None
 
     @property
+    def dictionary_words(self) -> tuple[str, ...]:
+        """The words this segmenter adds to jieba's dictionary: the shipped ones and the district's."""
+        return tuple(dict.fromkeys((*shipped_user_words(), *(w for w in self.user_words if " " not in w))))
+
+    @property
     def tokenizer(self) -> rjieba.Jieba:
         if self._tok is None:
             with _LOCK:

@@ -236,3 +236,17 @@ def test_related_topics_are_suggested_and_folded_in_from_the_topic_page(client, 
     merged = client.post(f"/monitor/topics/{fragment}/merge", data={"into": noise.id}, follow_redirects=True)
     assert f"话题 #{fragment} 已并入 #{noise.id}" in merged.get_data(as_text=True)
     assert "可能相关的话题" not in client.get(f"/monitor/topics/{noise.id}").get_data(as_text=True)
+
+
+def test_a_search_word_finds_the_district_words_that_hold_it(app, client, session, monitored):
+    ingest(session, app, make_source(session, "s2"), [
+        make_item("g1", "夏天垃圾清运不及时，小区门口臭气熏天"),
+        make_item("g2", "路口的垃圾桶满了没人管"),
+        make_item("g3", "垃圾到处都是")])
+    login(client, "monitor1")
+    html = client.get("/monitor/search", query_string={"q": "垃圾"}).get_data(as_text=True)
+    assert "共 3 条" in html and "垃圾清运" in html and "（含" in html
+    html = client.get("/monitor/search", query_string={"q": "垃圾清运"}).get_data(as_text=True)
+    assert "共 1 条" in html
+    html = client.get("/monitor/search", query_string={"q": "垃圾 中山路"}).get_data(as_text=True)
+    assert "没有找到" in html  # every word must match, each by itself or a word that holds it
