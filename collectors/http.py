@@ -55,9 +55,6 @@ def fetch(url: str, *, method: str = "GET", params: dict | None = None, data: di
     secrets = secret_values(config)
     try:
         return _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_statuses)
-    except CollectorError as exc:
-        exc.args = (redact(str(exc), secrets),)
-        raise
     except requests.exceptions.RequestException as exc:
         # requests puts the full URL, query string and access token included, in its messages.
         log.warning("%s %s failed: %s", method, redact(url, secrets), redact(_technical(exc), secrets))

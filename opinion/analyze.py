@@ -20,6 +20,7 @@ from typing import BinaryIO, TextIO
 from tqdm import tqdm
 
 from opinion.pipeline import Entry, Pipeline, make_entry
+from opinion.topics.cluster import surviving
 
 
 def _parse(line_no: int, raw: bytes) -> tuple[Entry | None, dict | None]:
@@ -83,11 +84,6 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
     merged_into: dict[str, str] = {}
     held = out if stream else tempfile.TemporaryFile("w+", encoding="utf-8")
 
-    def final(key: str | None) -> str | None:
-        while key in merged_into:
-            key = merged_into[key]
-        return key
-
     def flush() -> None:
         entries = pipeline.run([e for e, _ in pending if e is not None])
         if entries:
@@ -96,8 +92,8 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
         for entry, extra in pending:
             # With an entry, `extra` is the id as given ({"id": 7}); without one, the error object.
             line = {**result_of(entry), **(extra or {})} if entry else extra
-            if entry:
-                line["topic"] = final(line["topic"])
+            if entry and stream:  # held lines get their final topic when the input ends
+                line["topic"] = surviving(merged_into, line["topic"])
             held.write(json.dumps(line, ensure_ascii=False) + "\n")
         held.flush()
         bar.update(len(pending))
@@ -117,7 +113,7 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
         for text in held:
             line = json.loads(text)
             if "topic" in line:
-                line["topic"] = final(line["topic"])
+                line["topic"] = surviving(merged_into, line["topic"])
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
         held.close()
         out.flush()

@@ -59,8 +59,9 @@ def request_extension(session, district: District, case: Case, user: User, worki
 
 
 def decide_extension(session, district: District, request: CaseExtension, user: User, approve: bool,
-                     note: str, now: datetime) -> None:
-    """A monitor approves (the resolve deadline moves) or refuses (with a reason) an extension."""
+                     note: str, now: datetime) -> str:
+    """A monitor approves (the resolve deadline moves) or refuses (with a reason) an extension;
+    returns the decision in words, as the requester is told it."""
     check_monitor(user, "审批延期申请")
     if request.status != "pending":
         raise CaseStateError("该延期申请已处理过")
@@ -78,15 +79,16 @@ def decide_extension(session, district: District, request: CaseExtension, user: 
     if approve:
         case.extended_working_days += request.working_days
         set_deadlines(case, district)
+    verdict = (f"已批准延期，办结时限延至 {case.resolve_due_at.astimezone(ZoneInfo(district.timezone)):%Y-%m-%d %H:%M}"
+               if approve else f"已驳回延期申请，办结时限不变：{note}")
     if request.requested_by is not None:
-        verdict = (f"已批准，办结时限延至 {case.resolve_due_at.astimezone(ZoneInfo(district.timezone)):%Y-%m-%d %H:%M}"
-                   if approve else f"不予延期：{note}")
         notify(session, [request.requested_by], f"【延期审批】工单 #{case.id}「{case.title}」", verdict,
                case=case, now=now)
     audit.record(session, f"case.extension_{request.status}", "case", case.id, actor=user, at=now,
                  reason=note or None, before=before,
                  after={"extension_id": request.id, "resolve_due_at": _iso(case.resolve_due_at),
                         "extended_working_days": case.extended_working_days})
+    return verdict
 
 
 def change_priority(session, district: District, case: Case, user: User, priority: str, reason: str,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -34,6 +34,7 @@ def load_stopwords() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=None)
 def shipped_user_words() -> tuple[str, ...]:
     """Government, policy and Weibo-slang words shipped with the project (data/userwords.txt)."""
     text = (DATA / "userwords.txt").read_text(encoding="utf-8")
@@ -48,7 +49,7 @@ class Segmenter:
         self.stopwords = load_stopwords() if stopwords is None else frozenset(stopwords)
         self._tok: rjieba.Jieba | None = None
 
-    @property
+    @cached_property
     def dictionary_words(self) -> tuple[str, ...]:
         """The words this segmenter adds to jieba's dictionary: the shipped ones and the district's."""
         return tuple(dict.fromkeys((*shipped_user_words(), *(w for w in self.user_words if " " not in w))))

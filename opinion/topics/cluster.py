@@ -22,6 +22,14 @@ from opinion.topics.state import (MAX_CENTROID_TERMS, TopicState, add_clauses, e
 RETIRED_KEPT = 1_000   # dormant topics still readable by key: more than one batch (500 posts) can make
 
 
+def surviving(merged_into: dict[str, str], key: str | None) -> str | None:
+    """The topic `key` ended up in, following the (into, from) merges maintenance() reported,
+    collected as {from: into}."""
+    while key in merged_into:
+        key = merged_into[key]
+    return key
+
+
 @dataclass
 class Assignment:
     topic_key: str

@@ -18,7 +18,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from opinion import labelled
 from opinion.nlp.doc import Doc
-from opinion.topics.cluster import TopicClusterer
+from opinion.topics.cluster import TopicClusterer, surviving
 
 MAINTENANCE_EVERY = 500     # posts between maintenance runs (merges), ~ every hour of a busy day
 BIG_TOPIC = 10
@@ -78,12 +78,7 @@ def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress:
     merged_into.update({frm: into for into, frm in clusterer.maintenance(now)})
     cluster_s = time.process_time() - t0
 
-    def final(k: str) -> str:       # follow merge chains to the surviving topic
-        while k in merged_into:
-            k = merged_into[k]
-        return k
-
-    out = score([r["topic"] for r in rows], [final(k) for k in keys])
+    out = score([r["topic"] for r in rows], [surviving(merged_into, k) for k in keys])
     out.update(day=file.stem, posts_per_second=len(docs) / max(cluster_s, 1e-9),
                prepare_seconds=prep_s)
     return out

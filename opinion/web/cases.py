@@ -8,8 +8,6 @@ typed still in the form, so nothing is lost.
 """
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -248,13 +246,8 @@ def decide_extension(case_id: int, extension_id: int):
         request_ = db.session.get(CaseExtension, extension_id)
         if request_ is None or request_.case_id != case.id:
             abort(404)
-        approve = _form("decision") == "approve"
-        supervision.decide_extension(db.session, _district(), request_, current_user, approve,
-                                     _form("note"), utcnow())
-        if not approve:
-            return "已驳回延期申请，办结时限不变"
-        due = case.resolve_due_at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-        return f"已批准延期，办结时限延至 {due:%Y-%m-%d %H:%M}"
+        return supervision.decide_extension(db.session, _district(), request_, current_user,
+                                            _form("decision") == "approve", _form("note"), utcnow())
     return _act(case_id, action, None)
 
 
