@@ -58,8 +58,8 @@ def main() -> None:
 
     from collectors.base import NormalisedPost
     from opinion import create_app
-    from opinion.directory import sync_units
-    from opinion.ingest import get_pipeline, ingest
+    from opinion.accounts.directory import sync_units
+    from opinion.pipeline.batch import get_pipeline, ingest
     from opinion.models import Alert, Post, Source, db
     from sqlalchemy import select
 
@@ -72,7 +72,7 @@ def main() -> None:
         db.session.commit()
         pipeline, _ = get_pipeline(app)
         pipeline.run([])  # models load outside the timing
-        from opinion.pipeline import make_entry
+        from opinion.pipeline.analysis import make_entry
         pipeline.run([make_entry("warm", "预热一下模型和分词")])
 
         import opinion.alerts.engine as engine

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def make_feed(n: int, seed: int = 11) -> bytes:
     """An RSS 2.0 feed of n distinct posts, newest first, UTF-8."""
-    from opinion.demo_posts import generate
+    from opinion.demo.posts import generate
     now = datetime.now(timezone.utc)
     posts = generate(n, now - timedelta(days=2), now - timedelta(minutes=1), seed=seed)
     items = []
@@ -45,9 +45,9 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-collect-")
     os.environ.setdefault("OPINION_INSTANCE_DIR", tmp)
     from opinion import create_app
-    from opinion.collect import run_source
-    from opinion.directory import sync_units
-    from opinion.ingest import get_pipeline
+    from opinion.ingest.collect import run_source
+    from opinion.accounts.directory import sync_units
+    from opinion.pipeline.batch import get_pipeline
     from opinion.models import Post, Source, db
     from sqlalchemy import func, select
     from tests.collectors.fake_server import FakeServer, Reply

@@ -95,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = os.environ.setdefault("OPINION_INSTANCE_DIR", tempfile.mkdtemp(prefix="bench-pages-"))
     from opinion import create_app
-    from opinion.directory import sync_units
+    from opinion.accounts.directory import sync_units
     from opinion.models import db
     from tests.factories import PASSWORD, make_user
     url = args.url or f"sqlite:///{folder}/bench.db"

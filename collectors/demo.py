@@ -19,7 +19,7 @@ class DemoCollector(BaseCollector):
         self.per_run = int(self.config.get("per_run", 3))
 
     def collect(self, since: datetime | None) -> Iterator[NormalisedPost]:
-        from opinion.demo_posts import generate
+        from opinion.demo.posts import generate
         run = int(self.state.get("runs", 0)) + 1
         now = datetime.now(timezone.utc)
         for p in generate(self.per_run, now - timedelta(minutes=5), now, seed=1000 + run):

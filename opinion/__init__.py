@@ -44,12 +44,12 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False  # API answers in readable Chinese (half the bytes), not \uXXXX
 
-    from opinion.district import load_district
+    from opinion.settings.district import load_district
     app.extensions["district"] = load_district(app.config["DISTRICT_FILE"])
 
     _init_extensions(app)
     _init_web(app)
-    from opinion.overrides import init_overrides
+    from opinion.settings.overrides import init_overrides
     init_overrides(app)  # an admin's settings from the database, laid over the district file
     from opinion.cli import register
     register(app)

@@ -19,7 +19,7 @@ from typing import BinaryIO, TextIO
 
 from tqdm import tqdm
 
-from opinion.pipeline import Entry, Pipeline, make_entry
+from opinion.pipeline.analysis import Entry, Pipeline, make_entry
 from opinion.topics.cluster import surviving
 
 
@@ -74,7 +74,7 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
     """Analyse every line of `infile`; return how many lines were read."""
     if pipeline is None:
         import config
-        from opinion.district import load_district
+        from opinion.settings.district import load_district
         pipeline = Pipeline(load_district(config.Config.DISTRICT_FILE),
                             engine or config.Config.SENTIMENT_ENGINE,
                             min_confidence=config.Config.ROUTING_MIN_CONFIDENCE)

@@ -32,8 +32,8 @@ def job(what: str):
 @job("SLA tick")
 def sla_tick(app, session) -> None:
     from opinion.models import utcnow
-    from opinion.overrides import refresh_district
-    from opinion.sla import tick
+    from opinion.settings.overrides import refresh_district
+    from opinion.sla.ladder import tick
     refresh_district(app)  # deadlines and the ladder as the admin last saved them
     for line in tick(session, app.extensions["district"], utcnow()):
         log.info(line)
@@ -75,7 +75,7 @@ def topic_upkeep(app, session) -> None:
     clusterer is shared with ingest."""
     from datetime import timedelta
 
-    from opinion.ingest import _lock, cool_down, get_pipeline
+    from opinion.pipeline.batch import _lock, cool_down, get_pipeline
     from opinion.models import utcnow
     from opinion.topics.edit import close_quiet_topics, merge_converged
     now = utcnow()
@@ -97,7 +97,7 @@ def start_scheduler(app, blocking: bool):
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     # One job per pull source at its own interval and jitter (opinion.collect), kept in step with
     # the sources table every minute.
-    from opinion.collect import sync_source_jobs
+    from opinion.ingest.collect import sync_source_jobs
     sync_source_jobs(app, scheduler, common)
     scheduler.add_job(sync_source_jobs, "interval", seconds=60, args=[app, scheduler, common],
                       id="collect_sync", **common)

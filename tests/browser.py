@@ -20,7 +20,7 @@ SHOTS = REPO / "test-artifacts"
 def make_app(tmp_path, **config):
     """An app on its own SQLite file with the district's units loaded."""
     from opinion import create_app
-    from opinion.directory import sync_units
+    from opinion.accounts.directory import sync_units
     from opinion.models import db
     # A one-second keep-alive lets an alert stream notice within a second that its browser is gone.
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",

@@ -57,7 +57,7 @@ def database_url(request, tmp_path):
 def app(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path / "instance"))
     from opinion import create_app
-    from opinion.directory import sync_units
+    from opinion.accounts.directory import sync_units
     from opinion.models import db
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from collectors.base import NormalisedPost
-from opinion.directory import ensure_user
+from opinion.accounts.directory import ensure_user
 from opinion.models import Source, Unit
 
 PASSWORD = "correct horse"

@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 import config
-from opinion.directory import sync_units
-from opinion.district import load_district
+from opinion.accounts.directory import sync_units
+from opinion.settings.district import load_district
 from opinion.errors import DistrictFileError
 from opinion.models import AuditEvent, Unit
 
@@ -94,7 +94,7 @@ def _calendar_file(tmp_path, calendar_yaml: str):
 
 def test_calendar_dates_and_ranges(tmp_path):
     from datetime import date
-    from opinion.district import load_district
+    from opinion.settings.district import load_district
     d = load_district(_calendar_file(tmp_path, "calendar:\n  holidays: [2027-01-01, '2027-02-05~2027-02-11']\n"
                                                "  workdays: ['2027-02-14']\n"))
     assert date(2027, 1, 1) in d.holidays and len(d.holidays) == 8
@@ -108,7 +108,7 @@ def test_calendar_dates_and_ranges(tmp_path):
     ("calendar:\n  holidays: 2027-01-01\n", "应为列表"),
 ])
 def test_bad_calendar_entries_are_refused_with_the_file_and_line(tmp_path, calendar, message):
-    from opinion.district import load_district
+    from opinion.settings.district import load_district
     from opinion.errors import DistrictFileError
     with pytest.raises(DistrictFileError, match=message) as info:
         load_district(_calendar_file(tmp_path, calendar))

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from opinion import ingest as ingest_module
-from opinion.ingest import ingest
+from opinion.pipeline import batch as ingest_module
+from opinion.pipeline.batch import ingest
 from opinion.models import AuditEvent, Case, Post, Topic, utcnow
 from tests.factories import make_item, make_source, make_user
 
@@ -91,7 +91,7 @@ def test_html_and_script_are_kept_raw_and_cleaned_for_display(app, session):
 
 
 def test_a_post_that_fails_analysis_is_stored_raw_with_its_error(app, session, monkeypatch):
-    from opinion.ingest import get_pipeline
+    from opinion.pipeline.batch import get_pipeline
     pipeline, _ = get_pipeline(app)
     original = pipeline.stages
     broken = [(n, (lambda es: (_ for _ in ()).throw(ValueError("模型损坏"))) if n == "emotion" else s)
@@ -133,7 +133,7 @@ def test_exact_duplicates_across_sources_point_to_the_original(app, session):
 
 def test_history_is_stored_and_clustered_but_opens_no_case_and_raises_no_alert(app, session):
     from opinion.alerts.engine import evaluate_all
-    from opinion.importer import ImportSummary
+    from opinion.ingest.importer import ImportSummary
     from opinion.models import Alert
     make_user(session, "slj_fyr", "spokesperson", "slj")
     old = [make_item(f"h{i}", t + "，化工厂爆炸", minutes_ago=60 * 24 * 30) for i, t in enumerate(FLOOD)]

@@ -1,9 +1,9 @@
 """The escalation ladder: levels at the right times, each fired once, stops when the case moves."""
 from sqlalchemy import func, select
 
-from opinion import cases as service
+from opinion.cases import lifecycle as service
 from opinion.models import Alert, AuditEvent, Case, Topic, Unit
-from opinion.sla import tick
+from opinion.sla.ladder import tick
 from tests.conftest import at
 from tests.factories import make_user
 

@@ -1,14 +1,14 @@
 """The analysis pipeline on plain entries: every stage fills its fields, failures stay per post."""
 import pytest
 
-from opinion.pipeline import Pipeline, make_entry
+from opinion.pipeline.analysis import Pipeline, make_entry
 from opinion.nlp.doc import EMOTIONS
 
 
 @pytest.fixture(scope="module")
 def pipeline():
     import config
-    from opinion.district import load_district
+    from opinion.settings.district import load_district
     return Pipeline(load_district(config.Config.DISTRICT_FILE))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from opinion import audit
 from opinion.alerts import rules
-from opinion.alerts.settings import RULE_NAMES, SEVERITIES, SEVERITY_NAMES
+from opinion.settings.alerts import RULE_NAMES, SEVERITIES, SEVERITY_NAMES
 from opinion.errors import AlertStateError, PermissionDenied
 from opinion.models import Alert, Post, User, utcnow
 

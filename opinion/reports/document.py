@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from opinion.district import District
+from opinion.settings.district import District
 from opinion.errors import ReportError
 from opinion.models import REPORT_KINDS
 from opinion.reports.figures import EMOTION_NAMES, period_figures

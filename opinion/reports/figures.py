@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 
-from opinion.district import District
+from opinion.settings.district import District
 from opinion.models import (OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Reply, Topic, Unit,
                             utcnow)
 from opinion.nlp.doc import EMOTION_NAMES, POLARITY_NAMES
 from opinion.reports.periods import Period
-from opinion.stats import period_stats
+from opinion.reports.stats import period_stats
 
 LEVEL_NAMES = {1: "电子催办", 2: "人工交办", 3: "现场督办", 4: "短信督办", 5: "专报批办"}
 SEVERITY_NAMES = {"critical": "严重", "warning": "警告", "info": "提示"}
@@ -233,7 +233,7 @@ def overdue_cases(session, now: datetime) -> list[dict]:
 
 def unit_table(session, district: District, period: Period, now: datetime) -> list[dict]:
     """The unit performance table (opinion.performance computes each row), worst first."""
-    from opinion.performance import unit_performance
+    from opinion.reports.performance import unit_performance
     return sort_worst_first(unit_performance(session, district, period.start, period.end, now=now))
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from opinion.district import District
+from opinion.settings.district import District
 from opinion.errors import ReportError
 from opinion.models import (ACTION_NAMES, OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Instruction, Post,
                             Topic, Unit, utcnow)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from opinion.district import District
+from opinion.settings.district import District
 from opinion.routing.rules import RuleMatcher
 
 

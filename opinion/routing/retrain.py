@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from opinion.district import District
+from opinion.settings.district import District
 from opinion.routing.classifier import CategoryClassifier, _load
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opinion.district import District
+from opinion.settings.district import District
 
 
 @dataclass

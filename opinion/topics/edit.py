@@ -71,7 +71,7 @@ def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
     """Fold `gone` into `keep`: its posts and cases move, its state joins keep's, it stays merged
     for good. An open case of `gone` whose unit already has an open case on `keep` moves too but
     stays open beside it: closing a case is a person's decision (合并工单 on the case page)."""
-    from opinion.cases import claim_open_key
+    from opinion.cases.lifecycle import claim_open_key
     now = now or utcnow()
     if keep.id == gone.id:
         raise TopicEditError("不能把话题并入它自己")

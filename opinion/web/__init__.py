@@ -27,7 +27,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(duty.bp)
     app.register_blueprint(supervision.bp)
-    from opinion.web import api, api_read, sources, tokens
+    from opinion.web import sources, tokens
+    from opinion.web.api import push as api
+    from opinion.web.api import read as api_read
     app.register_blueprint(api.bp)
     app.register_blueprint(api_read.bp)
     app.register_blueprint(sources.bp)
@@ -88,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
 def _error_page(code: int, message: str | None):
     def handler(exc):
         if request.path.startswith("/api/"):  # programs read {"error", "code"}, never a page
-            from opinion.web.api_read import error_response
+            from opinion.web.api.read import error_response
             return error_response(code)
         if message is None:
             return exc

@@ -15,7 +15,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy import func, select
 
 from opinion import audit
-from opinion.directory import PASSWORD_RULE, password_problem
+from opinion.accounts.directory import PASSWORD_RULE, password_problem
 from opinion.models import AuditEvent, User, db, utcnow
 
 bp = Blueprint("auth", __name__)

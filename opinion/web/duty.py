@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from opinion import duty
+from opinion.cases import duty
 from opinion.errors import OpinionError
 from opinion.models import DutyShift, Unit, User, db, utcnow
 from opinion.web.auth import roles_required

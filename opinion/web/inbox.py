@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import case as sql_case, func, select
 from sqlalchemy.orm import selectinload
 
-from opinion.cases import visible_cases
+from opinion.cases.lifecycle import visible_cases
 from opinion.models import OPEN_CASE_STATUSES, PRIORITY_NAMES, Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from opinion.errors import OpinionError
 from opinion.models import Alert, Case, Source, Topic, Unit, db, utcnow
-from opinion.trends import recent_counts, sparkline_points
+from opinion.topics.trends import recent_counts, sparkline_points
 from opinion.web.auth import roles_required
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
@@ -160,7 +160,7 @@ def _acknowledge_here(session, alert: Alert, user, now) -> None:
 @bp.route("/triage/<int:case_id>", methods=["POST"])
 @roles_required("monitor", "admin")
 def reassign(case_id: int):
-    from opinion.triage import reassign_to_unit
+    from opinion.cases.triage import reassign_to_unit
     case = db.session.get(Case, case_id) or abort(404)
     unit = db.session.execute(select(Unit).where(Unit.code == request.form.get("unit", ""))).scalar_one_or_none()
     if unit is None:

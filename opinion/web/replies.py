@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from opinion import replies as service
-from opinion.cases import visible_cases
+from opinion.cases import replies as service
+from opinion.cases.lifecycle import visible_cases
 from opinion.errors import EditLockedError, OpinionError, PublishError
 from opinion.models import Case, Reply, db, utcnow
 from opinion.web.auth import roles_required

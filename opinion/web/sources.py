@@ -18,12 +18,12 @@ from sqlalchemy import select
 from collectors import KIND_NAMES, PUSH_KINDS
 from collectors.base import NormalisedPost
 from opinion import audit
-from opinion.collect import run_source
+from opinion.ingest.collect import run_source
 from opinion.errors import SourceConfigError
-from opinion.importer import get_or_create_source
-from opinion.ingest import ingest
+from opinion.ingest.importer import get_or_create_source
+from opinion.pipeline.batch import ingest
 from opinion.models import Source, db, utcnow
-from opinion.sources import apply_settings, create_source, describe_health, has_switch, masked, set_enabled
+from opinion.ingest.sources import apply_settings, create_source, describe_health, has_switch, masked, set_enabled
 from opinion.web.auth import roles_required
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from opinion.models import OPEN_CASE_STATUSES, Case, CaseExtension, CaseTransfer, db
-from opinion.sla import LEVEL_NAMES
+from opinion.sla.ladder import LEVEL_NAMES
 from opinion.web.auth import roles_required
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from opinion import tokens as service
+from opinion.accounts import tokens as service
 from opinion.errors import OpinionError
 from opinion.models import ApiToken, db, utcnow
 

@@ -12,7 +12,7 @@ from opinion.errors import OpinionError
 from opinion.models import Case, Post, Topic, db, utcnow
 from opinion.nlp.doc import EMOTION_NAMES, POLARITY_NAMES
 from opinion.topics import edit
-from opinion.trends import emotion_mix, sparkline_points, topic_timeline
+from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
 
 bp = Blueprint("topics", __name__, url_prefix="/monitor")
@@ -115,7 +115,7 @@ def _apply(topic_id: int, action, done: str, back_to: int | None = None):
 @bp.route("/search")
 @roles_required("monitor", "admin")
 def search():
-    from opinion.search import count_posts, search_posts
+    from opinion.topics.search import count_posts, search_posts
     text = request.args.get("q", "").strip()[:100]
     page = max(request.args.get("page", 1, type=int), 1)
     tokens, posts, total = [], [], 0

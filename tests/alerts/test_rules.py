@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from opinion.alerts.engine import acknowledge_alert, evaluate_all, evaluate_batch
 from opinion.errors import AlertStateError, PermissionDenied
-from opinion.ingest import ingest
+from opinion.pipeline.batch import ingest
 from opinion.models import Alert, AuditEvent, Case, Notification, Post, Source, Topic, Unit, utcnow
 from tests.factories import make_item, make_source, make_user
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import config
-from opinion.alerts.settings import AlertSettings, QuietHours
-from opinion.district import load_district
+from opinion.settings.alerts import AlertSettings, QuietHours
+from opinion.settings.district import load_district
 from opinion.errors import DistrictFileError
 
 DEFAULT = Path(config.Config.DISTRICT_FILE)

@@ -6,7 +6,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from opinion import cases as service
+from opinion.cases import lifecycle as service
 from opinion.models import Topic, Unit
 from tests.conftest import at
 from tests.factories import make_user

@@ -2,7 +2,7 @@
 国庆, shown with the time left."""
 import pytest
 
-from opinion.sla import compute_deadlines, tick
+from opinion.sla.ladder import compute_deadlines, tick
 from tests.cases.conftest import open_case
 from tests.conftest import at
 
@@ -23,7 +23,7 @@ def test_deadlines_over_the_spring_festival_and_national_day(district, priority,
 
 def test_the_ladder_waits_out_the_spring_festival(app, session, district, people):
     case = open_case(session, district, priority="high", start="2026-02-13 16:00")
-    from opinion import cases as service
+    from opinion.cases import lifecycle as service
     service.add_reply(session, case, people["fyr"], "已收到，节后落实", at("2026-02-13 17:00"))
     session.commit()
     # Resolve clock: Feb 13 16:00 → Feb 25 16:00 (11 days); 50% is Feb 19 16:00, 80% Feb 23 18:24.

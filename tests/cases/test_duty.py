@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from opinion import duty
+from opinion.cases import duty
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.models import AuditEvent, DutyShift
 from tests.cases.conftest import open_case

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import select
 
-from opinion import cases as service
+from opinion.cases import lifecycle as service
 from opinion.models import AuditEvent, Notification
-from opinion.sla import tick
+from opinion.sla.ladder import tick
 from tests.cases.conftest import open_case
 from tests.conftest import at
 
@@ -116,7 +116,7 @@ def test_levels_are_configuration(app, session, district, people):
 def test_a_broken_ladder_step_is_refused_with_its_line(tmp_path, bad, message):
     import yaml
 
-    from opinion.district import load_district
+    from opinion.settings.district import load_district
     from opinion.errors import DistrictFileError
     from tests.conftest import REPO
     data = yaml.safe_load((REPO / "opinion" / "district.yaml").read_text(encoding="utf-8"))

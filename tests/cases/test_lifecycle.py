@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from opinion import cases as service
+from opinion.cases import lifecycle as service
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.models import AuditEvent
 from tests.cases.conftest import open_case

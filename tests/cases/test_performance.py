@@ -2,7 +2,7 @@
 import json
 
 from opinion.models import CaseExtension, CaseTransfer
-from opinion.performance import unit_performance
+from opinion.reports.performance import unit_performance
 from tests.cases.conftest import open_case, unit
 from tests.conftest import at
 
@@ -82,7 +82,7 @@ def test_stats_json_includes_performance_for_a_week(app, session, district, runn
 
 
 def test_a_unit_that_transferred_its_case_away_still_shows_the_transfer(app, session, district, people):
-    from opinion import transfers
+    from opinion.cases import transfers
     case = open_case(session, district, start="2026-11-23 09:00")
     transfers.transfer_back(session, district, case, people["fyr"], "工地噪音归住建局", at("2026-11-23 10:00"))
     transfers.reassign_unit(session, district, case, people["monitor"], unit(session, "zjj"), "", at("2026-11-23 11:00"))
@@ -95,7 +95,7 @@ def test_a_unit_that_transferred_its_case_away_still_shows_the_transfer(app, ses
 
 
 def test_a_reopened_case_counts_as_resolved_once_for_the_reopen_rate(app, session, district, people):
-    from opinion import cases as service
+    from opinion.cases import lifecycle as service
     case = open_case(session, district, start="2026-11-23 09:00")
     service.add_reply(session, case, people["fyr"], "已核实", at("2026-11-23 10:00"))
     service.resolve(session, case, people["fyr"], "已办", at("2026-11-23 11:00"))

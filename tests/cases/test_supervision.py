@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from opinion import supervision
+from opinion.cases import supervision
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.models import AuditEvent, Notification
 from tests.cases.conftest import open_case
@@ -74,7 +74,7 @@ def test_leaders_instruction_is_kept_and_sent_to_the_unit(app, session, district
 
 
 def test_requests_and_decisions_are_notified(app, session, district, people):
-    from opinion import transfers
+    from opinion.cases import transfers
     case = open_case(session, district, start="2026-11-23 09:00")
     request = supervision.request_extension(session, district, case, people["fyr"], 2, "需协调施工方",
                                             at("2026-11-23 10:00"))

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from opinion import cases as service
-from opinion import transfers
+from opinion.cases import lifecycle as service
+from opinion.cases import transfers
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.models import CaseTransfer, RoutingCorrection
 from tests.cases.conftest import open_case, unit

@@ -1,8 +1,8 @@
 """Near-duplicate detection: copy-paste waves and reposts linked to their original, counted there."""
 from sqlalchemy import select
 
-from opinion.dedup import NEAR_DISTANCE, fingerprint
-from opinion.ingest import ingest
+from opinion.ingest.dedup import NEAR_DISTANCE, fingerprint
+from opinion.pipeline.batch import ingest
 from opinion.models import Post
 from tests.factories import make_item, make_source
 

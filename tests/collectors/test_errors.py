@@ -6,7 +6,7 @@ import pytest
 
 from collectors import CollectorError
 from collectors.http import fetch
-from opinion.collect import run_source
+from opinion.ingest.collect import run_source
 from opinion.models import utcnow
 from tests.collectors.fake_server import Reply
 from tests.factories import login, make_source, make_user

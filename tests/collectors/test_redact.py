@@ -5,8 +5,8 @@ import pytest
 
 from collectors import CollectorError, make_collector
 from collectors.redact import redact, secret_values
-from opinion import collect as collect_module
-from opinion.collect import run_source
+from opinion.ingest import collect as collect_module
+from opinion.ingest.collect import run_source
 from tests.collectors.fake_server import Reply
 from tests.factories import make_source
 
@@ -72,7 +72,7 @@ def test_an_internal_error_is_logged_without_the_token(app, session, caplog, mon
         raise ValueError(f"boom at {config['base_url']}/x.json?access_token={config['access_token']}")
     monkeypatch.setattr(collect_module, "make_collector", broken)
     source = weibo_source(session)
-    with caplog.at_level(logging.ERROR, logger="opinion.collect"):
+    with caplog.at_level(logging.ERROR, logger="opinion.ingest.collect"):
         run_source(app, source)
     assert "内部错误" in source.last_error and TOKEN not in source.last_error
     assert "source wb failed" in caplog.text and "ValueError" in caplog.text and TOKEN not in caplog.text

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opinion.models import Post, Source
-from opinion.web.api import sign
+from opinion.web.api.push import sign
 
 TOKEN, SECRET = "hotline-token-1", "hotline-secret-1"
 
@@ -90,7 +90,7 @@ def test_a_replayed_request_is_refused_after_five_minutes(client, session, hotli
     signature = sign(SECRET, stamp, body)
     assert push(client, None, body=body, stamp=stamp, signature=signature).status_code == 200
     later = time.time() + 400
-    monkeypatch.setattr("opinion.web.api.time.time", lambda: later)
+    monkeypatch.setattr("opinion.web.api.push.time.time", lambda: later)
     replay = push(client, None, body=body, stamp=stamp, signature=signature)
     assert replay.status_code == 401 and replay.get_json()["code"] == "stale_timestamp" and count(session) == 1
 
@@ -112,7 +112,7 @@ def test_the_openapi_document_describes_what_the_endpoint_does(client, session, 
     import re
     from pathlib import Path
 
-    from opinion.importer import FIELDS
+    from opinion.ingest.importer import FIELDS
     resp = client.get("/api/v1/openapi.json")
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     doc = resp.get_json()
@@ -120,7 +120,7 @@ def test_the_openapi_document_describes_what_the_endpoint_does(client, session, 
     schemas = doc["components"]["schemas"]
     assert set(schemas["Item"]["properties"]) == set(FIELDS)   # what an item may carry, no more, no less
     # Every refusal code the endpoint can answer is documented, and nothing else.
-    source = Path("opinion/web/api.py").read_text(encoding="utf-8")
+    source = Path("opinion/web/api/push.py").read_text(encoding="utf-8")
     codes = set(re.findall(r',\s*"([a-z_]+)"(?:, \d{3})?\)', source))  # _error(…, code) and _refuse(…, code[, status])
     assert set(schemas["Error"]["properties"]["code"]["enum"]) == codes
     # The documented signature scheme is the one the endpoint checks.

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from collectors import CollectorError, NotSupported, RateLimited, SourceNotConfigured, make_collector
 from collectors.weibo import parse_weibo_time
-from opinion.collect import run_source
+from opinion.ingest.collect import run_source
 from opinion.models import Post
 from tests.collectors.fake_server import FakeWeibo
 from tests.factories import make_source

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from opinion.ingest import ingest
+from opinion.pipeline.batch import ingest
 from opinion.models import Case
 from tests.factories import make_item, make_source, make_user
 from tests.replies import fake_channel

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from opinion.ingest import ingest
+from opinion.pipeline.batch import ingest
 from opinion.models import Case
 from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
 from tests.factories import make_item, make_source, make_user
@@ -22,7 +22,7 @@ def live_server(tmp_path, monkeypatch):
     fake_channel.SENT.clear()
     monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
     from opinion.models import db
-    from opinion.reply_learn import load_templates
+    from opinion.cases.templates import load_templates
     app = make_app(tmp_path)
     with app.app_context():
         load_templates(db.session)  # the shipped, learned 口径库

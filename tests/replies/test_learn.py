@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from opinion import replies
-from opinion.reply_learn import TEMPLATES_FILE, learn_templates, load_templates
+from opinion.cases import replies
+from opinion.cases.templates import TEMPLATES_FILE, learn_templates, load_templates
 
 ROWS = [
     ("1", "路灯不亮", "网友“UU008123”您好！您的留言已收悉。现将有关情况答复如下：经查，已于2019年4月18日修复。"

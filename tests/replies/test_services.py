@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from opinion import replies
+from opinion.cases import replies
 from opinion.errors import CaseStateError, EditLockedError, PermissionDenied, PublishError
 from opinion.models import AuditEvent, CaseEditLock, Notification, Reply, ReplyTemplate, Unit
 from tests.conftest import at

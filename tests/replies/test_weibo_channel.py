@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from opinion import replies
-from opinion.ingest import ingest
+from opinion.cases import replies
+from opinion.pipeline.batch import ingest
 from opinion.models import Case
 from tests.collectors.fake_server import FakeServer, FakeWeibo
 from tests.conftest import at

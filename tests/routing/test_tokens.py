@@ -1,6 +1,6 @@
 """Routing on the pipeline's tokens: the same decisions as on the text, without a second jieba pass."""
 import config
-from opinion.district import load_district
+from opinion.settings.district import load_district
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
 from opinion.nlp.segment import Segmenter

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from opinion.errors import TopicEditError
-from opinion.ingest import get_pipeline, ingest
+from opinion.pipeline.batch import get_pipeline, ingest
 from opinion.models import AuditEvent, Post, Topic
 from opinion.topics.edit import merge_topics, move_posts, rename_topic, split_topic
 from tests.factories import make_item, make_source, make_user
@@ -151,7 +151,7 @@ def test_scheduler_upkeep_job_marks_quiet_topics_dormant(app, session):
 def test_hot_score_cools_when_a_topic_goes_quiet(app, session):
     from datetime import timedelta
 
-    from opinion.ingest import cool_down
+    from opinion.pipeline.batch import cool_down
     source = make_source(session)
     ingest(session, app, source, [make_item(f"f{i}", t, minutes_ago=30) for i, t in enumerate(FLOOD)])
     topic = topic_of(session, "f0")
@@ -164,7 +164,7 @@ def test_hot_score_cools_when_a_topic_goes_quiet(app, session):
 
 
 def _open_case(session, district, topic, unit_code):
-    from opinion.cases import open_or_attach
+    from opinion.cases.lifecycle import open_or_attach
     from opinion.models import Unit
     unit = session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one()
     case, _ = open_or_attach(session, district, topic, unit, priority="normal", category=None,
@@ -173,7 +173,7 @@ def _open_case(session, district, topic, unit_code):
 
 
 def test_merge_moves_the_cases_and_the_next_post_finds_them(app, session, district, two_topics):
-    from opinion.cases import open_or_attach
+    from opinion.cases.lifecycle import open_or_attach
     from opinion.models import Unit
     _, flood, school = two_topics
     monitor = make_user(session, "monitor1", "monitor")

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from opinion.models import ApiToken, AuditEvent, Source, utcnow
-from opinion.tokens import create_token, hash_secret, revoke_token
-from opinion.web.api import sign
+from opinion.accounts.tokens import create_token, hash_secret, revoke_token
+from opinion.web.api.push import sign
 from tests.factories import login, make_user
 
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from opinion.ingest import ingest
+from opinion.pipeline.batch import ingest
 from opinion.models import Case, Reply
 from tests.factories import login, make_item, make_source, make_user
 

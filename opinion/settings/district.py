@@ -1,0 +1,297 @@
+"""The district file: units, categories, deadline table and escalation ladder.
+
+A district describes itself in YAML so that an admin changes routing keywords or a deadline without
+touching code. Errors name the file and line, because the person fixing it has the file open.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+
+from opinion.settings.alerts import AlertSettings, parse_alert_settings
+from opinion.errors import DistrictFileError
+
+UNIT_KINDS = ("department", "street", "centre")
+PRIORITIES = ("urgent", "high", "normal")
+CLOCKS = ("acknowledge", "respond", "resolve")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|h|working_days)\s*$")
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: float
+    unit: str  # min | h | working_days
+
+    def __str__(self) -> str:
+        label = {"min": "分钟", "h": "小时", "working_days": "个工作日"}[self.unit]
+        return f"{self.amount:g}{label}"
+
+
+@dataclass
+class UnitSpec:
+    code: str
+    name: str
+    kind: str
+    keywords: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+
+
+@dataclass
+class District:
+    name: str
+    timezone: str
+    monitoring_centre: str
+    units: list[UnitSpec]
+    categories: dict[str, list[str]]          # category code -> unit codes, lead first
+    deadlines: dict[str, dict[str, Duration]]  # priority -> clock -> duration
+    escalation: list[dict]
+    urgent_words: list[str]
+    high_words: list[str]
+    influential_followers: int
+    sensitive_words: list[str]
+    extension_cap_working_days: int = 15
+    transfer_back_working_days: int = 2
+    callback_no_answer_days: int = 7  # a resolved case with no callback answer closes after these
+    performance: dict = field(default_factory=dict)  # weights and grade cut-offs (opinion.performance)
+    source: str = ""
+    erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
+    reply_required_parts: list[dict] = field(default_factory=list)  # {name, patterns}
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # opinion.alerts.settings
+    # 节假日安排 for years the chinese_calendar package does not know yet (opinion.sla): they win over it.
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()   # 调休上班日: weekend days that are working days
+
+    def unit(self, code: str) -> UnitSpec:
+        return next(u for u in self.units if u.code == code)
+
+    def user_words(self) -> list[str]:
+        """Words jieba must keep whole: unit names, places and routing keywords."""
+        words = set()
+        for u in self.units:
+            words.update([u.name, *u.keywords, *u.places])
+        return sorted(w for w in words if len(w) > 1)
+
+
+class TextDatesLoader(yaml.SafeLoader):
+    """A SafeLoader that leaves dates as text: PyYAML turns an unquoted 2027-02-30 into a crash
+    (ValueError) before our checks could name the line; the calendar section parses dates itself."""
+
+
+TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+class _LineLoader(TextDatesLoader):
+    """Remembers where each mapping starts, to name the line in errors."""
+
+
+def _mapping_with_line(loader, node):
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def _fail(path: str, line: int | None, message: str):
+    where = f"{path}, 第 {line} 行" if line else path
+    raise DistrictFileError(f"{where}: {message}")
+
+
+def parse_duration(text: str, path: str = "", line: int | None = None) -> Duration:
+    m = _DURATION.match(str(text))
+    if not m:
+        _fail(path, line, f"时限 “{text}” 无法识别，应写成 “30 min”、“5 h” 或 “3 working_days”")
+    return Duration(float(m.group(1)), m.group(2))
+
+
+def load_district(path: str | Path) -> District:
+    """Read and check a district file; raise DistrictFileError naming the line on any problem."""
+    return build_district(str(path), read_district_data(path))
+
+
+def read_district_data(path: str | Path) -> dict:
+    """The file's YAML, each mapping marked with its line (`__line__`) for build_district's errors."""
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_LineLoader)
+    except OSError as exc:
+        raise DistrictFileError(f"{path}: 无法读取辖区配置文件（{exc.strerror}）") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        _fail(path, mark.line + 1 if mark else None, f"YAML 格式错误：{problem}")
+    if not isinstance(data, dict):
+        _fail(path, None, "文件内容应为键值映射（units、categories、deadlines …）")
+    return data
+
+
+def _require(path, node, key, kind=None):
+    if not isinstance(node, dict) or key not in node:
+        _fail(path, node.get("__line__") if isinstance(node, dict) else None, f"缺少必填项 “{key}”")
+    value = node[key]
+    if kind is not None and not isinstance(value, kind):
+        _fail(path, node.get("__line__"), f"“{key}” 的类型不对")
+    return value
+
+
+def build_district(path: str, data: dict) -> District:
+    """Check the data read from a district file (or laid over it, opinion.overrides) and build it."""
+    meta = _require(path, data, "district", dict)
+    units: list[UnitSpec] = []
+    seen: dict[str, int] = {}
+    for raw in _require(path, data, "units", list):
+        line = raw.get("__line__") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict):
+            _fail(path, line, "每个单位应为一个映射")
+        code = str(_require(path, raw, "code"))
+        if code in seen:
+            _fail(path, line, f"单位代码 “{code}” 重复（第一次出现在第 {seen[code]} 行）")
+        seen[code] = line
+        kind = _require(path, raw, "kind")
+        if kind not in UNIT_KINDS:
+            _fail(path, line, f"单位类型 “{kind}” 无效，应为 {', '.join(UNIT_KINDS)} 之一")
+        units.append(UnitSpec(code, str(_require(path, raw, "name")), kind,
+                              [str(w) for w in raw.get("keywords", [])],
+                              [str(w) for w in raw.get("places", [])]))
+    centre = str(_require(path, meta, "monitoring_centre"))
+    if centre not in seen:
+        _fail(path, meta["__line__"], f"监测中心 “{centre}” 不在单位列表中")
+
+    categories: dict[str, list[str]] = {}
+    for raw in _require(path, data, "categories", list):
+        code = str(_require(path, raw, "code"))
+        unit_codes = [str(u) for u in _require(path, raw, "units", list)]
+        for u in unit_codes:
+            if u not in seen:
+                _fail(path, raw["__line__"], f"分类 “{code}” 引用了不存在的单位 “{u}”")
+        categories[code] = unit_codes
+
+    deadlines: dict[str, dict[str, Duration]] = {}
+    table = _require(path, data, "deadlines", dict)
+    for priority in PRIORITIES:
+        row = _require(path, table, priority, dict)
+        deadlines[priority] = {c: parse_duration(_require(path, row, c), path, row["__line__"])
+                               for c in CLOCKS}
+
+    escalation = []
+    for raw in _require(path, data, "escalation", list):
+        level = _require(path, raw, "level", int)
+        if not 1 <= level <= 5:
+            _fail(path, raw["__line__"], f"督办级别 {level} 无效，应为 1 到 5")
+        step = {k: v for k, v in raw.items() if k != "__line__"}
+        _check_step(path, raw["__line__"], step)
+        if "after" in step:
+            step["after"] = parse_duration(step["after"], path, raw["__line__"])
+        escalation.append(step)
+    if sorted(s["level"] for s in escalation) != [1, 2, 3, 4, 5]:
+        _fail(path, data["__line__"], "五级督办应恰好包含 1 到 5 级各一次")
+
+    prio = data.get("priority", {}) or {}
+    holidays, workdays = _calendar(path, data.get("calendar") or {})
+    return District(
+        name=str(_require(path, meta, "name")),
+        timezone=str(meta.get("timezone", "Asia/Shanghai")),
+        monitoring_centre=centre,
+        units=units,
+        categories=categories,
+        deadlines=deadlines,
+        escalation=sorted(escalation, key=lambda s: s["level"]),
+        urgent_words=[str(w) for w in prio.get("urgent_words", [])],
+        high_words=[str(w) for w in prio.get("high_words", [])],
+        influential_followers=int(prio.get("influential_followers", 100000)),
+        sensitive_words=[str(w) for w in data.get("sensitive_words", [])],
+        extension_cap_working_days=int(data.get("extension_cap_working_days", 15)),
+        transfer_back_working_days=int(data.get("transfer_back_working_days", 2)),
+        callback_no_answer_days=int(data.get("callback_no_answer_days", 7)),
+        performance=_performance(path, data.get("performance") or {}),
+        source=path,
+        erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
+                         if k != "__line__"},
+        reply_required_parts=_reply_parts(path, data.get("reply_required_parts") or []),
+        alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: _fail(path, line, msg)),
+        holidays=holidays,
+        workdays=workdays,
+    )
+
+
+def _calendar(path: str, raw: dict) -> tuple[frozenset[date], frozenset[date]]:
+    """The `calendar` section: holidays and make-up working days, as single dates or ranges."""
+    if not isinstance(raw, dict):
+        _fail(path, None, "calendar 应为映射，含 holidays 与 workdays 两个列表")
+    line = raw.get("__line__")
+    found = {}
+    for key, name in (("holidays", "放假日期"), ("workdays", "调休上班日")):
+        items = raw.get(key) or []
+        if not isinstance(items, list):
+            _fail(path, line, f"calendar.{key}（{name}）应为列表")
+        found[key] = frozenset(d for item in items for d in _days(path, line, item, name))
+    both = found["holidays"] & found["workdays"]
+    if both:
+        _fail(path, line, f"{min(both).isoformat()} 同时列为放假日期和调休上班日")
+    return found["holidays"], found["workdays"]
+
+
+def _days(path: str, line: int | None, item, name: str) -> list[date]:
+    """One date, or every date of a range written "2027-02-05~2027-02-11"."""
+    text = str(item).strip()
+    first, sep, last = text.partition("~")
+    try:
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if sep else start
+    except ValueError:
+        _fail(path, line, f"{name}“{text}”不是日期，应写成 2027-01-01 或区间 2027-02-05~2027-02-11")
+    if not 0 <= (end - start).days <= 31:
+        _fail(path, line, f"{name}区间“{text}”无效：结束日期应在开始日期之后，且不超过 31 天")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _reply_parts(path: str, raw_parts: list) -> list[dict]:
+    """The required parts of a reply, each pattern compiled once here so a bad one names its line."""
+    parts = []
+    for raw in raw_parts:
+        name = str(_require(path, raw, "name"))
+        patterns = [str(p) for p in _require(path, raw, "patterns", list)]
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                _fail(path, raw["__line__"], f"回复必备要素 “{name}” 的规则 “{pattern}” 无效：{exc}")
+        parts.append({"name": name, "patterns": patterns})
+    return parts
+
+
+LADDER_TRIGGERS = ("reminder", "acknowledge_overdue", "respond_overdue", "still_open_after",
+                   "resolve_overdue")
+LADDER_RECIPIENTS = ("assignee", "monitors", "unit_head", "leader", "leaders")
+NOTIFY_CHANNELS = ("inapp", "email", "webhook", "sms")
+
+
+def _check_step(path: str, line: int, step: dict) -> None:
+    """A ladder step names a known trigger, known recipients and known channels."""
+    if step.get("trigger") not in LADDER_TRIGGERS:
+        _fail(path, line, f"督办触发条件 “{step.get('trigger')}” 无效，应为 {', '.join(LADDER_TRIGGERS)} 之一")
+    for who in step.get("notify", []):
+        if who not in LADDER_RECIPIENTS:
+            _fail(path, line, f"督办通知对象 “{who}” 无效，应为 {', '.join(LADDER_RECIPIENTS)} 之一")
+    channels = step.get("channel", "inapp")
+    for channel in [channels] if isinstance(channels, str) else channels:
+        if channel not in NOTIFY_CHANNELS:
+            _fail(path, line, f"通知渠道 “{channel}” 无效，应为 {', '.join(NOTIFY_CHANNELS)} 之一")
+
+
+def _performance(path: str, raw: dict) -> dict:
+    """Score weights and A-D cut-offs; cut-offs must fall from A to C (below C is D)."""
+    line = raw.get("__line__")
+    weights = {k: float(v) for k, v in (raw.get("weights") or {}).items() if k != "__line__"}
+    grades = {k: float(v) for k, v in (raw.get("grades") or {}).items() if k != "__line__"}
+    if grades and not (set(grades) == {"A", "B", "C"} and grades["A"] > grades["B"] > grades["C"]):
+        _fail(path, line, "绩效等级分数线应为 A、B、C 三项且 A > B > C（低于 C 为 D）")
+    return {"weights": weights, "grades": grades}
