@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from collectors.base import (BaseCollector, Collector, CollectorError, NormalisedPost, NotSupported,
-                             RateLimited, SourceNotConfigured)
+from collectors.base import (
+    BaseCollector,
+    Collector,
+    CollectorError,
+    NormalisedPost,
+    NotSupported,
+    RateLimited,
+    SourceNotConfigured,
+)
+from opinion.labels import SOURCE_KIND_NAMES
 
 REGISTRY = {
     "demo": "collectors.demo:DemoCollector",
@@ -17,15 +25,13 @@ REGISTRY = {
 # Channels that push to us (the webhook endpoint, manual entry, file import): nothing to fetch, so
 # they have no collector and the scheduler never runs them.
 PUSH_KINDS = ("webhook", "manual", "file")
-KIND_NAMES = {"rss": "RSS/Atom 订阅", "weibo_api": "微博开放接口", "webhook": "Webhook 推送",
-              "manual": "人工录入", "file": "文件导入", "demo": "演示数据"}
 
 
 def make_collector(kind: str, config: dict, state: dict) -> Collector:
     """The collector for a source of this kind; raises SourceNotConfigured for an unknown kind."""
     target = REGISTRY.get(kind)
     if kind in PUSH_KINDS:
-        raise SourceNotConfigured(f"“{KIND_NAMES[kind]}”类型的数据源由对方推送或人工录入，无需采集")
+        raise SourceNotConfigured(f"“{SOURCE_KIND_NAMES[kind]}”类型的数据源由对方推送或人工录入，无需采集")
     if target is None:
         raise SourceNotConfigured(f"没有“{kind}”类型的采集器（可用：{', '.join(sorted(REGISTRY))}）")
     module, name = target.split(":")
@@ -33,4 +39,4 @@ def make_collector(kind: str, config: dict, state: dict) -> Collector:
 
 
 __all__ = ["BaseCollector", "Collector", "CollectorError", "NormalisedPost", "NotSupported", "RateLimited",
-           "SourceNotConfigured", "REGISTRY", "PUSH_KINDS", "KIND_NAMES", "make_collector"]
+           "SourceNotConfigured", "REGISTRY", "PUSH_KINDS", "make_collector"]

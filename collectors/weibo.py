@@ -14,8 +14,14 @@ import json
 from datetime import datetime, timezone
 from typing import Iterator
 
-from collectors.base import (BaseCollector, CollectorError, NormalisedPost, RateLimited,
-                             SourceNotConfigured, plausible_time)
+from collectors.base import (
+    BaseCollector,
+    CollectorError,
+    NormalisedPost,
+    RateLimited,
+    SourceNotConfigured,
+    plausible_time,
+)
 from collectors.http import fetch
 
 DEFAULT_BASE = "https://api.weibo.com/2"

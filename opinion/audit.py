@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from opinion.models import ACTION_NAMES, AuditEvent, User, utcnow
+from opinion.labels import ACTION_NAMES
+from opinion.models import AuditEvent, User, utcnow
 
 
 class AuditLogImmutable(Exception):

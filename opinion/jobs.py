@@ -75,8 +75,8 @@ def topic_upkeep(app, session) -> None:
     clusterer is shared with ingest."""
     from datetime import timedelta
 
-    from opinion.pipeline.batch import _lock, cool_down, get_pipeline
     from opinion.models import utcnow
+    from opinion.pipeline.batch import _lock, cool_down, get_pipeline
     from opinion.topics.edit import close_quiet_topics, merge_converged
     now = utcnow()
     with _lock:

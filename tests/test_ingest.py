@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from opinion.pipeline import batch as ingest_module
 from opinion.pipeline.batch import ingest
-from opinion.models import AuditEvent, Case, Post, Topic, utcnow
+from opinion.models import AuditEvent, Case, Post, Topic
 from tests.factories import make_item, make_source, make_user
 
 FLOOD = ["中山路下穿隧道积水半米深，车子熄火在里面[怒]",

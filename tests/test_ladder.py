@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from opinion.cases import lifecycle as service
-from opinion.models import Alert, AuditEvent, Case, Topic, Unit
+from opinion.models import Alert, AuditEvent, Topic, Unit
 from opinion.sla.ladder import tick
 from tests.conftest import at
 from tests.factories import make_user

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from opinion import audit
-from opinion.settings.district import District
 from opinion.errors import OpinionError
-from opinion.models import ROLE_NAMES, ROLES, Unit, User
+from opinion.labels import ROLE_NAMES
+from opinion.models import ROLES, Unit, User
+from opinion.settings.district import District
 
 MIN_PASSWORD = 8
 PASSWORD_RULE = f"密码至少 {MIN_PASSWORD} 位，须同时包含字母和数字，且不能与用户名相同"
@@ -167,8 +168,8 @@ def token_group():
 @with_appcontext
 def token_create_cmd(username, name, days):
     """Make a token that acts as USERNAME; the token is printed once and never again."""
-    from opinion.models import db
     from opinion.accounts.tokens import create_token
+    from opinion.models import db
     user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise click.ClickException(f"没有用户名为 {username} 的账号")
@@ -188,8 +189,8 @@ def token_create_cmd(username, name, days):
 @with_appcontext
 def token_revoke_cmd(token_id):
     """Revoke token number TOKEN_ID (see `users token list`); calls with it get 401 from now on."""
-    from opinion.models import ApiToken, db
     from opinion.accounts.tokens import revoke_token
+    from opinion.models import ApiToken, db
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise click.ClickException(f"没有编号为 {token_id} 的令牌")
@@ -206,8 +207,8 @@ def token_revoke_cmd(token_id):
 @with_appcontext
 def token_list_cmd(username):
     """Every token (or USERNAME's): number, prefix, owner, purpose, state, last use."""
-    from opinion.models import db
     from opinion.accounts.tokens import token_state, tokens_of
+    from opinion.models import db
     user = None
     if username:
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()

@@ -17,9 +17,10 @@ from sqlalchemy.orm import selectinload
 
 from opinion import audit
 from opinion.alerts import rules
-from opinion.settings.alerts import RULE_NAMES, SEVERITIES, SEVERITY_NAMES
 from opinion.errors import AlertStateError, PermissionDenied
+from opinion.labels import RULE_NAMES, SEVERITY_NAMES
 from opinion.models import Alert, Post, User, utcnow
+from opinion.settings.alerts import SEVERITIES
 
 log = logging.getLogger(__name__)
 POST_RULES = ("sensitive_word", "influential_negative")

@@ -13,12 +13,12 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from opinion.settings.district import District
+from opinion.labels import CLOCK_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Case, Post, Source, Topic
 from opinion.nlp.clean import to_simplified
+from opinion.settings.district import District
 from opinion.topics.hot import burst
 
-CLOCK_NAMES = {"acknowledge": "签收", "respond": "首次回应", "resolve": "办结"}
 MAX_POST_LINKS = 50  # an alert keeps the first posts of a wave, enough to read, bounded for storage
 
 

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from opinion import audit
-from opinion.settings.district import District
 from opinion.cases.duty import pick_assignee
 from opinion.errors import CaseStateError, ConflictError, PermissionDenied
-from opinion.models import (CASE_STATUS_NAMES, OPEN_CASE_STATUSES, Case, CaseCoUnit, Reply, Topic,
-                            Unit, User)
+from opinion.labels import CASE_STATUS_NAMES, SATISFACTION_NAMES
+from opinion.models import OPEN_CASE_STATUSES, Case, CaseCoUnit, Reply, Topic, Unit, User
 from opinion.routing.priority import higher
+from opinion.settings.district import District
 from opinion.sla.ladder import compute_deadlines, resolve_deadline
 
 __all__ = ["TRANSITIONS", "transition", "open_or_attach", "acknowledge", "add_reply", "resolve",
@@ -47,7 +47,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
 _ACTION_EVENTS = {"acknowledge": "case.acknowledged", "reply": "case.replied", "resolve": "case.resolved",
                   "transfer_back": "case.transferred_back", "verify": "case.verified",
                   "reopen": "case.reopened", "close": "case.closed", "merge": "case.merged"}
-SATISFACTION_NAMES = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 
 
 def open_key(topic_id: int, unit_id: int) -> str:

@@ -13,16 +13,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case as sql_case, select
+from sqlalchemy import case as sql_case
+from sqlalchemy import select
 
 from collectors.redact import redact, secret_values
 from opinion import audit
 from opinion.cases import lifecycle as cases
-from opinion.settings.district import District
-from opinion.errors import CaseStateError, PermissionDenied, PublishError
 from opinion.cases.editlock import acquire_lock, current_lock, release_lock  # noqa: F401  (part of this API)
+from opinion.errors import CaseStateError, PermissionDenied, PublishError
 from opinion.models import Case, Post, Reply, ReplyTemplate, Source, User
 from opinion.notify import notify
+from opinion.settings.district import District
 
 MAX_LENGTH = 5000
 PLACEHOLDERS = ("称呼", "话题", "单位", "承办单位", "日期")

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from opinion import audit
 from opinion.cases.lifecycle import check_lead, check_monitor, set_deadlines
-from opinion.settings.district import PRIORITIES, District
 from opinion.errors import CaseStateError, PermissionDenied
-from opinion.models import PRIORITY_NAMES, CaseExtension, Case, Instruction, User
+from opinion.labels import PRIORITY_NAMES
+from opinion.models import Case, CaseExtension, Instruction, User
 from opinion.notify import notify
+from opinion.settings.district import PRIORITIES, District
 
 
 def _iso(value: datetime) -> str:

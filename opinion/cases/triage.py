@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from opinion import audit
-from opinion.cases.lifecycle import open_key
 from opinion.cases.duty import pick_assignee
+from opinion.cases.lifecycle import open_key
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.models import Case, Post, RoutingCorrection, Unit, User
 

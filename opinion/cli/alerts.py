@@ -32,7 +32,7 @@ def check_cmd(now_text):
 def list_cmd():
     """The open and acknowledged alerts, newest first."""
     from opinion.alerts.engine import live_alerts
-    from opinion.settings.alerts import RULE_NAMES, SEVERITY_NAMES
+    from opinion.labels import RULE_NAMES, SEVERITY_NAMES
     from opinion.models import db
     alerts = live_alerts(db.session)
     for a in alerts:

@@ -12,11 +12,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from collectors.base import NormalisedPost
-from opinion.cases import lifecycle as case_service
 from opinion.accounts.directory import ensure_user, sync_units
+from opinion.cases import lifecycle as case_service
 from opinion.errors import OpinionError
-from opinion.pipeline.batch import ingest
 from opinion.models import Case, Post, Source, Unit, User, db, utcnow
+from opinion.pipeline.batch import ingest
 from opinion.sla.ladder import tick
 
 DEMO_PASSWORD = "demo2026"

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 
 from collectors import PUSH_KINDS, CollectorError, RateLimited, SourceNotConfigured, make_collector
 from collectors.redact import redact, secret_values
-from opinion.pipeline.batch import IngestReport, ingest
 from opinion.models import Post, Source, db, utcnow
+from opinion.pipeline.batch import IngestReport, ingest
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=6)

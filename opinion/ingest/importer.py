@@ -21,10 +21,10 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from collectors.base import NormalisedPost
-from opinion.errors import ImportFileError
 from opinion import labelled
-from opinion.pipeline.batch import IngestReport, ingest
+from opinion.errors import ImportFileError
 from opinion.models import Source, db
+from opinion.pipeline.batch import IngestReport, ingest
 
 FIELDS = ("id", "text", "created_at", "author", "author_followers", "url", "reposts", "comments", "likes")
 FORMATS = ("auto", "jsonl", "csv", "xlsx")
@@ -97,9 +97,10 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
 
 
 def _xlsx_rows(path: Path, mapping: dict[str, str]) -> Iterator[tuple[int, dict | str]]:
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
-    from zipfile import BadZipFile
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, KeyError, OSError) as exc:

@@ -17,12 +17,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from collectors import KIND_NAMES, PUSH_KINDS
-from opinion.ingest.collect import jitter_seconds, next_run_at
+from collectors import PUSH_KINDS
 from opinion.errors import SourceConfigError
+from opinion.ingest.collect import jitter_seconds, next_run_at
+from opinion.labels import SOURCE_KIND_NAMES, SOURCE_STATUS_NAMES
 from opinion.models import Post, Source, db, utcnow
 
-STATUS_NAMES = {"ok": "正常", "failing": "故障", "silent": "静默", "never": "未运行"}
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 MIN_INTERVAL, MAX_INTERVAL = 60, 7 * 86400
 SECRET_KEYS = ("access_token", "token", "secret")
@@ -66,8 +66,8 @@ def apply_settings(source: Source, data: dict, *, new: bool) -> list[str]:
         if db.session.execute(select(Source.id).where(Source.code == code)).first():
             raise SourceConfigError(f"代码“{code}”已被其他数据源使用")
         kind = (data.get("kind") or "").strip()
-        if kind not in KIND_NAMES:
-            raise SourceConfigError(f"类型应为以下之一：{', '.join(KIND_NAMES)}")
+        if kind not in SOURCE_KIND_NAMES:
+            raise SourceConfigError(f"类型应为以下之一：{', '.join(SOURCE_KIND_NAMES)}")
         source.code, source.kind = code, kind
     name = (data.get("name") or "").strip()
     if not name or len(name) > 100:
@@ -171,7 +171,7 @@ def describe_health(sources: list[Source], now: datetime | None = None) -> list[
             nxt = "下一轮调度（1 分钟内）" if due is None or due <= now else due.astimezone(tz).strftime("%m-%d %H:%M")
             if source.failure_count:
                 nxt += f"（失败退避中，第 {source.failure_count} 次）"
-        rows.append(Health(source, STATUS_NAMES.get(source.status, source.status), today.get(source.id, 0),
+        rows.append(Health(source, SOURCE_STATUS_NAMES.get(source.status, source.status), today.get(source.id, 0),
                            nxt, (source.state or {}).get("last_run") or {}))
     return rows
 
@@ -189,7 +189,7 @@ def _fail(exc: Exception):
 
 @source_group.command("add")
 @click.argument("code")
-@click.option("--kind", required=True, type=click.Choice(list(KIND_NAMES)), help="channel type")
+@click.option("--kind", required=True, type=click.Choice(list(SOURCE_KIND_NAMES)), help="channel type")
 @click.option("--name", required=True, help="display name (Chinese)")
 @click.option("--url", default=None, help="feed URL (rss)")
 @click.option("--interval", "interval_seconds", default=None, help="seconds between runs (default 600)")
@@ -206,7 +206,7 @@ def add_cmd(code, kind, disabled, **options):
         source, notes = create_source({"code": code, "kind": kind, "enabled": "0" if disabled else "1", **options})
     except SourceConfigError as exc:
         _fail(exc)
-    click.echo(f"已添加数据源 {source.code}（{KIND_NAMES[source.kind]}，{'停用' if disabled else '启用'}）")
+    click.echo(f"已添加数据源 {source.code}（{SOURCE_KIND_NAMES[source.kind]}，{'停用' if disabled else '启用'}）")
     for note in notes:
         click.echo(f"  {note}")
 
@@ -223,7 +223,7 @@ def list_cmd():
         s = h.source
         last = s.last_success_at.astimezone(tz).strftime("%m-%d %H:%M") if s.last_success_at else "—"
         switch = ("启用" if s.enabled else "停用") if has_switch(s) else "—"
-        click.echo(f"{s.code:<20} {KIND_NAMES.get(s.kind, s.kind):<12} {switch}  "
+        click.echo(f"{s.code:<20} {SOURCE_KIND_NAMES.get(s.kind, s.kind):<12} {switch}  "
                    f"{h.status_name:<4} 上次成功 {last}  今日 {h.items_today} 条  下次 {h.next_run}"
                    + (f"\n{'':<20} 错误：{s.last_error}" if s.last_error else ""))
 
@@ -267,7 +267,7 @@ def show_cmd(code):
     h = describe_health([source])[0]
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     when = lambda t: t.astimezone(tz).strftime("%Y-%m-%d %H:%M") if t else "—"
-    click.echo(f"{source.code}  {source.name}（{KIND_NAMES.get(source.kind, source.kind)}）")
+    click.echo(f"{source.code}  {source.name}（{SOURCE_KIND_NAMES.get(source.kind, source.kind)}）")
     click.echo(f"  状态：{h.status_name}{'' if source.enabled or not has_switch(source) else '（已停用）'}  上次成功：{when(source.last_success_at)}"
                f"  上次运行：{when(source.last_run_at)}  今日采集：{h.items_today} 条  下次：{h.next_run}")
     click.echo(f"  间隔：{source.interval_seconds} 秒，抖动 {jitter_seconds(source)} 秒；连续失败 {source.failure_count or 0} 次")

@@ -9,8 +9,20 @@ from datetime import datetime, timezone
 
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint, cast)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    cast,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -40,37 +52,8 @@ class UTCDateTime(TypeDecorator):
 
 
 ROLES = ("spokesperson", "monitor", "leader", "admin")
-ROLE_NAMES = {"spokesperson": "新闻发言人", "monitor": "舆情监测员", "leader": "领导", "admin": "系统管理员"}
-PRIORITY_NAMES = {"urgent": "紧急", "high": "重要", "normal": "一般"}
 CASE_STATUSES = ("new", "acknowledged", "replied", "resolved", "verified", "closed",
                  "transferred_back", "reopened", "merged")
-CASE_STATUS_NAMES = {"new": "待签收", "acknowledged": "已签收", "replied": "已回应", "resolved": "已办结",
-                     "verified": "已回访", "closed": "已关闭", "transferred_back": "退回待定",
-                     "reopened": "重新办理", "merged": "已合并"}
-ACTION_NAMES = {"case.opened": "立案", "case.acknowledged": "签收", "case.replied": "回复",
-                "case.resolved": "办结", "case.reminded": "电子催办", "case.escalated": "升级督办",
-                "case.priority_raised": "提高优先级", "case.priority_changed": "调整优先级",
-                "case.transferred_back": "申请退回", "case.transfer_reassigned": "改派",
-                "case.transfer_sent_back": "退回驳回", "case.reassigned": "单位内改派",
-                "case.co_unit_added": "增加协办单位", "case.extension_requested": "申请延期",
-                "case.extension_approved": "批准延期", "case.extension_refused": "不予延期",
-                "case.verified": "回访", "case.reopened": "重新办理", "case.closed": "关闭",
-                "case.merged": "合并", "case.topic_merged": "随话题合并", "case.instruction": "领导批示",
-                "case.notified": "督办通知", "reply.submitted": "回复提交审核", "reply.approved": "批准回复",
-                "reply.rejected": "退回回复", "reply.withdrawn": "撤回待审回复",
-                "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班",
-                "alert.acknowledged": "确认预警", "topic.merged": "合并话题", "topic.posts_moved": "移动帖子",
-                "topic.split": "拆分话题", "topic.renamed": "重命名话题",
-                "source.created": "新增数据源", "source.edited": "修改数据源", "source.enabled": "启用数据源",
-                "source.disabled": "停用数据源", "post.entered": "人工录入帖子"}
-# Administration (opinion.web.admin): configuration, units and people.
-ACTION_NAMES.update({"config.changed": "修改配置", "config.reset": "恢复默认配置", "unit.created": "新增单位",
-                     "unit.updated": "修改单位", "unit.activated": "启用单位", "unit.deactivated": "停用单位",
-                     "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
-                     "user.deactivated": "停用账号", "user.role_changed": "调整角色",
-                     "user.login": "登录", "user.login_failed": "登录失败", "user.password_changed": "修改密码", "template.saved": "保存口径模板"})
-# Personal API tokens (opinion.tokens).
-ACTION_NAMES.update({"token.created": "创建 API 令牌", "token.revoked": "吊销 API 令牌"})
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
 
 
@@ -299,10 +282,6 @@ class Reply(db.Model):
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
 
-REPLY_STATUS_NAMES = {"draft": "草稿", "pending_approval": "待审核", "published": "已发布",
-                      "rejected": "已退回"}
-
-
 class ReplyTemplate(db.Model):
     """口径库: an approved reply wording for one unit (or every unit) and one category (or all)."""
 
@@ -400,9 +379,6 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # retry back-off
     user: Mapped[User | None] = relationship()
-
-
-REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "special": "舆情专报"}
 
 
 class Report(db.Model):

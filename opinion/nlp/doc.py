@@ -54,7 +54,3 @@ class Doc:
 
 EMOTIONS = ("anger", "disgust", "fear", "sadness", "surprise", "optimism", "gratitude")
 POLARITIES = ("negative", "neutral", "positive")
-# The names people read (UI, reports) and may label a file with.
-EMOTION_NAMES = {"anger": "愤怒", "disgust": "厌恶", "fear": "恐惧", "sadness": "悲伤", "surprise": "惊讶",
-                 "optimism": "乐观", "gratitude": "感激"}
-POLARITY_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面"}

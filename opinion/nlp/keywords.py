@@ -90,6 +90,7 @@ class KeywordExtractor:
 
 def _main(paths: list[str]) -> None:
     from tqdm import tqdm
+
     from opinion.nlp.clean import clean
     from opinion.nlp.segment import Segmenter
     seg = Segmenter()

@@ -237,7 +237,6 @@ class TextModel:
         return out
 
     def _counts(self, texts: Sequence[str]):
-        import scipy.sparse as sp
         sorted_keys, order = self._keys()
         return _lookup(texts, sorted_keys, order, NGRAMS[1], len(self.vocab))
 

@@ -14,8 +14,9 @@ import numpy as np
 from tqdm import tqdm
 
 from opinion import labelled
+from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.nlp.clean import clean
-from opinion.nlp.doc import EMOTION_NAMES, EMOTIONS, POLARITY_NAMES, Doc
+from opinion.nlp.doc import EMOTIONS, Doc
 
 MODELS = Path(__file__).resolve().parent / "models"
 UNLABELLED = ("weibo-stream", "weibo-topics")
@@ -118,6 +119,7 @@ def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None
              model_path: str | None = None, engine: str = "domain") -> dict:
     """Accuracy, macro-F1, confusion matrix and throughput of the engine `analyze` uses."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
+
     from opinion.nlp.emotion import EmotionModel
     from opinion.nlp.sentiment import load_sentiment_engine
     label_col = label_col or ("polarity" if kind == "sentiment" else "emotion")

@@ -8,12 +8,12 @@ later stages while the rest of the batch goes on.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from opinion.settings.district import District
 from opinion.nlp.doc import Doc
+from opinion.settings.district import District
 
 log = logging.getLogger(__name__)
 

@@ -12,20 +12,19 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from collectors.base import NormalisedPost
-from opinion import audit
 from opinion.cases.lifecycle import open_or_attach
-from opinion.ingest.dedup import link_duplicate
-from opinion.settings.district import District
 from opinion.errors import BadItemError
+from opinion.ingest.dedup import link_duplicate
 from opinion.models import Post, Source, Topic, Unit, utcnow
 from opinion.pipeline.analysis import Entry, Pipeline
+from opinion.settings.district import District
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 100_000          # longer posts are refused, not truncated: nothing is silently cut

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from opinion.settings.district import District
 from opinion.errors import ReportError
-from opinion.models import REPORT_KINDS
-from opinion.reports.figures import EMOTION_NAMES, period_figures
+from opinion.labels import EMOTION_NAMES, REPORT_KINDS
+from opinion.reports.figures import period_figures
 from opinion.reports.periods import Period
 from opinion.reports.special import special_figures
+from opinion.settings.district import District
 
 FORMATS = ("html", "docx", "pdf")
 # Flask adds "; charset=utf-8" to text/* types itself.

@@ -15,8 +15,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from flask import current_app
 
-from opinion.models import CASE_STATUS_NAMES, PRIORITY_NAMES
-from opinion.reports.figures import EMOTION_NAMES, LEVEL_NAMES, POLARITY_NAMES, SEVERITY_NAMES
+from opinion.labels import CASE_STATUS_NAMES, EMOTION_NAMES, LEVEL_NAMES, POLARITY_NAMES, PRIORITY_NAMES, SEVERITY_NAMES
 
 RED = RGBColor(0xC0, 0x00, 0x00)
 NUMERALS = "一二三四五六七八九十"

@@ -12,15 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 
-from opinion.settings.district import District
-from opinion.models import (OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Reply, Topic, Unit,
-                            utcnow)
-from opinion.nlp.doc import EMOTION_NAMES, POLARITY_NAMES
+from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
+from opinion.models import OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Reply, Topic, Unit, utcnow
 from opinion.reports.periods import Period
 from opinion.reports.stats import period_stats
+from opinion.settings.district import District
 
-LEVEL_NAMES = {1: "电子催办", 2: "人工交办", 3: "现场督办", 4: "短信督办", 5: "专报批办"}
-SEVERITY_NAMES = {"critical": "严重", "warning": "警告", "info": "提示"}
 TOP_TOPICS = 10
 
 
@@ -180,7 +177,7 @@ def _published(case: Case) -> list[Reply]:
 
 def describe_actions(cases: list[Case]) -> str:
     """One line on what the responsible units did, e.g. “区教育局已回应 1 次，已办结”."""
-    from opinion.models import CASE_STATUS_NAMES
+    from opinion.labels import CASE_STATUS_NAMES
     if not cases:
         return "未立案（未达到立案条件或待监测中心研判）"
     parts = []

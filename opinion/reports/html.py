@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import current_app, has_request_context, render_template, request, url_for
 
-from opinion.reports.figures import EMOTION_NAMES, LEVEL_NAMES, POLARITY_NAMES, SEVERITY_NAMES
+from opinion.labels import EMOTION_NAMES, LEVEL_NAMES, POLARITY_NAMES, SEVERITY_NAMES
 
 CSS_FILE = Path(__file__).resolve().parents[2] / "static" / "report.css"
 TEMPLATES = {"daily": "reports/periodic.html", "weekly": "reports/periodic.html",

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from opinion.settings.district import District
 from opinion.models import Case, CaseExtension, CaseTransfer, Unit, utcnow
+from opinion.settings.district import District
 
 DEFAULT_WEIGHTS = {"acknowledged_on_time": 0.2, "responded_on_time": 0.3, "resolved_on_time": 0.3,
                    "satisfaction": 0.2}

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from opinion.settings.district import District
 from opinion.errors import ReportError
-from opinion.models import (ACTION_NAMES, OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Instruction, Post,
-                            Topic, Unit, utcnow)
-from opinion.reports.figures import (LEVEL_NAMES, case_summary, post_summary, share)
+from opinion.labels import ACTION_NAMES, LEVEL_NAMES
+from opinion.models import OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Instruction, Post, Topic, Unit, utcnow
+from opinion.reports.figures import case_summary, post_summary, share
+from opinion.settings.district import District
 
 TOP_POSTS = 12
 

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 
-from opinion.models import (CASE_STATUSES, OPEN_CASE_STATUSES, Alert, Case, Post, Source, Topic,
-                            Unit, utcnow)
+from opinion.models import CASE_STATUSES, OPEN_CASE_STATUSES, Alert, Case, Post, Source, Topic, Unit, utcnow
 
 
 def _grouped(session, column, *where) -> dict:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from opinion.settings.district import District
 from opinion.routing.rules import RuleMatcher
+from opinion.settings.district import District
 
 
 @dataclass

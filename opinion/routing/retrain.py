@@ -23,8 +23,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from opinion.settings.district import District
 from opinion.routing.classifier import CategoryClassifier, _load
+from opinion.settings.district import District
 
 log = logging.getLogger(__name__)
 # A monitor's decision on this district's own text counts for more than one message of the

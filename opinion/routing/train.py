@@ -21,8 +21,15 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from opinion import labelled
-from opinion.routing.classifier import (MODEL_DIR, CategoryClassifier, Preprocessor, analyze,
-                                        load_stopwords, softmax, tfidf_rows)
+from opinion.routing.classifier import (
+    MODEL_DIR,
+    CategoryClassifier,
+    Preprocessor,
+    analyze,
+    load_stopwords,
+    softmax,
+    tfidf_rows,
+)
 
 C_SVM = 1.0          # LinearSVC regularisation (grouped CV: 0.3 → .913, 0.5 → .918, 1.0 → .920)
 MIN_DF = 2

@@ -12,9 +12,6 @@ from datetime import time, timedelta
 from typing import Callable
 
 SEVERITIES = ("info", "warning", "critical")
-SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重"}
-RULE_NAMES = {"sensitive_word": "敏感词命中", "negative_surge": "负面激增", "volume_burst": "声量突增",
-              "influential_negative": "大V负面", "source_silent": "数据源静默", "case_overdue": "工单超时"}
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|h)\s*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from opinion.settings.alerts import AlertSettings, parse_alert_settings
 from opinion.errors import DistrictFileError
+from opinion.settings.alerts import AlertSettings, parse_alert_settings
 
 UNIT_KINDS = ("department", "street", "centre")
 PRIORITIES = ("urgent", "high", "normal")

@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select
 
 from opinion import audit
-from opinion.settings.district import District, build_district, read_district_data
 from opinion.errors import DistrictFileError
 from opinion.models import Setting, User, db, utcnow
+from opinion.settings.district import District, build_district, read_district_data
 
 EDITABLE = ("units", "deadlines", "escalation", "priority", "sensitive_words", "erroneous_terms",
             "reply_required_parts", "alerts", "calendar")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from opinion.labels import CLOCK_NAMES, LEVEL_NAMES
 from opinion.settings.district import District, Duration
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,6 @@ def resolve_deadline(district: District, case) -> datetime:
     return due
 
 
-LEVEL_NAMES = {1: "电子催办", 2: "人工交办", 3: "现场督办", 4: "短信督办", 5: "专报批办"}
-CLOCK_NAMES = {"acknowledge": "签收", "respond": "首次回应", "resolve": "办结"}
 DEFAULT_MESSAGE = "工单 #{case_id}「{title}」（{unit}）{level_name}：{reason}"
 
 

@@ -16,8 +16,17 @@ from datetime import datetime, timedelta
 
 from opinion.nlp.doc import Doc
 from opinion.topics import features as F
-from opinion.topics.state import (MAX_CENTROID_TERMS, TopicState, add_clauses, export_state as _export, make_label,
-                                  merge_states, prune, remove_contribution, state_from_dict)
+from opinion.topics.state import (
+    MAX_CENTROID_TERMS,
+    TopicState,
+    add_clauses,
+    make_label,
+    merge_states,
+    prune,
+    remove_contribution,
+    state_from_dict,
+)
+from opinion.topics.state import export_state as _export
 
 RETIRED_KEPT = 1_000   # dormant topics still readable by key: more than one batch (500 posts) can make
 

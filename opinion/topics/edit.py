@@ -20,8 +20,14 @@ from opinion import audit
 from opinion.errors import TopicEditError
 from opinion.models import AuditEvent, Case, Post, Topic, User, utcnow
 from opinion.topics import features as F
-from opinion.topics.state import TopicState, export_state, make_label, merge_states, remove_contribution, \
-    state_from_dict
+from opinion.topics.state import (
+    TopicState,
+    export_state,
+    make_label,
+    merge_states,
+    remove_contribution,
+    state_from_dict,
+)
 
 EDIT_ACTIONS = ("topic.merged", "topic.posts_moved", "topic.split", "topic.renamed")
 

@@ -8,7 +8,8 @@ from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
-from opinion.models import ACTION_NAMES, CASE_STATUS_NAMES, PRIORITY_NAMES, ROLE_NAMES, utcnow
+from opinion.labels import ACTION_NAMES, CASE_STATUS_NAMES, PRIORITY_NAMES, ROLE_NAMES
+from opinion.models import utcnow
 
 csrf = CSRFProtect()
 HOME_BY_ROLE = {"spokesperson": "inbox.index", "monitor": "monitor.index",

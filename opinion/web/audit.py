@@ -9,7 +9,8 @@ from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 
 from opinion import audit
-from opinion.models import ACTION_NAMES, AuditEvent, db
+from opinion.labels import ACTION_NAMES
+from opinion.models import AuditEvent, db
 from opinion.web.auth import roles_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

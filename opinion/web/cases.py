@@ -14,14 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
+from opinion.cases import duty, supervision, transfers
 from opinion.cases import lifecycle as service
-from opinion.cases import duty
-from opinion.cases import supervision
-from opinion.cases import transfers
 from opinion.errors import ConflictError, OpinionError
-from opinion.models import (AuditEvent, Case, CaseExtension, CaseTransfer, Instruction, Post, Unit,
-                            User, db, utcnow)
-from opinion.sla.ladder import LEVEL_NAMES
+from opinion.labels import LEVEL_NAMES
+from opinion.models import AuditEvent, Case, CaseExtension, CaseTransfer, Instruction, Post, Unit, User, db, utcnow
 from opinion.topics.trends import sparkline_points, topic_timeline
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")

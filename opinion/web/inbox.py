@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from sqlalchemy import case as sql_case, func, select
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from opinion.cases.lifecycle import visible_cases
-from opinion.models import OPEN_CASE_STATUSES, PRIORITY_NAMES, Case, Reply, db, utcnow
+from opinion.labels import PRIORITY_NAMES
+from opinion.models import OPEN_CASE_STATUSES, Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")

@@ -6,15 +6,15 @@ Everything is computed from the records by opinion.reports, so the dashboard, th
 """
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from opinion.errors import OpinionError, ReportError
-from opinion.models import REPORT_KINDS, Report, db, utcnow
+from opinion.labels import EMOTION_NAMES, LEVEL_NAMES, REPORT_KINDS
+from opinion.models import Report, db, utcnow
 from opinion.reports import archive, periods
 from opinion.reports.document import MEDIA_TYPES, periodic_document, special_document
-from opinion.reports.figures import EMOTION_NAMES, LEVEL_NAMES, period_figures
+from opinion.reports.figures import period_figures
 from opinion.reports.html import render_html
 from opinion.reports.special import cases_awaiting_instruction
 from opinion.web.auth import roles_required

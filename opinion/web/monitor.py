@@ -13,19 +13,28 @@ import threading
 import time
 from datetime import timedelta
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from opinion.errors import OpinionError
+from opinion.labels import SEVERITY_NAMES, SOURCE_STATUS_NAMES
 from opinion.models import Alert, Case, Source, Topic, Unit, db, utcnow
 from opinion.topics.trends import recent_counts, sparkline_points
 from opinion.web.auth import roles_required
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
-SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重"}
-SOURCE_STATUS_NAMES = {"ok": "正常", "failing": "故障", "silent": "静默", "never": "未运行"}
 
 
 def _centre() -> Unit | None:

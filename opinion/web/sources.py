@@ -15,20 +15,21 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from collectors import KIND_NAMES, PUSH_KINDS
+from collectors import PUSH_KINDS
 from collectors.base import NormalisedPost
 from opinion import audit
-from opinion.ingest.collect import run_source
 from opinion.errors import SourceConfigError
+from opinion.ingest.collect import run_source
 from opinion.ingest.importer import get_or_create_source
-from opinion.pipeline.batch import ingest
-from opinion.models import Source, db, utcnow
 from opinion.ingest.sources import apply_settings, create_source, describe_health, has_switch, masked, set_enabled
+from opinion.labels import SOURCE_KIND_NAMES
+from opinion.models import Source, db, utcnow
+from opinion.pipeline.batch import ingest
 from opinion.web.auth import roles_required
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")
 MANUAL_SOURCE = "manual"
-EDITABLE_KINDS = [k for k in KIND_NAMES if k not in ("file", "manual")]
+EDITABLE_KINDS = [k for k in SOURCE_KIND_NAMES if k not in ("file", "manual")]
 
 
 def _source(source_id: int) -> Source:
@@ -39,7 +40,7 @@ def _source(source_id: int) -> Source:
 @roles_required("monitor", "admin")
 def index():
     sources = db.session.execute(select(Source).order_by(Source.enabled.desc(), Source.code)).scalars().all()
-    return render_template("sources.html", rows=describe_health(sources), kinds=KIND_NAMES, push_kinds=PUSH_KINDS,
+    return render_template("sources.html", rows=describe_health(sources), kinds=SOURCE_KIND_NAMES, push_kinds=PUSH_KINDS,
                            has_switch=has_switch)
 
 
@@ -87,7 +88,7 @@ def new():
             db.session.rollback()
             flash(str(exc), "error")
             return render_template("source_edit.html", source=None, data=data, kinds=EDITABLE_KINDS,
-                                   kind_names=KIND_NAMES), 400
+                                   kind_names=SOURCE_KIND_NAMES), 400
         audit.record(db.session, "source.created", "source", source.id, actor=current_user, at=utcnow(),
                      after={"code": source.code, "kind": source.kind, "name": source.name})
         db.session.commit()
@@ -95,7 +96,7 @@ def new():
         for note in notes:
             flash(note)
         return redirect(url_for("sources.index"))
-    return render_template("source_edit.html", source=None, data=data, kinds=EDITABLE_KINDS, kind_names=KIND_NAMES)
+    return render_template("source_edit.html", source=None, data=data, kinds=EDITABLE_KINDS, kind_names=SOURCE_KIND_NAMES)
 
 
 @bp.route("/<int:source_id>/edit", methods=["GET", "POST"])
@@ -116,7 +117,7 @@ def edit(source_id: int):
             db.session.rollback()
             flash(str(exc), "error")
             return render_template("source_edit.html", source=_source(source_id), data=data,
-                                   kinds=EDITABLE_KINDS, kind_names=KIND_NAMES), 400
+                                   kinds=EDITABLE_KINDS, kind_names=SOURCE_KIND_NAMES), 400
         audit.record(db.session, "source.edited", "source", source.id, actor=current_user, at=utcnow(),
                      before=before, after={"name": source.name, "interval_seconds": source.interval_seconds,
                                            "config": masked(source.config)})
@@ -126,7 +127,7 @@ def edit(source_id: int):
             flash(note)
         return redirect(url_for("sources.index"))
     return render_template("source_edit.html", source=source, data=data, kinds=EDITABLE_KINDS,
-                           kind_names=KIND_NAMES, config=masked(config))
+                           kind_names=SOURCE_KIND_NAMES, config=masked(config))
 
 
 def _manual_post(form: dict) -> NormalisedPost:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
+from opinion.labels import LEVEL_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Case, CaseExtension, CaseTransfer, db
-from opinion.sla.ladder import LEVEL_NAMES
 from opinion.web.auth import roles_required
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")

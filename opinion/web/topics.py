@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from opinion.errors import OpinionError
+from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.models import Case, Post, Topic, db, utcnow
-from opinion.nlp.doc import EMOTION_NAMES, POLARITY_NAMES
 from opinion.topics import edit
 from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required

@@ -15,14 +15,14 @@ from sqlalchemy import select
 
 from opinion import audit
 from opinion.accounts.directory import password_problem, sync_units
-from opinion.settings.district import UNIT_KINDS
 from opinion.errors import DistrictFileError
-from opinion.models import ROLE_NAMES, ROLES, Setting, Unit, User, db
+from opinion.labels import ROLE_NAMES
+from opinion.models import ROLES, Setting, Unit, User, db
+from opinion.settings.district import UNIT_KINDS
 from opinion.settings.overrides import save_section
 from opinion.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-UNIT_KIND_NAMES = {"department": "职能部门", "street": "街道办事处", "centre": "监测中心"}
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -234,4 +234,5 @@ def update_user(user_id: int):
     return redirect(url_for("admin.users") + f"#u{user.id}")
 
 
+from opinion.labels import UNIT_KIND_NAMES
 from opinion.web.admin import config as admin_config  # noqa: E402,F401 - the configuration pages on the same blueprint

@@ -7,16 +7,16 @@ required reply parts are structured: they are edited as YAML text, in the same w
 """
 from __future__ import annotations
 
+import yaml
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-import yaml
-
 from opinion import audit
-from opinion.settings.district import CLOCKS, PRIORITIES, Duration, TextDatesLoader, parse_duration
 from opinion.errors import DistrictFileError
-from opinion.models import PRIORITY_NAMES, ReplyTemplate, Setting, Unit, db
+from opinion.labels import CLOCK_NAMES, PRIORITY_NAMES
+from opinion.models import ReplyTemplate, Setting, Unit, db
+from opinion.settings.district import CLOCKS, PRIORITIES, Duration, TextDatesLoader, parse_duration
 from opinion.settings.overrides import save_section, section
 from opinion.web.admin import FormError, bp, words
 
@@ -25,7 +25,6 @@ SECTIONS = {
     "words": "敏感词与优先级词表", "erroneous_terms": "错误用语对照", "reply_required_parts": "回复必备要素",
     "calendar": "节假日安排",
 }
-CLOCK_NAMES = {"acknowledge": "签收", "respond": "首次回应", "resolve": "办结"}
 YAML_SECTIONS = ("escalation", "alerts", "reply_required_parts", "calendar")
 
 

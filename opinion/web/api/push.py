@@ -23,11 +23,11 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import select
 
+from opinion.accounts.tokens import SECRET_PREFIX
 from opinion.ingest.collect import local_time
 from opinion.ingest.importer import row_to_post
-from opinion.pipeline.batch import ingest
 from opinion.models import Source, db, utcnow
-from opinion.accounts.tokens import SECRET_PREFIX
+from opinion.pipeline.batch import ingest
 
 bp = Blueprint("ingest_api", __name__, url_prefix="/api/v1")
 REPLAY_WINDOW = 300

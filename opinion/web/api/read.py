@@ -25,8 +25,8 @@ from opinion.accounts import tokens
 from opinion.alerts.engine import ACK_ROLES, acknowledge_alert
 from opinion.cases.lifecycle import visible_cases
 from opinion.errors import AlertStateError, ApiTokenError, OpinionError, PermissionDenied
-from opinion.models import (CASE_STATUSES, PRIORITY_NAMES, ROLE_NAMES, Alert, Case, CaseCoUnit, Post, Topic,
-                            Unit, db, utcnow)
+from opinion.labels import PRIORITY_NAMES, ROLE_NAMES
+from opinion.models import CASE_STATUSES, Alert, Case, CaseCoUnit, Post, Topic, Unit, db, utcnow
 from opinion.reports.figures import post_summary, representative_post
 from opinion.web.api import serialize as api_json
 from opinion.web.inbox import inbox_query

@@ -13,10 +13,8 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from opinion.settings.alerts import RULE_NAMES, SEVERITY_NAMES
-from opinion.models import (CASE_STATUS_NAMES, OPEN_CASE_STATUSES, PRIORITY_NAMES, Alert, Case, CaseCoUnit,
-                            Post, Topic, Unit, utcnow)
-from opinion.sla.ladder import LEVEL_NAMES
+from opinion.labels import CASE_STATUS_NAMES, LEVEL_NAMES, PRIORITY_NAMES, RULE_NAMES, SEVERITY_NAMES
+from opinion.models import OPEN_CASE_STATUSES, Alert, Case, CaseCoUnit, Post, Topic, Unit, utcnow
 
 PRIORITY_RANK = {"normal": 0, "high": 1, "urgent": 2}
 CASE_LOADS = (selectinload(Case.unit), selectinload(Case.topic), selectinload(Case.assignee),
