@@ -56,12 +56,13 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench_alerts_")
     os.environ.setdefault("OPINION_INSTANCE_DIR", tmp)
 
+    from sqlalchemy import select
+
     from collectors.base import NormalisedPost
     from opinion import create_app
     from opinion.accounts.directory import sync_units
-    from opinion.pipeline.batch import get_pipeline, ingest
     from opinion.models import Alert, Post, Source, db
-    from sqlalchemy import select
+    from opinion.pipeline.batch import get_pipeline, ingest
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.db or f"sqlite:///{tmp}/bench.db"})
     with app.app_context():

@@ -54,6 +54,7 @@ def main() -> None:
 
     import jieba
     import rjieba
+
     from opinion.nlp.clean import clean
     from opinion.nlp.doc import Doc
     from opinion.nlp.emotion import EmotionModel, apply_emotion

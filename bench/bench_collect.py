@@ -44,12 +44,13 @@ def main() -> None:
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-collect-")
     os.environ.setdefault("OPINION_INSTANCE_DIR", tmp)
-    from opinion import create_app
-    from opinion.ingest.collect import run_source
-    from opinion.accounts.directory import sync_units
-    from opinion.pipeline.batch import get_pipeline
-    from opinion.models import Post, Source, db
     from sqlalchemy import func, select
+
+    from opinion import create_app
+    from opinion.accounts.directory import sync_units
+    from opinion.models import Post, Source, db
+    from opinion.pipeline.batch import get_pipeline
+    from opinion.pipeline.runs import run_source
     from tests.collectors.fake_server import FakeServer, Reply
 
     url = args.database or f"sqlite:///{tmp}/bench.db"

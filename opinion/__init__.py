@@ -28,6 +28,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def create_app(config: str | type | dict | None = None) -> Flask:
     """Build the application. `config` is a name from config.CONFIGS, a class, or a dict of overrides."""
+    # lazy: config.py reads the environment when first imported; that is the first app built, not
+    # `import opinion`, which every opinion.* import runs. The same for the imports below: the
+    # web, the settings and the command line load when an app is built, so `opinion.nlp` or
+    # `analyze` alone never pay for them.
     import config as settings
 
     # Read at each call, not when config.py was first imported: every test app gets its own folder
@@ -44,19 +48,20 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False  # API answers in readable Chinese (half the bytes), not \uXXXX
 
-    from opinion.settings.district import load_district
+    from opinion.settings.district import load_district  # lazy: as above
     app.extensions["district"] = load_district(app.config["DISTRICT_FILE"])
 
     _init_extensions(app)
     _init_web(app)
-    from opinion.settings.overrides import init_overrides
+    from opinion.settings.overrides import init_overrides  # lazy: as above
     init_overrides(app)  # an admin's settings from the database, laid over the district file
-    from opinion.cli import register
+    from opinion.cli import register  # lazy: as above
     register(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
+    # lazy: loaded when an app is built (see create_app)
     from flask_migrate import Migrate
 
     from opinion.models import db
@@ -68,5 +73,5 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_web(app: Flask) -> None:
-    from opinion.web import register_blueprints
+    from opinion.web import register_blueprints  # lazy: loaded when an app is built (see create_app)
     register_blueprints(app)

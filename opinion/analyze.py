@@ -19,7 +19,9 @@ from typing import BinaryIO, TextIO
 
 from tqdm import tqdm
 
+import config
 from opinion.pipeline.analysis import Entry, Pipeline, make_entry
+from opinion.settings.district import load_district
 from opinion.topics.cluster import surviving
 
 
@@ -63,7 +65,7 @@ def result_of(entry: Entry) -> dict:
     out = {"id": entry.id, "tokens": doc.tokens, "keywords": doc.keywords,
            "sentiment": None if doc.sentiment is None else round(float(doc.sentiment), 4),
            "polarity": doc.polarity, "emotion": doc.emotion, "topic": entry.topic_key,
-           "category": entry.category, "department": entry.department, "priority": entry.priority}
+           "category": entry.category, "department": entry.unit, "priority": entry.priority}
     if doc.error:
         out["error"] = doc.error
     return out
@@ -73,8 +75,6 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
                    pipeline: Pipeline | None = None, stream: bool = False) -> int:
     """Analyse every line of `infile`; return how many lines were read."""
     if pipeline is None:
-        import config
-        from opinion.settings.district import load_district
         pipeline = Pipeline(load_district(config.Config.DISTRICT_FILE),
                             engine or config.Config.SENTIMENT_ENGINE,
                             min_confidence=config.Config.ROUTING_MIN_CONFIDENCE)

@@ -1,12 +1,33 @@
 """The scheduler's jobs. Exactly one scheduler process runs them (PRODUCT.md); each job opens its
-own app context, calls a service and logs what went wrong instead of dying."""
+own app context, calls a service and logs what went wrong instead of dying.
+
+Jobs take ids, not objects, and call the stages in order where a pass spans several: the ladder
+pass escalates (sla), alerts the monitors (alerts) and closes finished cases (cases).
+"""
 from __future__ import annotations
 
 import functools
 import logging
+import random
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import select
+
+from collectors import PUSH_KINDS
+from opinion.alerts.engine import evaluate_all, raise_escalations
+from opinion.backup import backup_database
+from opinion.cases.lifecycle import close_finished
+from opinion.ingest.schedule import jitter_seconds
+from opinion.models import Source, db, utcnow
+from opinion.notify.delivery import deliver_pending
+from opinion.pipeline.batch import upkeep_topics
+from opinion.pipeline.runs import collect_one
+from opinion.reports import scheduled
+from opinion.settings.district import District
+from opinion.settings.overrides import refresh_district
+from opinion.sla.ladder import tick
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +38,6 @@ def job(what: str):
     def wrap(body):
         @functools.wraps(body)
         def run(app, **kwargs) -> None:   # kwargs: e.g. now=, for replaying a run at a given time
-            from opinion.models import db
             with app.app_context():
                 try:
                     body(app, db.session, **kwargs)
@@ -29,28 +49,30 @@ def job(what: str):
     return wrap
 
 
+def ladder_pass(session, district: District, now: datetime) -> list[str]:
+    """One pass of the ladder: reminders and escalations (sla), the monitors' alert for each
+    escalated case (alerts), then the auto-close of finished cases (cases). Replaying it at the same
+    `now` changes nothing. Returns a line per firing and per closed case."""
+    fired, escalations = tick(session, district, now)
+    raise_escalations(session, escalations, now)
+    return fired + close_finished(session, district, now)
+
+
 @job("SLA tick")
 def sla_tick(app, session) -> None:
-    from opinion.models import utcnow
-    from opinion.settings.overrides import refresh_district
-    from opinion.sla.ladder import tick
     refresh_district(app)  # deadlines and the ladder as the admin last saved them
-    for line in tick(session, app.extensions["district"], utcnow()):
+    for line in ladder_pass(session, app.extensions["district"], utcnow()):
         log.info(line)
 
 
 @job("alert rules")
 def alert_rules(app, session) -> None:
-    from opinion.alerts.engine import evaluate_all
-    from opinion.models import utcnow
     for line in evaluate_all(session, app, utcnow()):
         log.info(line)
 
 
 @job("notification delivery")  # rows that fail stay pending and are retried
 def deliver_notifications(app, session) -> None:
-    from opinion.models import utcnow
-    from opinion.notify import deliver_pending
     counts = deliver_pending(session, app, utcnow())
     if any(counts.values()):
         log.info("notifications: %s", counts)
@@ -58,35 +80,82 @@ def deliver_notifications(app, session) -> None:
 
 @job("routing retraining")  # on failure the current model stays in use
 def retrain_routing(app, session) -> None:
+    # lazy: training loads scikit-learn and SciPy; the scheduler needs them once a week
     from opinion.routing.retrain import retrain_from_corrections
     log.info(retrain_from_corrections(app))
 
 
 @job("database backup")  # a failure is logged; yesterday's copy stays
 def backup(app, session) -> None:
-    from opinion.backup import backup_database
     log.info("数据库已备份到 %s", backup_database(app))
 
 
 @job("topic upkeep")
 def topic_upkeep(app, session) -> None:
     """Merge topics whose centroids converged, take quiet topics off the hot list and let the
-    others' hot scores cool as of now; under ingest's lock and committed inside it, since the
-    clusterer is shared with ingest."""
-    from datetime import timedelta
-
-    from opinion.models import utcnow
-    from opinion.pipeline.batch import _lock, cool_down, get_pipeline
-    from opinion.topics.edit import close_quiet_topics, merge_converged
-    now = utcnow()
-    with _lock:
-        _, store = get_pipeline(app)
-        merged = merge_converged(session, store, now)
-        close_quiet_topics(session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]), now)
-        cool_down(session, now)  # hot means now: scores of topics gone quiet fall
-        session.commit()
-    for keep, gone in merged:
+    others' hot scores cool as of now."""
+    for keep, gone in upkeep_topics(session, app, utcnow()):
         log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)
+
+
+def _made(what: str, made) -> None:
+    for report in made if isinstance(made, list) else [made]:
+        log.info("%s: #%s %s %s", what, report.id, report.title, report.status)
+
+
+@job("weekly report")
+def weekly_report(app, session, now=None) -> None:
+    _made("weekly report", scheduled.weekly_due(session, now or utcnow()))
+
+
+@job("daily report")
+def daily_report(app, session, now=None) -> None:
+    _made("daily report", scheduled.daily_due(session, now or utcnow()))
+
+
+@job("special reports")
+def special_reports(app, session, now=None) -> None:
+    _made("special reports", scheduled.special_due(session, now or utcnow()))
+
+
+# --- collection: one job per pull source --------------------------------------------------------
+
+def _source_job_id(source_id: int) -> str:
+    return f"collect:{source_id}"
+
+
+def sync_source_jobs(app, scheduler, common: dict) -> None:
+    """Give each enabled pull source a job at its own interval and jitter; drop the others.
+
+    Runs every minute, so a source added, edited or disabled on the web page or the command line
+    is picked up by the scheduler process without a restart.
+    """
+    with app.app_context():
+        wanted = {}
+        for source in db.session.execute(select(Source).where(Source.enabled.is_(True))).scalars():
+            if source.kind not in PUSH_KINDS:
+                wanted[_source_job_id(source.id)] = (source.id, source.interval_seconds, jitter_seconds(source))
+        db.session.remove()
+    for job_ in scheduler.get_jobs():
+        if job_.id.startswith("collect:") and job_.id not in wanted:
+            job_.remove()
+    for job_id, (source_id, interval, jitter) in wanted.items():
+        current = scheduler.get_job(job_id)
+        signature = (interval, jitter)
+        if current is not None and getattr(current, "kwargs", {}).get("signature") == signature:
+            continue
+        # A random first delay spreads the sources so they do not all start at once.
+        first = utcnow() + timedelta(seconds=random.uniform(0, min(interval, 30)))
+        scheduler.add_job(_collect, "interval", seconds=max(interval, 10), jitter=jitter,
+                          args=[app, source_id], kwargs={"signature": signature}, id=job_id,
+                          next_run_time=first, replace_existing=True, **common)
+
+
+def _collect(app, source_id: int, signature=None) -> None:
+    try:
+        collect_one(app, source_id)
+    except Exception:  # noqa: BLE001 - job boundary: log, the next run retries
+        log.exception("collection job for source %s failed", source_id)
 
 
 def start_scheduler(app, blocking: bool):
@@ -95,9 +164,8 @@ def start_scheduler(app, blocking: bool):
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=app.config["TIMEZONE"])
     # coalesce + max_instances=1: a slow run is never stacked on itself.
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
-    # One job per pull source at its own interval and jitter (opinion.collect), kept in step with
-    # the sources table every minute.
-    from opinion.ingest.collect import sync_source_jobs
+    # One job per pull source at its own interval and jitter, kept in step with the sources table
+    # every minute.
     sync_source_jobs(app, scheduler, common)
     scheduler.add_job(sync_source_jobs, "interval", seconds=60, args=[app, scheduler, common],
                       id="collect_sync", **common)
@@ -111,7 +179,17 @@ def start_scheduler(app, blocking: bool):
     if app.config.get("BACKUP_AT"):
         hour, minute = (int(x) for x in app.config["BACKUP_AT"].split(":"))
         scheduler.add_job(backup, "cron", hour=hour, minute=minute, args=[app], id="backup", **common)
-    from opinion.reports.jobs import add_report_jobs
     add_report_jobs(scheduler, app, common)
     scheduler.start()
     return scheduler
+
+
+def add_report_jobs(scheduler, app, common: dict) -> None:
+    """Daily brief, weekly summary (times from config) and the level-5 special reports."""
+    weekly = scheduled.parse_schedule(app.config.get("REPORT_WEEKLY_AT", "mon 07:30"))
+    daily = scheduled.parse_schedule(app.config.get("REPORT_DAILY_AT", "07:00"))
+    # A report missed while the scheduler was down is still worth making an hour later.
+    late = {**common, "misfire_grace_time": 3600}
+    scheduler.add_job(weekly_report, "cron", args=[app], id="weekly_report", **weekly, **late)
+    scheduler.add_job(daily_report, "cron", args=[app], id="daily_report", **daily, **late)
+    scheduler.add_job(special_reports, "interval", minutes=5, args=[app], id="special_reports", **common)

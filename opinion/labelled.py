@@ -12,6 +12,7 @@ import io
 import json
 import logging
 from pathlib import Path
+from zipfile import BadZipFile
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".xlsx", ".txt")
@@ -95,8 +96,8 @@ def _json_lines(name: str, text: str) -> list[dict]:
 
 
 def _xlsx(path: Path) -> list[dict]:
-    from zipfile import BadZipFile
 
+    # lazy: openpyxl takes half a second to import; only Excel files need it
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
     try:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import click
+from waitress import serve as waitress_serve
 
 
 def serve(app, host: str | None = None, port: int | None = None) -> None:
-    from waitress import serve as waitress_serve
     host = host or app.config["WEB_HOST"]
     port = port or app.config["WEB_PORT"]
     click.echo(f"网页地址: http://{host}:{port}/", err=True)

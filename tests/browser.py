@@ -35,8 +35,8 @@ def make_app(tmp_path, **config):
 @contextmanager
 def serve(app):
     """The app behind waitress on a free port; yields its base address."""
-    from waitress.server import create_server
     from waitress import wasyncore
+    from waitress.server import create_server
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     loop = threading.Thread(target=server.run, daemon=True)
     loop.start()

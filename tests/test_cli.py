@@ -77,7 +77,7 @@ def test_import_twice_stores_nothing_new_and_says_so(runner, session, tmp_path):
 
 
 def test_import_killed_halfway_then_rerun_stores_every_line_once(app, session, tmp_path, monkeypatch):
-    from opinion.ingest import importer
+    from opinion.pipeline import runs as importer
     path = write_jsonl(tmp_path / "posts.jsonl", ROWS)
     real, calls = importer.ingest, {"n": 0}
 

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 
 import config
 from opinion.accounts.directory import sync_units
-from opinion.settings.district import load_district
 from opinion.errors import DistrictFileError
 from opinion.models import AuditEvent, Unit
+from opinion.settings.district import load_district
 
 DEFAULT = Path(config.Config.DISTRICT_FILE)
 SEVEN = ["城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生"]
@@ -94,6 +94,7 @@ def _calendar_file(tmp_path, calendar_yaml: str):
 
 def test_calendar_dates_and_ranges(tmp_path):
     from datetime import date
+
     from opinion.settings.district import load_district
     d = load_district(_calendar_file(tmp_path, "calendar:\n  holidays: [2027-01-01, '2027-02-05~2027-02-11']\n"
                                                "  workdays: ['2027-02-14']\n"))
@@ -108,8 +109,8 @@ def test_calendar_dates_and_ranges(tmp_path):
     ("calendar:\n  holidays: 2027-01-01\n", "应为列表"),
 ])
 def test_bad_calendar_entries_are_refused_with_the_file_and_line(tmp_path, calendar, message):
-    from opinion.settings.district import load_district
     from opinion.errors import DistrictFileError
+    from opinion.settings.district import load_district
     with pytest.raises(DistrictFileError, match=message) as info:
         load_district(_calendar_file(tmp_path, calendar))
     assert "district.yaml" in str(info.value)

@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from opinion.models import AuditEvent, Case, Post, Topic
 from opinion.pipeline import batch as ingest_module
 from opinion.pipeline.batch import ingest
-from opinion.models import AuditEvent, Case, Post, Topic
 from tests.factories import make_item, make_source, make_user
 
 FLOOD = ["中山路下穿隧道积水半米深，车子熄火在里面[怒]",
@@ -105,7 +105,7 @@ def test_a_post_that_fails_analysis_is_stored_raw_with_its_error(app, session, m
 
 def test_a_crash_mid_batch_leaves_no_half_written_rows(app, session, monkeypatch):
     source = make_source(session)
-    real = ingest_module._maybe_open_case
+    real = ingest_module._open_case
     calls = {"n": 0}
 
     def crash(*args, **kwargs):
@@ -114,12 +114,12 @@ def test_a_crash_mid_batch_leaves_no_half_written_rows(app, session, monkeypatch
             raise KeyboardInterrupt  # the process is killed here
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ingest_module, "_maybe_open_case", crash)
+    monkeypatch.setattr(ingest_module, "_open_case", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest(session, app, source, [make_item("a", FLOOD[0]), make_item("b", "南门口工地半夜施工噪音扰民")])
     session.rollback()
     assert count(session, Post) == 0 and count(session, Case) == 0 and count(session, Topic) == 0
-    monkeypatch.setattr(ingest_module, "_maybe_open_case", real)
+    monkeypatch.setattr(ingest_module, "_open_case", real)
     report = ingest(session, app, source, [make_item("a", FLOOD[0]), make_item("b", "南门口工地半夜施工噪音扰民")])
     assert sorted(report.accepted) == ["a", "b"] and count(session, Post) == 2
 

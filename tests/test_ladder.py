@@ -2,8 +2,8 @@
 from sqlalchemy import func, select
 
 from opinion.cases import lifecycle as service
+from opinion.jobs import ladder_pass as tick
 from opinion.models import Alert, AuditEvent, Topic, Unit
-from opinion.sla.ladder import tick
 from tests.conftest import at
 from tests.factories import make_user
 
@@ -58,6 +58,7 @@ def test_a_case_that_gets_moving_stops_climbing(app, session, district):
 
 def test_resolve_needs_a_reply_and_a_note_and_frees_the_topic(app, session, district):
     import pytest
+
     from opinion.errors import CaseStateError
     case = open_case(session, district)
     user = make_user(session, "jyj_fyr", "spokesperson", "jyj")

@@ -1,8 +1,8 @@
 """The analysis pipeline on plain entries: every stage fills its fields, failures stay per post."""
 import pytest
 
-from opinion.pipeline.analysis import Pipeline, make_entry
 from opinion.nlp.doc import EMOTIONS
+from opinion.pipeline.analysis import Pipeline, make_entry
 
 
 @pytest.fixture(scope="module")
@@ -25,23 +25,23 @@ def test_every_stage_fills_its_fields(pipeline):
         assert 0.0 <= e.doc.sentiment <= 1.0
         assert e.doc.polarity in ("negative", "neutral", "positive")
         assert e.doc.emotion in EMOTIONS
-        assert e.topic_key and e.category and e.department and e.priority
+        assert e.topic_key and e.category and e.unit and e.priority
     assert "积水" in a.doc.tokens
     assert a.topic_key == b.topic_key != c.topic_key
     assert a.doc.sentiment < 0.5 < c.doc.sentiment
-    assert a.department == "slj" and "积水" in a.routing_reason  # a unit's own keyword wins
+    assert a.unit == "slj" and "积水" in a.routing_reason  # a unit's own keyword wins
 
 
 def test_a_place_with_no_unit_keyword_goes_to_its_street_office(pipeline):
     e, = pipeline.run([make_entry("p", "中山广场晚上总有人聚集喧哗到半夜，附近居民很无奈")])
-    assert e.department == "zs" and "中山广场" in e.routing_reason
+    assert e.unit == "zs" and "中山广场" in e.routing_reason
 
 
 def test_routing_keywords_beat_places_and_priority_words_count(pipeline):
     e, = pipeline.run([make_entry("x", "滨江路江滩公园有人溺水身亡，防护栏坏了很久")])
     assert e.priority == "urgent" and "溺水" in e.priority_reason
     f, = pipeline.run([make_entry("y", "南门口交通事故，货车闯红灯撞了电动车，有人受伤")])
-    assert f.department == "jjdd" and f.priority == "high"
+    assert f.unit == "jjdd" and f.priority == "high"
 
 
 def test_a_failing_stage_marks_only_that_post(pipeline, monkeypatch):
@@ -70,8 +70,8 @@ def test_odd_input_gets_a_result_not_a_crash(pipeline, text):
 def test_traditional_and_simplified_posts_route_and_score_alike(pipeline):
     a, b = pipeline.run([make_entry("t", "中山路下穿隧道積水半米深，車子熄火在裏面，太危險了"),
                          make_entry("s", "中山路下穿隧道积水半米深，车子熄火在里面，太危险了")])
-    assert (a.category, a.department, a.priority) == (b.category, b.department, b.priority)
-    assert a.department == "slj" and "积水" in a.routing_reason  # the keyword, written 積水 in the post
+    assert (a.category, a.unit, a.priority) == (b.category, b.unit, b.priority)
+    assert a.unit == "slj" and "积水" in a.routing_reason  # the keyword, written 積水 in the post
     assert a.doc.sentiment == b.doc.sentiment and a.doc.emotion == b.doc.emotion
     assert a.doc.text.startswith("中山路下穿隧道積水")  # shown as written
 

@@ -4,8 +4,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from opinion.cases.deadlines import compute_deadlines
+from opinion.settings.calendar import add_duration, add_working_days
 from opinion.settings.district import Duration
-from opinion.sla.ladder import add_duration, add_working_days, compute_deadlines
 from tests.conftest import at
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -59,9 +60,9 @@ def test_a_response_is_never_due_before_the_acknowledgement(district, start, ack
 def test_an_opened_case_gets_deadlines_in_order(session, district):
     from dataclasses import replace
 
-    from opinion.cases.lifecycle import set_deadlines
-    from opinion.settings.district import parse_duration
+    from opinion.cases.deadlines import set_deadlines
     from opinion.models import Case
+    from opinion.settings.district import parse_duration
     table = {clock: parse_duration(text) for clock, text in
              (("acknowledge", "2 working_days"), ("respond", "24 h"), ("resolve", "12 h"))}
     quick = replace(district, deadlines={**district.deadlines, "normal": table})
@@ -82,7 +83,7 @@ def test_a_year_the_package_does_not_know_counts_the_districts_dates(district):
     gap is reported; with them, a holiday is skipped and a make-up Saturday counts."""
     from datetime import date
 
-    from opinion.sla.ladder import calendar_gaps, package_knows
+    from opinion.settings.calendar import calendar_gaps, package_knows
     assert package_knows(2026) and not package_knows(2027)
     start = at("2026-12-31 10:00").astimezone(BEIJING)            # Thursday
     assert add_working_days(start, 1, district) == at("2027-01-01 10:00")  # guessed: Friday counts

@@ -18,9 +18,11 @@ from sqlalchemy.orm import selectinload
 from opinion import audit
 from opinion.alerts import rules
 from opinion.errors import AlertStateError, PermissionDenied
-from opinion.labels import RULE_NAMES, SEVERITY_NAMES
-from opinion.models import Alert, Post, User, utcnow
+from opinion.labels import LEVEL_NAMES, RULE_NAMES, SEVERITY_NAMES
+from opinion.models import Alert, Case, Post, User, utcnow
+from opinion.notify import notify
 from opinion.settings.alerts import SEVERITIES
+from opinion.sla.ladder import Escalation
 
 log = logging.getLogger(__name__)
 POST_RULES = ("sensitive_word", "influential_negative")
@@ -172,10 +174,26 @@ def _clear_post_alerts(session, district, now: datetime) -> list[Alert]:
     return cleared
 
 
+def raise_escalations(session, escalations: list[Escalation], now: datetime) -> list[Alert]:
+    """The monitors' alert for each case the ladder escalated in a tick: one per case, at the
+    highest level it reached (the ladder itself told the people its levels name)."""
+    cases = {c.id: c for c in session.execute(
+        select(Case).where(Case.id.in_([e.case_id for e in escalations]))).scalars()} if escalations else {}
+    raised = []
+    for e in escalations:
+        case = cases[e.case_id]
+        alert = Alert(kind="escalation", severity="critical" if e.level >= 4 else "warning",
+                      message=f"工单 #{case.id}「{case.title}」升级为{LEVEL_NAMES[e.level]}（{e.reason}）",
+                      dedup_key=f"case:{case.id}:level:{e.level}", case_id=case.id, topic_id=case.topic_id,
+                      created_at=now)
+        session.add(alert)
+        raised.append(alert)
+    return raised
+
+
 def notify_monitors(session, app, alert: Alert, now: datetime) -> list:
     """Tell the monitors: in-app always; e-mail, robot webhook and SMS per the severity's channels,
     and outside quiet hours unless the alert is critical."""
-    from opinion.notify import notify
     settings = app.extensions["district"].alerts
     channels = list(settings.channels[alert.severity])
     local = now.astimezone(ZoneInfo(app.config["TIMEZONE"])).time()

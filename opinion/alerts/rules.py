@@ -13,9 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from opinion.ingest.schedule import expected_period
 from opinion.labels import CLOCK_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Case, Post, Source, Topic
-from opinion.nlp.clean import to_simplified
+from opinion.nlp.fold import to_simplified
 from opinion.settings.district import District
 from opinion.topics.hot import burst
 
@@ -180,7 +181,6 @@ def _burst(topic: Topic, posts, rule: dict, now: datetime) -> list[Finding]:
 def source_silent(session, district: District, now: datetime) -> list[Finding]:
     """An enabled stream source that has brought no post (or kept failing) for its own expected
     update period where the source has one, else the rule's `silent_for`."""
-    from opinion.ingest.collect import expected_period
     rule = district.alerts.rule("source_silent")
     last_post = dict(session.execute(select(Post.source_id, func.max(Post.collected_at))
                                      .group_by(Post.source_id)).all())

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from opinion import audit
+from opinion.cases.deadlines import resolve_deadline, set_deadlines
 from opinion.cases.duty import pick_assignee
 from opinion.errors import CaseStateError, ConflictError, PermissionDenied
-from opinion.labels import CASE_STATUS_NAMES, SATISFACTION_NAMES
+from opinion.labels import CASE_STATUS_NAMES, LEVEL_NAMES, SATISFACTION_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Case, CaseCoUnit, Reply, Topic, Unit, User
 from opinion.routing.priority import higher
 from opinion.settings.district import District
-from opinion.sla.ladder import compute_deadlines, resolve_deadline
 
 __all__ = ["TRANSITIONS", "transition", "open_or_attach", "acknowledge", "add_reply", "resolve",
            "record_callback", "close", "merge", "check_can_act", "check_version", "visible_cases",
@@ -104,13 +104,47 @@ def open_or_attach(session, district: District, topic: Topic, unit: Unit, *, pri
     return case, True
 
 
-def set_deadlines(case: Case, district: District) -> None:
-    """The three deadlines from the case's priority: counted from its opening (or its arrival at
-    this unit after a reassignment), the resolve clock from a reopening if there was one, plus the
-    approved extensions."""
-    due = compute_deadlines(district, case.priority, case.received_at or case.created_at)
-    case.acknowledge_due_at, case.respond_due_at = due["acknowledge"], due["respond"]
-    case.resolve_due_at = resolve_deadline(district, case)
+def follow_topic_merge(session, keep: Topic, gone: Topic, user: User | None, now: datetime) -> list[int]:
+    """A monitor (or the upkeep job) merged topic `gone` into `keep`: its cases follow. A case
+    that held its unit's open slot on `gone` takes the slot on `keep`, unless that unit already has
+    an open case there; then it stays open beside it, for a person to merge (合并工单 on the case
+    page): closing a case is a person's decision. Returns the ids of the cases moved."""
+    moved = []
+    for case in session.execute(select(Case).where(Case.topic_id == gone.id).order_by(Case.id)).scalars():
+        case.topic_id, had_slot, case.open_key = keep.id, case.open_key is not None, None
+        if had_slot:
+            session.flush()  # free the old slot before the new one is claimed
+            claim_open_key(session, case)
+        holder = None
+        if had_slot and case.open_key is None:
+            holder = session.execute(select(Case.id).where(Case.topic_id == keep.id, Case.unit_id == case.unit_id,
+                                                           Case.open_key.is_not(None))).scalar()
+        audit.record(session, "case.topic_merged", "case", case.id, actor=user, at=now,
+                     before={"topic": gone.id}, after={"topic": keep.id},
+                     reason=f"所属话题 #{gone.id} 并入 #{keep.id}"
+                            + (f"；该单位在此话题已有工单 #{holder}，可在工单页合并" if holder else ""))
+        moved.append(case.id)
+    return moved
+
+
+def record_escalation(session, case: Case, level: int, reason: str, notified: list[str], channel,
+                      now: datetime) -> None:
+    """The ladder raised `case` to `level` (2-5): level 3 marks it for supervision (现场督办), level 5
+    for a special report (专报批办). Audited with who was told and how."""
+    audit.record(session, "case.escalated", "case", case.id, at=now, before={"level": case.escalation_level},
+                 after={"level": level, "notified": notified, "channel": channel},
+                 reason=f"{LEVEL_NAMES[level]}：{reason}")
+    case.escalation_level = level
+    case.supervised = case.supervised or level >= 3
+    case.special_report = case.special_report or level >= 5
+
+
+def record_reminder(session, case: Case, key: str, reason: str, notified: list[str], now: datetime) -> None:
+    """Level 1 (电子催办) reminded the assignee about the running deadline; `key` names the deadline
+    and the fraction, so the same reminder is never sent twice."""
+    audit.record(session, "case.reminded", "case", case.id, at=now, reason=f"{LEVEL_NAMES[1]}：{reason}",
+                 after={"key": key, "level": 1, "notified": notified})
+    case.escalation_level = max(case.escalation_level, 1)
 
 
 def check_can_act(user: User, case: Case) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
+from collectors import SourceNotConfigured, make_collector
 from collectors.redact import redact, secret_values
 from opinion import audit
 from opinion.cases import lifecycle as cases
@@ -264,7 +265,6 @@ def reject(session, reply: Reply, user: User, note: str, now: datetime) -> None:
 
 def reply_channel(session, case: Case):
     """(collector, post) to answer the case's topic through, or (None, None) where no source can."""
-    from collectors import SourceNotConfigured, make_collector
     rows = session.execute(
         select(Post, Source).join(Source, Post.source_id == Source.id)
         .where(Post.topic_id == case.topic_id, Post.topic_id.is_not(None), Post.duplicate_of_id.is_(None))

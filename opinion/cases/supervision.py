@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from opinion import audit
-from opinion.cases.lifecycle import check_lead, check_monitor, set_deadlines
+from opinion.cases.deadlines import set_deadlines
+from opinion.cases.lifecycle import check_lead, check_monitor
+from opinion.cases.transfers import monitors
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.labels import PRIORITY_NAMES
 from opinion.models import Case, CaseExtension, Instruction, User
@@ -53,7 +55,6 @@ def request_extension(session, district: District, case: Case, user: User, worki
     session.flush()
     audit.record(session, "case.extension_requested", "case", case.id, actor=user, at=now,
                  reason=reason[:2000], after={"extension_id": request.id, "working_days": days})
-    from opinion.cases.transfers import monitors
     notify(session, monitors(session), f"【延期申请】工单 #{case.id}「{case.title}」",
            f"{case.unit.name}申请延期 {days} 个工作日：{reason}", case=case, now=now)
     return request

@@ -12,13 +12,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from opinion import audit
+from opinion.cases.deadlines import set_deadlines
 from opinion.cases.duty import pick_assignee
-from opinion.cases.lifecycle import check_lead, check_monitor, claim_open_key, set_deadlines, transition
+from opinion.cases.lifecycle import check_lead, check_monitor, claim_open_key, transition
 from opinion.errors import CaseStateError
 from opinion.models import Case, CaseCoUnit, CaseTransfer, Post, RoutingCorrection, Unit, User
 from opinion.notify import notify
+from opinion.settings.calendar import add_duration
 from opinion.settings.district import District, Duration
-from opinion.sla.ladder import add_duration
 
 
 def monitors(session) -> list[User]:

@@ -14,6 +14,7 @@ from opinion.cases.duty import pick_assignee
 from opinion.cases.lifecycle import open_key
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.models import Case, Post, RoutingCorrection, Unit, User
+from opinion.topics.store import route_topic
 
 
 def reassign_to_unit(session, case: Case, unit: Unit, user: User, reason: str, now: datetime) -> None:
@@ -42,7 +43,7 @@ def reassign_to_unit(session, case: Case, unit: Unit, user: User, reason: str, n
     case.assignee_id = assignee.id if assignee else None
     case.routing_reason = f"{user.name}人工分拨：{reason}"
     if case.topic is not None and case.topic.unit_id in (None, from_unit_id):
-        case.topic.unit_id = unit.id
+        route_topic(case.topic, unit.id)
     sample = session.execute(select(Post.text).where(Post.topic_id == case.topic_id)
                              .order_by(Post.created_at).limit(5)).scalars().all() if case.topic_id else []
     session.add(RoutingCorrection(topic_id=case.topic_id, case_id=case.id, from_unit_id=from_unit_id,

@@ -129,7 +129,7 @@ def seed_demo_cmd(posts, days):
 @with_appcontext
 def import_cmd(file, source_code, fmt, mapping, batch, rejected_path):
     """Import posts from a JSON Lines, CSV or Excel (.xlsx) file; a second run stores nothing new."""
-    from opinion.ingest.importer import import_file
+    from opinion.pipeline.runs import import_file
     try:
         summary = import_file(current_app._get_current_object(), file, source_code=source_code,
                               fmt=fmt, mapping=dict(m.split("=", 1) for m in mapping), batch=batch,
@@ -198,7 +198,7 @@ def stats_cmd(as_json, since, until, week):
 @with_appcontext
 def collect_cmd(source, once):
     """Collect from every enabled source (or one), now."""
-    from opinion.ingest.collect import collect_sources
+    from opinion.pipeline.runs import collect_sources
     for line in collect_sources(current_app._get_current_object(), only=source):
         click.echo(line)
 
@@ -213,9 +213,9 @@ def sla_group():
 @with_appcontext
 def sla_tick_cmd(now_text):
     """Run the escalation ladder once at NOW; a second tick at the same time changes nothing."""
+    from opinion.jobs import ladder_pass
     from opinion.models import db, utcnow
-    from opinion.sla.ladder import tick
-    fired = tick(db.session, current_app.extensions["district"], parse_time(now_text) or utcnow())
+    fired = ladder_pass(db.session, current_app.extensions["district"], parse_time(now_text) or utcnow())
     db.session.commit()
     click.echo(f"本次督办 {len(fired)} 项")
     for line in fired:

@@ -52,6 +52,6 @@ def notify_group():
 def deliver_cmd():
     """Send the pending e-mail, webhook and SMS notifications that are due."""
     from opinion.models import db, utcnow
-    from opinion.notify import deliver_pending
+    from opinion.notify.delivery import deliver_pending
     counts = deliver_pending(db.session, current_app._get_current_object(), utcnow())
     click.echo(f"已发送 {counts['sent']}，待重试 {counts['retry']}，放弃 {counts['failed']}")

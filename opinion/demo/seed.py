@@ -9,15 +9,19 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from collectors.base import NormalisedPost
 from opinion.accounts.directory import ensure_user, sync_units
 from opinion.cases import lifecycle as case_service
+from opinion.cases.templates import load_templates
+from opinion.demo.posts import generate
 from opinion.errors import OpinionError
-from opinion.models import Case, Post, Source, Unit, User, db, utcnow
+from opinion.ingest.collect import record_received
+from opinion.jobs import ladder_pass
+from opinion.models import Case, DutyShift, Post, Source, Unit, User, db, utcnow
 from opinion.pipeline.batch import ingest
-from opinion.sla.ladder import tick
 
 DEMO_PASSWORD = "demo2026"
 REPLIES = [
@@ -33,7 +37,6 @@ def seed_demo(app, n_posts: int = 900, days: int = 21, echo=print) -> None:
     created, updated = sync_units(session, district)
     units = {u.code: u for u in session.execute(select(Unit)).scalars()}
     accounts = _seed_users(session, units, district.monitoring_centre)
-    from opinion.cases.templates import load_templates
     added, _ = load_templates(session)
     session.commit()
     echo(f"单位：新增 {created}，更新 {updated}，共 {len(units)} 个；口径库新增 {added} 条")
@@ -51,7 +54,7 @@ def seed_demo(app, n_posts: int = 900, days: int = 21, echo=print) -> None:
         _seed_posts(app, source, n_posts, days, echo)
         _answer_some(session, echo)
         _seed_roster(session, units)
-        fired = tick(session, district, utcnow())
+        fired = ladder_pass(session, district, utcnow())
         session.commit()
         echo(f"督办检查：{len(fired)} 项")
     echo("")
@@ -78,7 +81,6 @@ def _seed_users(session, units: dict[str, Unit], centre: str) -> list[tuple[str,
 
 
 def _seed_posts(app, source: Source, n_posts: int, days: int, echo) -> None:
-    from opinion.demo.posts import generate
     end = utcnow() - timedelta(minutes=10)
     posts = generate(n_posts, end - timedelta(days=days), end)
     batch: list[NormalisedPost] = []
@@ -93,14 +95,13 @@ def _seed_posts(app, source: Source, n_posts: int, days: int, echo) -> None:
             batch = []
             if i % 200 < 25:
                 echo(f"  已生成 {i}/{len(posts)} 条帖子")
-    source.status, source.last_success_at = "ok", utcnow()
+    record_received(source, utcnow())
     db.session.commit()
     echo(f"演示帖子 {len(posts)} 条，工单 {opened} 件")
 
 
 def _seed_roster(session, units: dict[str, Unit]) -> None:
     """This week's duty roster: each unit's spokesperson on 24-hour cover, so the 值班表 has content."""
-    from opinion.models import DutyShift
     start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     for code, unit in sorted(units.items()):
         user = session.execute(select(User).where(User.username == f"{code}_fyr")).scalar_one_or_none()
@@ -112,7 +113,6 @@ def _seed_roster(session, units: dict[str, Unit]) -> None:
 
 def _call_back(session, case, rng, resolved_at, now) -> None:
     """The centre calls most citizens back within a day: mostly satisfied, a few not (reopened)."""
-    from flask import current_app
     monitor = session.execute(select(User).where(User.role == "monitor").order_by(User.id)).scalars().first()
     call_at = resolved_at + timedelta(hours=rng.uniform(2, 24))
     if monitor is None or call_at >= now or rng.random() > 0.8:

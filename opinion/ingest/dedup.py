@@ -12,7 +12,6 @@ duplicate_count goes up: the wave stays visible as a number on the original, not
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import datetime, timedelta
 
@@ -45,6 +44,8 @@ def to_hex(fp: Simhash) -> str:
 
 
 class NearDuplicateIndex:
+    """The recent originals' fingerprints, one index per process (the pipeline's runtime keeps it)."""
+
     def __init__(self):
         self.index = SimhashIndex([], k=NEAR_DISTANCE)
         self.values: dict[int, int] = {}
@@ -96,20 +97,11 @@ class NearDuplicateIndex:
         return None
 
 
-_lock = threading.Lock()
-
-
-def _index(holder) -> NearDuplicateIndex:
-    with _lock:
-        return holder.__dict__.setdefault("near_duplicates", NearDuplicateIndex())
-
-
-def link_duplicate(session, holder, post: Post, tokens: list[str] | None, now: datetime) -> None:
+def link_duplicate(session, index: NearDuplicateIndex, post: Post, tokens: list[str] | None, now: datetime) -> None:
     """Fingerprint the post; link it to its original (exact match already set, or a near one) and
-    count it on the original. `holder` keeps the index (ingest's per-app TopicStore)."""
+    count it on the original. `index` is the process's near-duplicate index."""
     fp = fingerprint(tokens)
     if fp is not None:
-        index = _index(holder)
         index.refresh(session, now)  # before the post has its fingerprint: it must not find itself
         if post.duplicate_of_id is None:
             post.duplicate_of_id = index.find(session, fp, exclude=post.id)

@@ -1,30 +1,29 @@
-"""`import FILE`: history and exports from other systems, in JSON Lines, CSV or Excel (.xlsx).
+"""Reading files to import: history and exports from other systems, in JSON Lines, CSV or Excel
+(.xlsx), line by line into posts.
 
-Lines are stored in batches, each batch one transaction, so an import killed halfway and run again
-ends with every line stored exactly once. Every bad line is reported with its line number and why,
-and written with its reason to a rejected-rows file (CSV, UTF-8 with BOM so Excel opens it) that
-can be corrected and imported again.
+Every bad line is reported with its line number and why, and written with its reason to a
+rejected-rows file (CSV, UTF-8 with BOM so Excel opens it) that can be corrected and imported again.
+The import itself (batches through the pipeline) is opinion.pipeline.runs.import_file.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
+from zipfile import BadZipFile
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from tqdm import tqdm
 
 from collectors.base import NormalisedPost
 from opinion import labelled
 from opinion.errors import ImportFileError
+from opinion.ingest.store import IngestReport
 from opinion.models import Source, db
-from opinion.pipeline.batch import IngestReport, ingest
 
 FIELDS = ("id", "text", "created_at", "author", "author_followers", "url", "reposts", "comments", "likes")
 FORMATS = ("auto", "jsonl", "csv", "xlsx")
@@ -72,8 +71,13 @@ def _require_text_column(columns: list[str], mapping: dict[str, str], kind: str)
                               "可用 --map text=列名 指定")
 
 
-def _rows(path: Path, fmt: str, mapping: dict[str, str]) -> tuple[Iterator[tuple[int, dict | str]], str]:
-    """(rows, encoding): each row is (line number, row dict) or (line number, error message)."""
+def read_rows(path: Path, fmt: str, mapping: dict[str, str]) -> tuple[Iterator[tuple[int, dict | str]], str]:
+    """(rows, encoding) of a file: each row is (line number, row dict) or (line number, error
+    message). `fmt` "auto" goes by the file name."""
+    if fmt == "auto":
+        fmt = {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(path.suffix.lower(), "jsonl")
+    if fmt not in FORMATS:
+        raise ImportFileError(f"不支持的格式 “{fmt}”（可用：jsonl、csv、xlsx）")
     if fmt == "xlsx":
         return _xlsx_rows(path, mapping), "xlsx"
     text, encoding = _decode(path)
@@ -97,8 +101,8 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
 
 
 def _xlsx_rows(path: Path, mapping: dict[str, str]) -> Iterator[tuple[int, dict | str]]:
-    from zipfile import BadZipFile
 
+    # lazy: openpyxl takes half a second to import; only Excel files need it
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
     try:
@@ -197,57 +201,3 @@ class RejectedRows:
             return None
         self.handle.close()
         return str(self.path)
-
-
-def import_file(app, path: str, source_code: str = "import", fmt: str = "auto",
-                mapping: dict[str, str] | None = None, batch: int = 200,
-                rejected_path: str | None = None) -> ImportSummary:
-    """Import one file into a source (created if missing); returns the summary to show."""
-    path_ = Path(path)
-    mapping = mapping or {}
-    if fmt == "auto":
-        fmt = {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(path_.suffix.lower(), "jsonl")
-    if fmt not in FORMATS:
-        raise ImportFileError(f"不支持的格式 “{fmt}”（可用：jsonl、csv、xlsx）")
-    rows, encoding = _rows(path_, fmt, mapping)
-    source = get_or_create_source(source_code)
-    summary = ImportSummary(file=path_.name, encoding=encoding)
-    rejected = RejectedRows(Path(rejected_path) if rejected_path else
-                            Path(app.instance_path) / "imports" / f"{path_.stem}.rejected.csv")
-    pending: dict[str, tuple[NormalisedPost, int, dict]] = {}
-    bar = tqdm(desc="导入", unit="行", file=sys.stderr, disable=None)
-
-    def flush() -> None:
-        report = ingest(db.session, app, source, [p for p, _, _ in pending.values()])
-        for ext, reason in report.rejected:
-            _, line, row = pending[ext]
-            rejected.add(line, reason, row)
-        report.rejected = [(f"第 {pending[ext][1]} 行（id {ext}）", reason) for ext, reason in report.rejected]
-        summary.report.merge(report)
-        bar.update(len(pending))
-        pending.clear()
-
-    try:
-        for n, row in rows:
-            summary.lines += 1
-            post = row if isinstance(row, str) else row_to_post(row, mapping)
-            if isinstance(post, str):
-                summary.report.rejected.append((f"第 {n} 行", post))
-                rejected.add(n, post, row if isinstance(row, dict) else None)
-                bar.update(1)
-                continue
-            if post.external_id in pending:  # the same id twice in one batch: the first is kept
-                summary.report.duplicate.append(post.external_id)
-                continue
-            pending[post.external_id] = (post, n, row)
-            if len(pending) >= batch:
-                flush()
-        if pending:
-            flush()
-    finally:
-        bar.close()
-        summary.rejected_file = rejected.close()
-    source.last_run_at = source.last_success_at = datetime.now(timezone.utc)
-    source.status = "ok"
-    db.session.commit()
-    return summary

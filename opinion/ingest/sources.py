@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from collectors import PUSH_KINDS
 from opinion.errors import SourceConfigError
-from opinion.ingest.collect import jitter_seconds, next_run_at
+from opinion.ingest.schedule import jitter_seconds, next_run_at
 from opinion.labels import SOURCE_KIND_NAMES, SOURCE_STATUS_NAMES
 from opinion.models import Post, Source, db, utcnow
 

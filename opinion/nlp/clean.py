@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
-from functools import lru_cache
 
 from opinion.nlp.doc import Doc
+from opinion.nlp.fold import fold
 
 MAX_BODY = 5000       # analysis needs no more: a 100,000-character post is a paste, not an opinion
 MAX_TEXT = 200_000    # the display text keeps more, but not an unbounded amount
@@ -65,23 +64,6 @@ def display_text(raw: object) -> str:
     text = _CONTROL.sub("", _ANSI.sub("", text))
     text = _JS_LINK.sub("", text)
     return _SPACE.sub(" ", text).strip()[:MAX_TEXT]
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Traditional characters folded to simplified, phrase by phrase; simplified text unchanged."""
-    return _t2s().convert(text) if text else text
-
-
-def fold(text: str) -> str:
-    """What the analysis reads: full-width letters, digits and punctuation folded (NFKC), then
-    traditional characters. Posts' bodies and search queries go through the same fold."""
-    return to_simplified(unicodedata.normalize("NFKC", text))
 
 
 def _repost_chain(text: str) -> list[tuple[str, str]]:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from opinion.nlp.fold import to_simplified
+
 _CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
@@ -38,7 +40,6 @@ class Doc:
     def text_simplified(self) -> str:
         """The display text in simplified characters, for the district's word rules (routing,
         priority). Made on first use, once: the analysis stages never need it."""
-        from opinion.nlp.clean import to_simplified
         return to_simplified(self.text)
 
     @property

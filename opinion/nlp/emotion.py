@@ -23,6 +23,7 @@ class EmotionModel:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "EmotionModel":
         """The shipped model (opinion/nlp/models/emotion.npz) or a trained file."""
+        # lazy: the models need NumPy and SciPy; loaded with the first model
         from opinion.nlp.textmodel import TextModel
         model = TextModel.load(path or MODELS / "emotion.npz")
         if "emotion" not in model.heads:

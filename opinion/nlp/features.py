@@ -98,6 +98,7 @@ def char_text(doc: Doc) -> str:
 
 @lru_cache(maxsize=1)
 def _segmenter():
+    # lazy: rjieba loads its dictionary; only segmentation needs it
     from opinion.nlp.segment import Segmenter
     return Segmenter()
 

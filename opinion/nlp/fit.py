@@ -14,13 +14,24 @@ n-gram ranges, word n-grams, naive-Bayes weighting, C and logistic regression (s
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import minimize
+from scipy.sparse.linalg import svds
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.naive_bayes import ComplementNB
+from sklearn.svm import LinearSVC
 from tqdm import tqdm
 
 from opinion.nlp.doc import Doc
 from opinion.nlp.features import char_text, doc_tokens, lexicon_features, lexicon_prior
+from opinion.nlp.sentiment import emotion_to_positive
 from opinion.nlp.textmodel import NGRAMS, Head, TextModel, UnitTable, WordView
 
 C = 0.5            # chosen by 5-fold CV on weibo-emotion among 0.1, 0.2, 0.3, 0.5, 1.0
@@ -31,12 +42,9 @@ EMB_WEIGHT = 1.0   # their column scale beside the TF-IDF rows; 0.5 and 1 measur
 WORD_MIN_DF = 1   # 2 measured 0.688 against 0.694
 FOLDS = 5
 ACC_TOLERANCE, AUC_TOLERANCE = 0.002, 0.0006   # what the lexicon may cost in-domain (see below)
-POSITIVE_EMOTIONS = ("optimism", "gratitude")
-NEGATIVE_EMOTIONS = ("fear", "disgust", "sadness", "anger")
 
 
 def _featurizer(docs: Sequence[Doc]) -> TextModel:
-    from sklearn.feature_extraction.text import TfidfVectorizer
     vec = TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True, min_df=MIN_DF,
                           lowercase=True, dtype=np.float64)
     vec.fit([char_text(d) for d in docs])
@@ -47,21 +55,18 @@ def _featurizer(docs: Sequence[Doc]) -> TextModel:
 
 
 def _check_counts(labels: Sequence[str]) -> None:
-    from collections import Counter
     few = {k: n for k, n in Counter(labels).items() if n < FOLDS}
     if few or len(set(labels)) < 2:
         raise ValueError(f"每类至少需要 {FOLDS} 条样本、至少两类 (each class needs {FOLDS} examples): {few}")
 
 
 def _svm(x, y: np.ndarray, c: float) -> Head:
-    from sklearn.svm import LinearSVC
     clf = LinearSVC(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
     return Head([str(k) for k in clf.classes_], clf.coef_.astype(np.float32), clf.intercept_.astype(np.float64))
 
 
 def _nb(x, y: np.ndarray, n_text: int, classes: list[str]) -> Head:
     """Complement naive Bayes on the n-gram columns: a different view of the same words."""
-    from sklearn.naive_bayes import ComplementNB
     nb = ComplementNB(alpha=0.3).fit(x[:, :n_text], y)
     assert [str(k) for k in nb.classes_] == classes
     coef = np.zeros((len(classes), x.shape[1]), dtype=np.float32)
@@ -84,16 +89,8 @@ def _mix_weights(svm: np.ndarray, nb: np.ndarray, y: np.ndarray, classes: list[s
 
 
 def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    from sklearn.linear_model import LogisticRegression
     lr = LogisticRegression(C=100.0).fit(scores.reshape(-1, 1), y)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
-
-
-def emotion_to_positive(proba: np.ndarray, classes: list[str]) -> np.ndarray:
-    """P(positive | not neutral) from emotion probabilities."""
-    pos = proba[:, [classes.index(c) for c in POSITIVE_EMOTIONS if c in classes]].sum(axis=1)
-    neg = proba[:, [classes.index(c) for c in NEGATIVE_EMOTIONS if c in classes]].sum(axis=1)
-    return pos / np.maximum(pos + neg, 1e-12)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -102,7 +99,6 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _folds(y: np.ndarray, progress: bool, desc: str):
-    from sklearn.model_selection import StratifiedKFold
     splits = list(StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
     return tqdm(splits, desc=desc, file=sys.stderr, disable=not progress, leave=False)
 
@@ -122,8 +118,6 @@ def char_vectors(texts: Sequence[str], dim: int | None = None, window: int = 3,
     """Vectors for characters and character bigrams from unlabelled posts: positive PMI of each
     unit with the characters within `window` of it, reduced by a truncated SVD. Returns the units
     (keyed like the n-grams), their smoothed-inverse-frequency weights and their unit vectors."""
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import svds
     dim = dim or EMB_DIM
     gap = np.zeros(window, dtype=np.int64)   # posts are kept `window` apart, so no pair crosses two
     parts = []
@@ -179,7 +173,6 @@ def _word_grams(tokens: Sequence[str]) -> list[str]:
 
 
 def _word_view(token_lists: Sequence[Sequence[str]]) -> WordView:
-    from sklearn.feature_extraction.text import TfidfVectorizer
     vec = TfidfVectorizer(analyzer=_word_grams, sublinear_tf=True, min_df=WORD_MIN_DF, dtype=np.float64)
     vec.fit(token_lists)
     vocab = [""] * len(vec.vocabulary_)
@@ -190,7 +183,6 @@ def _word_view(token_lists: Sequence[Sequence[str]]) -> WordView:
 
 def _mix_scales(views: list[np.ndarray], y: np.ndarray, classes: list[str], rows=None) -> np.ndarray:
     """Scales of the heads' scores whose sum minimises the log loss of the given out-of-fold rows."""
-    from scipy.optimize import minimize
     rows = np.arange(len(y)) if rows is None else rows
     idx = np.array([classes.index(v) for v in y[rows]])
     vs = [v[rows] - v[rows].mean(axis=1, keepdims=True) for v in views]
@@ -207,7 +199,6 @@ def _mixed(views: list[np.ndarray], w: np.ndarray) -> np.ndarray:
 
 
 def _svm_on(x, emb: np.ndarray | None):
-    import scipy.sparse as sp
     return x if emb is None else sp.hstack([x, sp.csr_matrix(emb * EMB_WEIGHT)], format="csr")
 
 
@@ -217,7 +208,6 @@ def fit_emotion(docs: Sequence[Doc], labels: Sequence[str], c: float = C, progre
     (given unlabelled posts) the post's mean character/bigram vector; complement naive Bayes over
     the n-grams; complement naive Bayes over the segmenter's words. Their scales minimise
     out-of-fold log loss; the reported figures use, for each fold, scales fitted on the others."""
-    from sklearn.metrics import accuracy_score, f1_score
     _check_counts(labels)
     y = np.array(labels)
     classes = sorted(set(labels))
@@ -278,7 +268,6 @@ def _add_lexicon_prior(model: TextModel, docs: Sequence[Doc], z: np.ndarray, yb:
     evidence is added that costs at most 0.2 points of CV accuracy and 0.0006 of CV AUC, then the
     result is recalibrated (Platt) on the same out-of-fold scores, to balanced class priors.
     """
-    from sklearn.metrics import accuracy_score, roc_auc_score
     prior = lexicon_prior(np.array([lexicon_features(d) for d in docs]))
     zb, yy, pb = z[binary], yb[binary], prior[binary]
     base_acc, base_auc = accuracy_score(yy, zb > 0), roc_auc_score(yy, zb)
@@ -301,8 +290,6 @@ def _add_lexicon_prior(model: TextModel, docs: Sequence[Doc], z: np.ndarray, yb:
 
 def fit_sentiment(docs: Sequence[Doc], polarity: Sequence[str], emotions: Sequence[str] | None = None,
                   c: float = C, progress: bool = True) -> tuple[TextModel, dict]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
     pol = np.array(polarity)
     binary = np.isin(pol, ("positive", "negative"))
     if binary.sum() < 2 * FOLDS or len(set(pol[binary])) < 2:

@@ -19,6 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
+from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
 from opinion.nlp.segment import load_stopwords
 
@@ -89,9 +90,9 @@ class KeywordExtractor:
 
 
 def _main(paths: list[str]) -> None:
+    # lazy: progress bars only for the long command-line runs; rjieba loads its dictionary; only segmentation needs it
     from tqdm import tqdm
 
-    from opinion.nlp.clean import clean
     from opinion.nlp.segment import Segmenter
     seg = Segmenter()
     texts = []

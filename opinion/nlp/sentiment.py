@@ -30,6 +30,7 @@ class SnowNLPEngine:
     name = "snownlp"
 
     def score(self, docs: Sequence[Doc]) -> list[float]:
+        # lazy: SnowNLP takes seconds to import; it is the optional reference engine
         from snownlp import SnowNLP
         return [float(SnowNLP(d.body[:2000]).sentiments) if d.body.strip() else 0.5 for d in docs]
 
@@ -39,13 +40,13 @@ class DomainEngine:
     name = "domain"
 
     def __init__(self, path: str | Path | None = None):
+        # lazy: the models need NumPy and SciPy; loaded with the first model
         from opinion.nlp.textmodel import TextModel
         self.model = TextModel.load(path or MODELS / "sentiment.npz")
         if "polarity" not in self.model.heads:
             raise ValueError(f"{path}: 不是情感模型 (no polarity head)")
 
     def score(self, docs: Sequence[Doc]) -> list[float]:
-        from opinion.nlp.fit import emotion_to_positive
         if not docs:
             return []
         x = self.model.features(docs)
@@ -57,6 +58,7 @@ class DomainEngine:
             z = meta["w_polarity"] * _logit(p) + meta["w_emotion"] * _logit(p_emo) + meta["bias"]
             p = 1.0 / (1.0 + np.exp(-z))
         if "alpha" in meta:
+            # lazy: NumPy; loaded with the first model
             from opinion.nlp.features import lexicon_prior
             lex = x[:, len(self.model.vocab):].toarray() / (self.model.lex_weight or 1.0)
             z = _logit(p) + meta["alpha"] * lexicon_prior(lex)
@@ -94,3 +96,14 @@ def apply_sentiment(engine: SentimentEngine, docs: Sequence[Doc],
     """Fill doc.sentiment and doc.polarity for a whole batch in one call to the engine."""
     for doc, score in zip(docs, engine.score(docs)):
         doc.sentiment, doc.polarity = score, polarity_of(score, band)
+
+
+POSITIVE_EMOTIONS = ("optimism", "gratitude")
+NEGATIVE_EMOTIONS = ("fear", "disgust", "sadness", "anger")
+
+
+def emotion_to_positive(proba: np.ndarray, classes: list[str]) -> np.ndarray:
+    """P(positive | not neutral) from emotion probabilities."""
+    pos = proba[:, [classes.index(c) for c in POSITIVE_EMOTIONS if c in classes]].sum(axis=1)
+    neg = proba[:, [classes.index(c) for c in NEGATIVE_EMOTIONS if c in classes]].sum(axis=1)
+    return pos / np.maximum(pos + neg, 1e-12)

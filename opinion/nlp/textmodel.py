@@ -8,6 +8,7 @@ archive of numbers and UTF-8 byte strings: it loads with allow_pickle=False and 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +59,7 @@ def _gram_keys(texts: Sequence[str], max_n: int) -> tuple[np.ndarray, np.ndarray
 
 def _lookup(texts: Sequence[str], sorted_keys: np.ndarray, order: np.ndarray, max_n: int, width: int):
     """Counts (posts x width) of the n-grams whose keys are in sorted_keys (column order[i])."""
+    # lazy: SciPy takes half a second to import; only training and evaluation need it
     import scipy.sparse as sp
     u, inv, r = _distinct_grams(texts, max_n)
     if len(u) == 0 or len(sorted_keys) == 0:
@@ -129,6 +131,7 @@ class WordView:
     def features(self, token_lists: Sequence[Sequence[str]]):
         """Rows as TfidfVectorizer(analyzer=fit._word_grams, sublinear_tf=True) gives them. Each
         token is looked up once; bigrams are found as pairs of unigram ids, with NumPy."""
+        # lazy: SciPy takes half a second to import; only training and evaluation need it; scikit-learn takes about two seconds to import; only training and evaluation need it
         import scipy.sparse as sp
         from sklearn.preprocessing import normalize
         if self._index is None:
@@ -203,7 +206,6 @@ class TextModel:
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            import hashlib
             h = hashlib.sha1("\n".join(self.vocab).encode("utf-8"))
             h.update(np.asarray(self.idf, dtype=np.float32).tobytes())
             h.update(str(self.lex_weight).encode())
@@ -221,6 +223,7 @@ class TextModel:
         training, counted here with NumPy in a few array operations per batch) and the weighted lexicon features.
         The last batch's rows are reused when another model with the same vocabulary asks for
         the same posts (the sentiment and emotion stages run over the same batch)."""
+        # lazy: SciPy takes half a second to import; only training and evaluation need it; scikit-learn takes about two seconds to import; only training and evaluation need it
         import scipy.sparse as sp
         from sklearn.preprocessing import normalize
         texts = tuple(char_text(d).lower() for d in docs)

@@ -11,12 +11,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
 from tqdm import tqdm
 
 from opinion import labelled
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import EMOTIONS, Doc
+from opinion.nlp.emotion import EmotionModel
+from opinion.nlp.features import char_text
+from opinion.nlp.fit import fit_emotion, fit_sentiment
+from opinion.nlp.sentiment import load_sentiment_engine
 
 MODELS = Path(__file__).resolve().parent / "models"
 UNLABELLED = ("weibo-stream", "weibo-topics")
@@ -58,7 +63,6 @@ def train_sentiment(data: str, out_dir: str | None = None, text_col: str = "text
                     c: float | None = None) -> dict:
     """Positive/negative model. Labels may be polarities or the seven emotions; where the file also
     has an emotion column, an emotion head is trained too and its probabilities join the score."""
-    from opinion.nlp.fit import fit_sentiment
     rows = labelled.read_rows(data)
     if rows and (text_col not in rows[0] or label_col not in rows[0]):
         raise ValueError(f"{data}: 需要列 {text_col} 与 {label_col}，现有列：{', '.join(rows[0])}")
@@ -93,8 +97,6 @@ def train_emotion(data: str, out_dir: str | None = None, text_col: str = "text",
     """Seven-class (or any-class) emotion model. Character vectors are learned from unlabelled
     posts: the given files, or by default those beside the data (weibo-stream, weibo-topics in
     ../shared/data); with none, the model does without them."""
-    from opinion.nlp.features import char_text
-    from opinion.nlp.fit import fit_emotion
     texts, labels = read_labelled(data, text_col, label_col)
     docs = _docs(texts, progress)
     paths = unlabelled_beside(data) if unlabelled is None else \
@@ -118,10 +120,7 @@ def _save(kind: str, model, report: dict, data: str, out_dir: str | None) -> dic
 def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None = None,
              model_path: str | None = None, engine: str = "domain") -> dict:
     """Accuracy, macro-F1, confusion matrix and throughput of the engine `analyze` uses."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
-    from opinion.nlp.emotion import EmotionModel
-    from opinion.nlp.sentiment import load_sentiment_engine
     label_col = label_col or ("polarity" if kind == "sentiment" else "emotion")
     texts, labels = read_labelled(data, text_col, label_col)
     report: dict = {"kind": kind, "data": str(data), "rows": len(texts)}

@@ -2,7 +2,7 @@
 
 Callers say who and what; this module writes one Notification row per recipient and channel.
 In-app messages are delivered by being written. The other channels are sent by
-`deliver_pending`, run by the scheduler, so a slow or broken gateway never blocks the caller
+opinion.notify.delivery.deliver_pending, run by the scheduler, so a slow or broken gateway never blocks the caller
 and never loses a message.
 """
 from __future__ import annotations
@@ -50,5 +50,3 @@ def notify(session, recipients, subject: str, body: str, *, channels=("inapp",),
             rows.append(row)
     return rows
 
-
-from opinion.notify.delivery import deliver_pending  # noqa: E402  (the scheduler imports it from here)

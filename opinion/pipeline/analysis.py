@@ -1,7 +1,8 @@
 """The pipeline: runs the analysis stages of PRODUCT.md in order over a batch of posts.
 
 One Pipeline object serves live collection, bulk import and the side-effect-free `analyze`
-command: it works on plain Entry objects and never touches the database (opinion.ingest does that).
+command: it works on plain Entry objects and never touches the database (opinion.pipeline.batch
+stores what it found).
 Each stage is named; when a stage fails on a post, that post carries "stage: error" and skips the
 later stages while the rest of the batch goes on.
 """
@@ -12,8 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
+from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
+from opinion.routing import Router
+from opinion.routing.priority import decide_priority
 from opinion.settings.district import District
+from opinion.topics.cluster import TopicClusterer
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +35,7 @@ class Entry:
     topic_is_new: bool = False
     is_duplicate: bool = False
     category: str | None = None
-    department: str | None = None
+    unit: str | None = None  # the code of the unit routing chose
     routing_confidence: float | None = None
     routing_reason: str | None = None
     triage: bool = False
@@ -50,17 +55,13 @@ class Pipeline:
 
     def __init__(self, district: District, sentiment_engine: str = "domain", clusterer=None,
                  router=None, min_confidence: float = 0.5):
-        from opinion.nlp.clean import clean
+        # lazy: the models need NumPy; loaded with the pipeline; NumPy and rjieba; loaded with the pipeline
         from opinion.nlp.emotion import EmotionModel, apply_emotion
         from opinion.nlp.keywords import KeywordExtractor
-        from opinion.nlp.segment import Segmenter
         from opinion.nlp.sentiment import apply_sentiment, load_sentiment_engine
-        from opinion.routing import Router
-        from opinion.routing.priority import decide_priority
-        from opinion.topics.cluster import TopicClusterer
 
         self.district = district
-        segmenter = Segmenter(user_words=district.user_words())
+        self.segmenter = segmenter = segmenter_for(district)
         extractor = KeywordExtractor(exclude=[u.name for u in district.units])
         sentiment = _cached(load_sentiment_engine, sentiment_engine)
         emotion = _cached(EmotionModel.load)
@@ -79,7 +80,7 @@ class Pipeline:
             # The rules read the whole text (hashtags too), in simplified characters like the district's words.
             texts = [e.doc.text_simplified for e in entries]
             for e, d in zip(entries, self.router.route_batch(texts, tokens)):
-                e.category, e.department, e.routing_confidence = d.category, d.unit_code, d.confidence
+                e.category, e.unit, e.routing_confidence = d.category, d.unit, d.confidence
                 e.routing_reason, e.triage = d.reason, d.triage
 
         def priority(e: Entry) -> None:
@@ -155,7 +156,15 @@ def _each(fn: Callable[[Entry], None]) -> Stage:
     return stage
 
 
+def segmenter_for(district: District):
+    """The segmenter with the district's words kept whole, one per process and word list: the
+    pipeline and the post search segment alike."""
+    from opinion.nlp.segment import Segmenter  # lazy: rjieba loads its dictionary (about a second)
+    return _cached(Segmenter, tuple(district.user_words()))
+
+
 def _load_classifier():
+    # lazy: the classifier needs NumPy and SciPy; loaded with the pipeline
     from opinion.routing.classifier import CategoryClassifier
     return CategoryClassifier.load()
 

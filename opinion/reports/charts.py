@@ -13,6 +13,8 @@ from functools import cached_property, lru_cache
 import matplotlib
 
 matplotlib.use("Agg")  # no display on a server
+import base64
+
 from matplotlib import font_manager  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
@@ -78,7 +80,6 @@ class Chart:
         return self._render("png")
 
     def data_uri(self, fmt: str = "svg") -> str:
-        import base64
         if fmt == "svg":
             return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
         return "data:image/png;base64," + base64.b64encode(self.png).decode()

@@ -11,6 +11,7 @@ from datetime import datetime
 from opinion.errors import ReportError
 from opinion.labels import EMOTION_NAMES, REPORT_KINDS
 from opinion.reports.figures import period_figures
+from opinion.reports.html import render_html
 from opinion.reports.periods import Period
 from opinion.reports.special import special_figures
 from opinion.settings.district import District
@@ -43,12 +44,13 @@ class ReportDocument:
     def render(self, fmt: str, **options) -> bytes:
         """The report in `fmt` (html, docx or pdf) as bytes."""
         if fmt == "html":
-            from opinion.reports.html import render_html
             return render_html(self, standalone=True, **options).encode("utf-8")
         if fmt == "pdf":
+            # lazy: WeasyPrint; only PDF reports need it
             from opinion.reports.pdf import render_pdf
             return render_pdf(self)
         if fmt == "docx":
+            # lazy: python-docx; only Word reports need it
             from opinion.reports.docx import render_docx
             return render_docx(self)
         raise ReportError(f"不支持的报告格式 “{fmt}”，可选 {', '.join(FORMATS)}")
@@ -57,6 +59,7 @@ class ReportDocument:
 def periodic_document(session, district: District, period: Period, now: datetime | None = None
                       ) -> ReportDocument:
     """The daily brief (a day) or the weekly summary (a week) for `period`."""
+    # lazy: matplotlib takes a second to import; only reports and the dashboard draw
     from opinion.reports import charts as draw  # matplotlib loads only when a report is made
     kind = "daily" if period.kind == "day" else "weekly"
     figures = period_figures(session, district, period, now)
@@ -70,6 +73,7 @@ def periodic_document(session, district: District, period: Period, now: datetime
 def special_document(session, district: District, *, case_id: int | None = None,
                      topic_id: int | None = None, now: datetime | None = None) -> ReportDocument:
     """The special report on one case or one topic."""
+    # lazy: matplotlib takes a second to import; only reports and the dashboard draw
     from opinion.reports import charts as draw
     figures = special_figures(session, district, case_id=case_id, topic_id=topic_id, now=now)
     key = f"case-{case_id}" if case_id is not None else f"topic-{topic_id}"

@@ -16,6 +16,7 @@ from docx.shared import Cm, Pt, RGBColor
 from flask import current_app
 
 from opinion.labels import CASE_STATUS_NAMES, EMOTION_NAMES, LEVEL_NAMES, POLARITY_NAMES, PRIORITY_NAMES, SEVERITY_NAMES
+from opinion.reports.html import public_url
 
 RED = RGBColor(0xC0, 0x00, 0x00)
 NUMERALS = "一二三四五六七八九十"
@@ -293,6 +294,5 @@ def _special(doc, document) -> None:
     box = doc.add_table(rows=1, cols=1)
     box.style = "Table Grid"
     _cell(box.rows[0].cells[0], "\n" * 8 + "批示人：__________　　日期：______年____月____日")
-    from opinion.reports.html import public_url
     for c in f["cases"]:
         _para(doc, f"在系统中录入批示：{public_url('cases.show', case_id=c['id'])}（工单 #{c['id']}）", size=9)

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy import case as when
 
-from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
+from opinion.labels import CASE_STATUS_NAMES, EMOTION_NAMES, POLARITY_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Reply, Topic, Unit, utcnow
+from opinion.reports.performance import unit_performance
 from opinion.reports.periods import Period
 from opinion.reports.stats import period_stats
 from opinion.settings.district import District
@@ -142,8 +144,7 @@ def top_topics(session, period: Period, limit: int = TOP_TOPICS) -> list[dict]:
 
 
 def _is(condition):
-    from sqlalchemy import case
-    return case((condition, 1), else_=0)
+    return when((condition, 1), else_=0)
 
 
 def representative_post(session, topic_id: int, where) -> dict | None:
@@ -177,7 +178,6 @@ def _published(case: Case) -> list[Reply]:
 
 def describe_actions(cases: list[Case]) -> str:
     """One line on what the responsible units did, e.g. “区教育局已回应 1 次，已办结”."""
-    from opinion.labels import CASE_STATUS_NAMES
     if not cases:
         return "未立案（未达到立案条件或待监测中心研判）"
     parts = []
@@ -230,7 +230,6 @@ def overdue_cases(session, now: datetime) -> list[dict]:
 
 def unit_table(session, district: District, period: Period, now: datetime) -> list[dict]:
     """The unit performance table (opinion.performance computes each row), worst first."""
-    from opinion.reports.performance import unit_performance
     return sort_worst_first(unit_performance(session, district, period.start, period.end, now=now))
 
 

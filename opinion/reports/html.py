@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, render_template, request, url_for
 
@@ -39,6 +40,5 @@ def render_html(document, *, standalone: bool = True, chart_fmt: str = "svg", to
 
 
 def _issue_date(moment) -> str:
-    from zoneinfo import ZoneInfo
     local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
     return f"{local.year}年{local.month}月{local.day}日"

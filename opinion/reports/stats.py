@@ -4,12 +4,13 @@ Nothing here is stored; every figure is a query, so pages, reports and outside c
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 
-from opinion.models import CASE_STATUSES, OPEN_CASE_STATUSES, Alert, Case, Post, Source, Topic, Unit, utcnow
+from opinion.models import CASE_STATUSES, OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Source, Topic, Unit, utcnow
+from opinion.reports.performance import unit_performance
 
 
 def _grouped(session, column, *where) -> dict:
@@ -102,7 +103,6 @@ def period_stats(session, start: datetime, end: datetime) -> dict:
     """What happened in [start, end): posts, topics, cases opened / answered / resolved, ladder
     steps and alerts. `stats --json --week/--date` prints this and the reports use it, so a report
     and the command line always give the same figures for the same period."""
-    from opinion.models import AuditEvent
 
     def count(model, *where):
         return session.execute(select(func.count()).select_from(model).where(*where)).scalar()
@@ -139,9 +139,7 @@ def performance_stats(session, district, *, since: datetime | None = None,
                       now: datetime | None = None) -> dict:
     """Each unit's performance (opinion.performance) for --since/--until or an ISO --week
     ("2026-W47"); with neither, the current week in the district's zone."""
-    from datetime import date
 
-    from opinion.reports.performance import unit_performance
     now = now or utcnow()
     if week:
         try:

@@ -19,7 +19,7 @@ from opinion.settings.district import District
 @dataclass
 class RoutingDecision:
     category: str
-    unit_code: str
+    unit: str  # the unit's code
     confidence: float
     reason: str
     triage: bool = False  # True: the monitoring centre must place it by hand
@@ -39,6 +39,7 @@ class Router:
     @property
     def classifier(self):
         if self._classifier is None:
+            # lazy: the classifier needs NumPy and SciPy; loaded with the pipeline
             from opinion.routing.classifier import CategoryClassifier
             self._classifier = CategoryClassifier.load()
         return self._classifier
@@ -55,19 +56,19 @@ class Router:
     def _decide(self, text: str, category: str, confidence: float, recall=None) -> RoutingDecision:
         centre = self.district.monitoring_centre
         name = {u.code: u.name for u in self.district.units}
-        if recall is not None and recall.unit_code in name:
-            return RoutingDecision(recall.category or category, recall.unit_code, recall.similarity,
+        if recall is not None and recall.unit in name:
+            return RoutingDecision(recall.category or category, recall.unit, recall.similarity,
                                    f"监测员改派记录：与第 {recall.correction_id} 号改派的内容相似"
-                                   f"（{recall.similarity:.0%}）→ {name[recall.unit_code]}")
+                                   f"（{recall.similarity:.0%}）→ {name[recall.unit]}")
         hit = self.rules.match_keyword(text)
         if hit:
-            cat = category if confidence >= self.min_confidence else self._category_of_unit.get(hit.unit_code, category)
-            return RoutingDecision(cat, hit.unit_code, 1.0,
-                                   f"规则：关键词“{'、'.join(hit.words[:3])}”→ {name[hit.unit_code]}")
+            cat = category if confidence >= self.min_confidence else self._category_of_unit.get(hit.unit, category)
+            return RoutingDecision(cat, hit.unit, 1.0,
+                                   f"规则：关键词“{'、'.join(hit.words[:3])}”→ {name[hit.unit]}")
         place = self.rules.match_place(text)
         if place:
-            return RoutingDecision(category, place.unit_code, 1.0,
-                                   f"规则：地名“{'、'.join(place.words[:3])}”→ {name[place.unit_code]}（属地管理）")
+            return RoutingDecision(category, place.unit, 1.0,
+                                   f"规则：地名“{'、'.join(place.words[:3])}”→ {name[place.unit]}（属地管理）")
         if confidence < self.min_confidence:
             return RoutingDecision(category, centre, confidence,
                                    f"分类器置信度 {confidence:.0%} 低于 {self.min_confidence:.0%}，转监测中心人工分拨",

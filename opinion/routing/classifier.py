@@ -61,6 +61,7 @@ class Preprocessor:
         if not self._ready:
             with self._lock:
                 if not self._ready:
+                    # lazy: rjieba loads its dictionary; only segmentation needs it
                     import rjieba
                     self._jieba = rjieba.Jieba()
                     self._ready = True

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from opinion.models import RoutingCorrection, Unit, db
 from opinion.routing.classifier import CategoryClassifier, _load
 from opinion.settings.district import District
 
@@ -54,7 +55,6 @@ def category_for_unit(district: District, unit_code: str, hint: str | None = Non
 def correction_examples(session, district: District) -> list[tuple[str, str]]:
     """(text, category) per correction, each CORRECTION_WEIGHT times; corrections to units of no
     category teach nothing about categories and are left out."""
-    from opinion.models import RoutingCorrection, Unit
     codes = dict(session.execute(select(Unit.id, Unit.code)).all())
     examples = []
     for c in session.execute(select(RoutingCorrection).order_by(RoutingCorrection.at)).scalars():
@@ -67,7 +67,6 @@ def correction_examples(session, district: District) -> list[tuple[str, str]]:
 def correction_memory(session, district: District, tokens) -> list[dict]:
     """The decisions to recall: per distinct wording (as `tokens(text)` reads it), the latest
     correction's unit and the category it teaches (None for a unit of no category)."""
-    from opinion.models import RoutingCorrection, Unit
     codes = dict(session.execute(select(Unit.id, Unit.code)).all())
     memory: dict[tuple[str, ...], dict] = {}
     for c in session.execute(select(RoutingCorrection).order_by(RoutingCorrection.at, RoutingCorrection.id)).scalars():
@@ -83,7 +82,7 @@ def retrain_with_corrections(app, data: list[str], text_col: str = "text", label
                              out: str | None = None, progress: bool = False) -> dict:
     """Train on `data` plus the corrections; write the model and the memory of the corrections to
     the instance model folder (or `out`)."""
-    from opinion.models import db
+    # lazy: training code (scikit-learn); only the train command needs it
     from opinion.routing.train import train_routing
     district = app.extensions["district"]
     extra = correction_examples(db.session, district)
@@ -118,7 +117,7 @@ def retrain_from_corrections(app) -> str:
 class Recall:
     """A past correction that a new text resembles."""
     correction_id: int
-    unit_code: str
+    unit: str  # the unit's code
     category: str | None
     similarity: float
 

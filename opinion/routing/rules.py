@@ -12,7 +12,7 @@ from opinion.settings.district import District
 
 @dataclass
 class RuleHit:
-    unit_code: str
+    unit: str  # the unit's code
     words: list[str]
     kind: str  # keyword | place
 

@@ -18,6 +18,12 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
+from scipy.sparse.csgraph import connected_components
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.svm import LinearSVC
 from tqdm import tqdm
 
 from opinion import labelled
@@ -83,8 +89,6 @@ def _counts(token_lists: Sequence[list[str]], progress: bool) -> tuple[sp.csr_ma
 
 def near_duplicate_groups(counts: sp.csr_matrix, n_word: int, threshold: float = DUP_COSINE) -> np.ndarray:
     """Group id per document: connected components of word-TF-IDF cosine >= threshold."""
-    from scipy.sparse.csgraph import connected_components
-    from sklearn.feature_extraction.text import TfidfTransformer
     x = TfidfTransformer(sublinear_tf=True).fit_transform(counts[:, :n_word])
     sim = (x @ x.T).tocsr()
     sim.data = (sim.data >= threshold).astype(np.int8)
@@ -94,7 +98,6 @@ def near_duplicate_groups(counts: sp.csr_matrix, n_word: int, threshold: float =
 
 def _fit(counts: sp.csr_matrix, y: np.ndarray, n_word: int, top_k: int = TOP_K) -> dict:
     """Fit on the given rows: vocabulary (min_df), IDF, LinearSVC, pruning to top_k weights."""
-    from sklearn.svm import LinearSVC
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     cols = np.flatnonzero(df >= (MIN_DF if n >= 50 else 1))
@@ -120,7 +123,6 @@ def _scores(m: dict, counts: sp.csr_matrix) -> np.ndarray:
 
 def fit_temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:
     """Temperature minimising the log-loss of softmax(T * scores) on held-out scores."""
-    from scipy.optimize import minimize_scalar
 
     def nll(log_t: float) -> float:
         p = softmax(scores, float(np.exp(log_t)))
@@ -138,7 +140,6 @@ def calibration(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict:
 
 
 def _metrics(y: Sequence[str], pred: Sequence[str], labels: list[str]) -> dict:
-    from sklearn.metrics import confusion_matrix, f1_score
     return {"macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
             "accuracy": float(np.mean(np.asarray(y) == np.asarray(pred))), "labels": labels,
             "per_class_f1": dict(zip(labels, map(float, f1_score(y, pred, labels=labels, average=None,
@@ -150,7 +151,6 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
                   label_col: str = "category", extra: Sequence[tuple[str, str]] = (),
                   progress: bool = True, folds: int = 5) -> dict:
     """Cross-validate (grouped by near-duplicates), fit on everything, write the model; report."""
-    from sklearn.model_selection import StratifiedGroupKFold
     texts, labels = _read_all(data, text_col, label_col)
     texts += [t for t, _ in extra]
     labels += [str(l) for _, l in extra]

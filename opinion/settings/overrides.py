@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from opinion import audit
 from opinion.errors import DistrictFileError
@@ -147,7 +148,6 @@ def save_section(app, key: str, value, user: User, now: datetime | None = None) 
 
 def init_overrides(app) -> None:
     """Apply stored settings at start-up and keep web workers current."""
-    from sqlalchemy.exc import SQLAlchemyError
 
     with app.app_context():
         url = db.engine.url

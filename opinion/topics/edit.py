@@ -5,8 +5,9 @@ The clusterer must not undo an edit, so each edit writes the topic's new cluster
 with the pure functions of topics.state) to the database and an audit event; every process's
 TopicStore replays those events before its next batch (`sync_edits`), reloading the edited topics
 and forgetting merged ones. A merged topic stays merged: posts the clusterer still sends to it are
-redirected to the topic it went into (opinion.ingest). A renamed topic keeps its name
-(label_locked). Unlike the rest of opinion/topics/, this module works on the database rows.
+redirected to the topic it went into (opinion.topics.store). A renamed topic keeps its name
+(label_locked). Merges move posts, not cases: whoever merges hands the pair to the case stage
+(opinion.cases.lifecycle.follow_topic_merge), which moves the cases with their slots and audit.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from sqlalchemy import func, select, update
 
 from opinion import audit
 from opinion.errors import TopicEditError
-from opinion.models import AuditEvent, Case, Post, Topic, User, utcnow
+from opinion.models import AuditEvent, Post, Topic, User, utcnow
+from opinion.nlp.clean import clean
+from opinion.nlp.doc import Doc
 from opinion.topics import features as F
 from opinion.topics.state import (
     TopicState,
@@ -39,8 +42,6 @@ def _state(topic: Topic) -> TopicState:
 def _doc(post: Post):
     """The post as the clusterer saw it: cleaned again for headline, hashtags and links; the
     stored tokens."""
-    from opinion.nlp.clean import clean
-    from opinion.nlp.doc import Doc
     doc = Doc(raw=post.raw_text)
     clean(doc)
     doc.tokens = list(post.tokens or [])
@@ -48,7 +49,7 @@ def _doc(post: Post):
 
 
 def _vector(store, post: Post) -> dict[str, float]:
-    idf = store.pipeline.clusterer.idf if store is not None else F.Idf()
+    idf = store.clusterer.idf if store is not None else F.Idf()
     return F.vectorize(F.raw_features(_doc(post)), idf)
 
 
@@ -74,10 +75,8 @@ def _save(session, topic: Topic, state: TopicState) -> None:
 
 def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
                  now: datetime | None = None) -> Topic:
-    """Fold `gone` into `keep`: its posts and cases move, its state joins keep's, it stays merged
-    for good. An open case of `gone` whose unit already has an open case on `keep` moves too but
-    stays open beside it: closing a case is a person's decision (合并工单 on the case page)."""
-    from opinion.cases.lifecycle import claim_open_key
+    """Fold `gone` into `keep`: its posts move, its state joins keep's, it stays merged for good.
+    Its cases are the case stage's to move (opinion.cases.lifecycle.follow_topic_merge)."""
     now = now or utcnow()
     if keep.id == gone.id:
         raise TopicEditError("不能把话题并入它自己")
@@ -90,27 +89,11 @@ def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
     # Topics merged into `gone` earlier now point at `keep`: the chain never grows.
     session.execute(update(Topic).where(Topic.merged_into_id == gone.id).values(merged_into_id=keep.id))
     gone.status, gone.merged_into_id, gone.post_count, gone.negative_count = "merged", keep.id, 0, 0
-    moved = []
-    for case in session.execute(select(Case).where(Case.topic_id == gone.id).order_by(Case.id)).scalars():
-        case.topic_id, had_slot, case.open_key = keep.id, case.open_key is not None, None
-        if had_slot:
-            session.flush()  # free the old slot before the new one is claimed
-            claim_open_key(session, case)
-        holder = None
-        if had_slot and case.open_key is None:
-            holder = session.execute(select(Case.id).where(Case.topic_id == keep.id, Case.unit_id == case.unit_id,
-                                                           Case.open_key.is_not(None))).scalar()
-        audit.record(session, "case.topic_merged", "case", case.id, actor=user, at=now,
-                     before={"topic": gone.id}, after={"topic": keep.id},
-                     reason=f"所属话题 #{gone.id} 并入 #{keep.id}"
-                            + (f"；该单位在此话题已有工单 #{holder}，可在工单页合并" if holder else ""))
-        moved.append(case.id)
     keep.status = "open"
     keep.hot_score = max(keep.hot_score or 0.0, gone.hot_score or 0.0)
     _save(session, keep, merged)
     audit.record(session, "topic.merged", "topic", keep.id, actor=user, at=now, before=before,
-                 after={"topics": [keep.id, gone.id], "posts": keep.post_count, "label": keep.label,
-                        "cases": moved},
+                 after={"topics": [keep.id, gone.id], "posts": keep.post_count, "label": keep.label},
                  reason=f"话题 #{gone.id}「{before['gone']['label']}」并入 #{keep.id}")
     _sync_now(session, store)
     return keep
@@ -210,7 +193,7 @@ def _sync_now(session, store) -> None:
 def sync_edits(session, store) -> int:
     """Replay the topic edits made since this store last looked (in any process) on its clusterer:
     edited topics are reloaded from their saved state, merged ones forgotten. Returns how many."""
-    clusterer = store.pipeline.clusterer
+    clusterer = store.clusterer
     events = session.execute(select(AuditEvent).where(AuditEvent.action.in_(EDIT_ACTIONS),
                                                       AuditEvent.id > store.edits_seen)
                              .order_by(AuditEvent.id)).scalars().all()
@@ -238,9 +221,10 @@ def forget(clusterer, key: str) -> None:
 def merge_converged(session, store, now: datetime | None = None) -> list[tuple[int, int]]:
     """The periodic upkeep (#6): topics whose centroids converged are merged, in the clusterer and
     in the database, as if a monitor had merged them (audited, actor 'system'). A topic a monitor
-    renamed keeps its name even when it is the smaller one. Returns (kept id, merged id) pairs."""
+    renamed keeps its name even when it is the smaller one. Returns (kept id, merged id) pairs,
+    for the case stage to move their cases."""
     now = now or utcnow()
-    clusterer = store.pipeline.clusterer
+    clusterer = store.clusterer
     pairs = clusterer.maintenance(now)
     if not pairs:
         return []

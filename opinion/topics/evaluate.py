@@ -17,6 +17,7 @@ from pathlib import Path
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from opinion import labelled
+from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
 from opinion.topics.cluster import TopicClusterer, surviving
 
@@ -26,7 +27,7 @@ BIG_TOPIC = 10
 
 def default_prepare() -> Callable[[Doc], Doc]:
     """The production text stages: clean, then segment (stopwords removed)."""
-    from opinion.nlp.clean import clean
+    # lazy: rjieba loads its dictionary; only segmentation needs it
     from opinion.nlp.segment import Segmenter
     seg = Segmenter()
     return lambda doc: seg(clean(doc))
@@ -58,6 +59,7 @@ def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress:
     t0 = time.perf_counter()
     it = rows
     if progress:
+        # lazy: progress bars only for the long command-line runs
         from tqdm import tqdm
         it = tqdm(rows, desc=f"prepare {file.stem}", leave=False)
     docs = [prepare(Doc(raw=r["text"])) for r in it]

@@ -16,7 +16,7 @@ from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from opinion.models import Post
-from opinion.nlp.clean import fold
+from opinion.nlp.fold import fold
 
 MAX_TOKENS = 8
 MAX_ALTERNATIVES = 20   # longer dictionary words tried for one query word

@@ -19,12 +19,12 @@ from collectors import PUSH_KINDS
 from collectors.base import NormalisedPost
 from opinion import audit
 from opinion.errors import SourceConfigError
-from opinion.ingest.collect import run_source
 from opinion.ingest.importer import get_or_create_source
 from opinion.ingest.sources import apply_settings, create_source, describe_health, has_switch, masked, set_enabled
 from opinion.labels import SOURCE_KIND_NAMES
 from opinion.models import Source, db, utcnow
 from opinion.pipeline.batch import ingest
+from opinion.pipeline.runs import run_source
 from opinion.web.auth import roles_required
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from opinion.alerts.engine import acknowledge_alert, evaluate_all, evaluate_batch
 from opinion.errors import AlertStateError, PermissionDenied
-from opinion.pipeline.batch import ingest
 from opinion.models import Alert, AuditEvent, Case, Notification, Post, Source, Topic, Unit, utcnow
+from opinion.pipeline.batch import ingest
 from tests.factories import make_item, make_source, make_user
 
 
@@ -208,11 +208,11 @@ def test_batch_evaluation_twice_raises_nothing_new(app, session):
 
 
 def test_scheduler_catches_post_alerts_a_failed_batch_missed(app, session, monkeypatch):
-    import opinion.alerts.engine as engine
+    import opinion.pipeline.batch as batch
 
     def broken(*args, **kwargs):
         raise RuntimeError("rules down")
-    monkeypatch.setattr(engine, "evaluate_batch", broken)
+    monkeypatch.setattr(batch, "evaluate_batch", broken)  # the alert stage, as the pipeline calls it
     report = ingest(session, app, make_source(session), [
         make_item("a1", "有人举报腐败问题"),
         make_item("v1", "垃圾站臭气熏天，投诉多次没人管，太失望了，差评", author="大V甲", author_followers=500_000),

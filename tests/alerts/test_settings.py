@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 import config
+from opinion.errors import DistrictFileError
 from opinion.settings.alerts import AlertSettings, QuietHours
 from opinion.settings.district import load_district
-from opinion.errors import DistrictFileError
 
 DEFAULT = Path(config.Config.DISTRICT_FILE)
 

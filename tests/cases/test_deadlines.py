@@ -2,7 +2,8 @@
 国庆, shown with the time left."""
 import pytest
 
-from opinion.sla.ladder import compute_deadlines, tick
+from opinion.cases.deadlines import compute_deadlines
+from opinion.jobs import ladder_pass as tick
 from tests.cases.conftest import open_case
 from tests.conftest import at
 

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from opinion.cases import lifecycle as service
+from opinion.jobs import ladder_pass as tick
 from opinion.models import AuditEvent, Notification
-from opinion.sla.ladder import tick
 from tests.cases.conftest import open_case
 from tests.conftest import at
 
@@ -116,8 +116,8 @@ def test_levels_are_configuration(app, session, district, people):
 def test_a_broken_ladder_step_is_refused_with_its_line(tmp_path, bad, message):
     import yaml
 
-    from opinion.settings.district import load_district
     from opinion.errors import DistrictFileError
+    from opinion.settings.district import load_district
     from tests.conftest import REPO
     data = yaml.safe_load((REPO / "opinion" / "district.yaml").read_text(encoding="utf-8"))
     data["escalation"][2].update(bad)

@@ -5,8 +5,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from opinion import audit
-from opinion.cases import supervision
-from opinion.cases import transfers
+from opinion.cases import supervision, transfers
 from opinion.models import AuditEvent, Case, Unit, User, db
 from tests.cases.conftest import open_case, unit
 from tests.conftest import at

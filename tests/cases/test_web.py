@@ -2,7 +2,7 @@
 from sqlalchemy import select, update
 
 from opinion.cases import supervision
-from opinion.cases.lifecycle import set_deadlines
+from opinion.cases.deadlines import set_deadlines
 from opinion.models import AuditEvent, Case, DutyShift, Instruction, RoutingCorrection, db, utcnow
 from tests.cases.conftest import open_case
 from tests.factories import login
@@ -154,7 +154,7 @@ def test_duty_roster_page(client, session, district, people):
 
 def test_supervision_board_lists_what_waits_on_the_centre(client, session, district, people):
     from opinion.cases import transfers
-    from opinion.sla.ladder import tick
+    from opinion.jobs import ladder_pass as tick
     case = _case(session, district)
     transfers.transfer_back(session, district, case, people["fyr"], "工地噪音归住建局", utcnow())
     ignored = open_case(session, district, priority="high", start="2026-11-23 09:00", label="校车停运")
@@ -169,7 +169,7 @@ def test_supervision_board_lists_what_waits_on_the_centre(client, session, distr
 
 
 def test_a_level_5_case_links_to_its_special_report(client, session, district, people):
-    from opinion.sla.ladder import tick
+    from opinion.jobs import ladder_pass as tick
     case = open_case(session, district, priority="urgent", start="2026-11-23 09:00", label="工地塌方")
     tick(session, district, case.created_at.replace(hour=3))  # 11:00 Beijing: urgent and overdue
     session.commit()

@@ -7,9 +7,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from collectors import CollectorError, make_collector
-from opinion.ingest import collect as collect_module
-from opinion.ingest.collect import MAX_BACKOFF, is_due, next_run_at, run_source, sync_source_jobs
+from opinion.ingest.schedule import MAX_BACKOFF, is_due, next_run_at
+from opinion.jobs import sync_source_jobs
 from opinion.models import Post, Source, utcnow
+from opinion.pipeline import runs as collect_module
+from opinion.pipeline.runs import run_source
 from tests.collectors.fake_server import Reply, wait_for
 from tests.factories import make_source
 

@@ -2,8 +2,8 @@
 from sqlalchemy import select
 
 from opinion.ingest.dedup import NEAR_DISTANCE, fingerprint
-from opinion.pipeline.batch import ingest
 from opinion.models import Post
+from opinion.pipeline.batch import ingest
 from tests.factories import make_item, make_source
 
 ORIGINAL = "南苑小区旁边的工地半夜两点还在施工，噪音吵得孩子没法睡觉，投诉了好几次都没人管，请环保部门管一管"

@@ -6,8 +6,8 @@ import pytest
 
 from collectors import CollectorError
 from collectors.http import fetch
-from opinion.ingest.collect import run_source
 from opinion.models import utcnow
+from opinion.pipeline.runs import run_source
 from tests.collectors.fake_server import Reply
 from tests.factories import login, make_source, make_user
 

@@ -6,7 +6,7 @@ import pytest
 from collectors import CollectorError, make_collector
 from collectors.redact import redact, secret_values
 from opinion.ingest import collect as collect_module
-from opinion.ingest.collect import run_source
+from opinion.pipeline.runs import run_source
 from tests.collectors.fake_server import Reply
 from tests.factories import make_source
 

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from collectors import CollectorError, NotSupported, RateLimited, SourceNotConfigured, make_collector
 from collectors.weibo import parse_weibo_time
-from opinion.ingest.collect import run_source
 from opinion.models import Post
+from opinion.pipeline.runs import run_source
 from tests.collectors.fake_server import FakeWeibo
 from tests.factories import make_source
 

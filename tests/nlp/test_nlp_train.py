@@ -123,6 +123,7 @@ def test_shipped_model_on_labelled_weibo(weibo_emotion):
 def test_fast_ngram_counting_matches_scikit_learn():
     """The NumPy n-gram counter must give exactly the features the models were trained on."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+
     from opinion.nlp.clean import clean
     from opinion.nlp.doc import Doc
     from opinion.nlp.features import char_text
@@ -151,6 +152,7 @@ def test_too_few_examples_is_a_clear_error(tmp_path):
 
 def test_word_view_matches_scikit_learn():
     from sklearn.feature_extraction.text import TfidfVectorizer
+
     from opinion.nlp.fit import _word_grams, _word_view
     rnd = random.Random(1)
     vocab = [w for words in WORDS.values() for w in words] + FILLER

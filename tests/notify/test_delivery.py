@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from opinion.alerts.engine import notify_monitors
 from opinion.models import Alert, Notification, utcnow
-from opinion.notify import deliver_pending, notify
+from opinion.notify import notify
 from opinion.notify.channels import WebhookChannel
+from opinion.notify.delivery import deliver_pending
 from tests.conftest import at
 from tests.factories import make_user as _make_user
 

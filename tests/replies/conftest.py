@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from opinion.pipeline.batch import ingest
 from opinion.models import Case
+from opinion.pipeline.batch import ingest
 from tests.factories import make_item, make_source, make_user
 from tests.replies import fake_channel
 

@@ -6,8 +6,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from opinion.pipeline.batch import ingest
 from opinion.models import Case
+from opinion.pipeline.batch import ingest
 from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
 from tests.factories import make_item, make_source, make_user
 from tests.replies import fake_channel
@@ -21,8 +21,8 @@ def live_server(tmp_path, monkeypatch):
     monkeypatch.setitem(collectors.REGISTRY, "fakeweibo", "tests.replies.fake_channel:FakeChannel")
     fake_channel.SENT.clear()
     monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
-    from opinion.models import db
     from opinion.cases.templates import load_templates
+    from opinion.models import db
     app = make_app(tmp_path)
     with app.app_context():
         load_templates(db.session)  # the shipped, learned 口径库

@@ -3,8 +3,8 @@ import pytest
 from sqlalchemy import select
 
 from opinion.cases import replies
-from opinion.pipeline.batch import ingest
 from opinion.models import Case
+from opinion.pipeline.batch import ingest
 from tests.collectors.fake_server import FakeServer, FakeWeibo
 from tests.conftest import at
 from tests.factories import make_item, make_source

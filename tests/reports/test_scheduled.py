@@ -6,8 +6,8 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
+from opinion import jobs
 from opinion.models import Instruction, Report
-from opinion.reports import jobs
 from opinion.reports.pdf import pdf_available
 from opinion.reports.scheduled import parse_schedule
 from tests.conftest import at

@@ -5,12 +5,18 @@ import os
 import pytest
 from sqlalchemy import select
 
+from opinion.models import RoutingCorrection, Unit, utcnow
 from opinion.routing import Router
 from opinion.routing.classifier import MODEL_DIR
-from opinion.routing.retrain import (CorrectionMemory, InstanceClassifier, category_for_unit, model_dir,
-                                     retrain_from_corrections, retrain_with_corrections)
+from opinion.routing.retrain import (
+    CorrectionMemory,
+    InstanceClassifier,
+    category_for_unit,
+    model_dir,
+    retrain_from_corrections,
+    retrain_with_corrections,
+)
 from opinion.routing.rules import RuleMatcher
-from opinion.models import RoutingCorrection, Unit, utcnow
 
 TRAIN = {
     "交通运输": ["公交线路调整后等车时间太长", "地铁站出口指示牌不清楚", "出租车拒载还绕路", "道路限行时段不合理",
@@ -44,7 +50,7 @@ def test_reassignment_changes_routing_of_the_next_similar_topic(app, session, di
     retrain_with_corrections(app, [str(train_file)])  # the district's model before any correction
     router = Router(district, classifier=InstanceClassifier(app.instance_path), min_confidence=0.0)
     before = router.route_batch([NEXT])[0]
-    assert before.category == "交通运输" and before.unit_code == "jtj"
+    assert before.category == "交通运输" and before.unit == "jtj"
 
     units = {u.code: u for u in session.execute(select(Unit)).scalars()}
     for text in CORRECTED:  # the monitors sent these topics from 交通局 to 住建局
@@ -56,7 +62,7 @@ def test_reassignment_changes_routing_of_the_next_similar_topic(app, session, di
     assert "改派记录 3 条" in result.output
 
     after = router.route_batch([NEXT])[0]  # the same router object: it reloads by itself
-    assert after.category == "城乡建设" and after.unit_code == "zjj"
+    assert after.category == "城乡建设" and after.unit == "zjj"
     assert (model_dir(app.instance_path) / "model.npz").exists()
     assert os.stat(MODEL_DIR / "model.npz").st_mtime == shipped  # the shipped model is untouched
 
@@ -87,11 +93,11 @@ def test_reassignment_to_a_street_office_is_remembered(app, session, district, t
     such post there; a different matter is not caught by it."""
     router = Router(district, classifier=InstanceClassifier(app.instance_path), min_confidence=0.0)
     before = router.route_batch([STREET_NEXT])[0]
-    assert before.unit_code != "zs"
+    assert before.unit != "zs"
 
     units = {u.code: u for u in session.execute(select(Unit)).scalars()}
     for text in STREET_CORRECTED:
-        session.add(RoutingCorrection(from_unit_id=units[before.unit_code].id, to_unit_id=units["zs"].id,
+        session.add(RoutingCorrection(from_unit_id=units[before.unit].id, to_unit_id=units["zs"].id,
                                       category=before.category, text=text, at=utcnow()))
     session.commit()
     result = runner.invoke(args=["train", "routing", "--data", str(train_file), "--with-corrections"])
@@ -99,13 +105,13 @@ def test_reassignment_to_a_street_office_is_remembered(app, session, district, t
     assert "记住 2 条改派决定" in result.output
 
     after, other = router.route_batch([STREET_NEXT, "学校食堂饭菜质量差，孩子吃不饱"])
-    assert after.unit_code == "zs"
+    assert after.unit == "zs"
     assert "监测员改派记录" in after.reason and 0.5 <= after.confidence <= 1.0
-    assert other.unit_code != "zs" and "改派记录" not in other.reason
+    assert other.unit != "zs" and "改派记录" not in other.reason
 
     # The pipeline's own tokens reach the same decision as the raw text.
     tokens = [router.classifier.tokens(STREET_NEXT)]
-    assert router.route_batch([STREET_NEXT], tokens)[0].unit_code == "zs"
+    assert router.route_batch([STREET_NEXT], tokens)[0].unit == "zs"
 
 
 def test_memory_needs_most_words_shared():
@@ -114,7 +120,7 @@ def test_memory_needs_most_words_shared():
         {"id": 2, "unit": "jtj", "category": "交通运输", "tokens": ["公交", "站台", "没有", "遮雨棚"]},
     ])
     hit = memory.recall(["夜市", "摊位", "凌晨", "吵闹"])
-    assert hit is not None and hit.unit_code == "zs" and hit.correction_id == 1
+    assert hit is not None and hit.unit == "zs" and hit.correction_id == 1
     assert abs(hit.similarity - 4 / (4 * 6) ** 0.5) < 1e-9
     assert memory.recall(["夜市", "摊位"]) is None                       # too few words shared
     assert memory.recall(["夜市", "摊位", "凌晨", "房价", "学区", "医保", "停车", "地铁", "高考"]) is None  # 3 of 9

@@ -1,11 +1,11 @@
 """Routing on the pipeline's tokens: the same decisions as on the text, without a second jieba pass."""
 import config
-from opinion.settings.district import load_district
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
 from opinion.nlp.segment import Segmenter
 from opinion.routing import Router
 from opinion.routing.classifier import MODEL_DIR, _load
+from opinion.settings.district import load_district
 
 TEXTS = ["公交车司机拒载还骂人，车站等了一个小时", "小区楼下的餐馆油烟太大，晚上噪音扰民",
          "孩子学校的食堂饭菜质量太差，家长投诉没人管", "医院挂号排队三个小时，专家号全被黄牛抢了",
@@ -21,4 +21,4 @@ def test_tokens_route_like_text_and_skip_jieba():
     assert not fresh.pre._ready  # jieba inside the classifier was never needed
     by_text = Router(district, classifier=fresh).route_batch(TEXTS)
     assert [d.category for d in by_tokens] == [d.category for d in by_text]
-    assert [d.unit_code for d in by_tokens] == [d.unit_code for d in by_text]
+    assert [d.unit for d in by_tokens] == [d.unit for d in by_text]

@@ -12,7 +12,7 @@ from opinion.nlp.doc import Doc
 
 @pytest.fixture(scope="session")
 def prepare() -> Callable[[Doc], Doc]:
-    from opinion.topics.evaluate import default_prepare     # the production clean + segment
+    from opinion.topics.evaluate import default_prepare  # the production clean + segment
     return default_prepare()
 
 

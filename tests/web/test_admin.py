@@ -3,8 +3,8 @@ import pytest
 from sqlalchemy import select
 
 from opinion.models import AuditEvent, Setting, Unit, User
-from opinion.settings.overrides import refresh_district
 from opinion.routing.rules import RuleMatcher
+from opinion.settings.overrides import refresh_district
 from tests.factories import login, make_user
 
 
@@ -181,7 +181,7 @@ def test_holiday_dates_entered_on_the_page_move_deadlines(app, client, admin):
     says so until the dates are entered; unquoted YAML dates are stored and used."""
     from datetime import date
 
-    from opinion.sla.ladder import add_working_days
+    from opinion.settings.calendar import add_working_days
     from tests.conftest import at
     login(client, "admin")
     if date.today() <= date(2026, 12, 31):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from opinion.models import Alert, AuditEvent, Case, CaseCoUnit, Post, Topic, Unit, utcnow
 from opinion.accounts.tokens import create_token
+from opinion.models import Alert, AuditEvent, Case, CaseCoUnit, Post, Topic, Unit, utcnow
 from tests.factories import make_source, make_user
 
 

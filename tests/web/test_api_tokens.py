@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from opinion.models import ApiToken, AuditEvent, Source, utcnow
 from opinion.accounts.tokens import create_token, hash_secret, revoke_token
+from opinion.models import ApiToken, AuditEvent, Source, utcnow
 from opinion.web.api.push import sign
 from tests.factories import login, make_user
 

@@ -6,8 +6,8 @@ land in test-artifacts/ to be looked at.
 import pytest
 from sqlalchemy import select
 
-from opinion.pipeline.batch import ingest
 from opinion.models import Case
+from opinion.pipeline.batch import ingest
 from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
 from tests.factories import make_item, make_source, make_user
 

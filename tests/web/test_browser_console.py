@@ -10,11 +10,11 @@ import urllib.request
 import pytest
 from sqlalchemy import select
 
-from opinion.pipeline.batch import ingest
 from opinion.models import Alert, Source, Unit
+from opinion.pipeline.batch import ingest
 from opinion.web.api.push import sign
-from tests.factories import make_item, make_source, make_user
 from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
+from tests.factories import make_item, make_source, make_user
 
 pytestmark = needs_chromium
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from opinion.pipeline.batch import ingest
 from opinion.models import Alert, AuditEvent, Case, Post, RoutingCorrection, Topic, Unit, utcnow
+from opinion.pipeline.batch import ingest
 from tests.factories import login, make_item, make_source, make_user
 
 

@@ -77,7 +77,7 @@ def calendar_gaps_now() -> list[int]:
     from zoneinfo import ZoneInfo
 
     from opinion.models import utcnow
-    from opinion.sla.ladder import calendar_gaps
+    from opinion.settings.calendar import calendar_gaps
     district = current_app.extensions["district"]
     return calendar_gaps(district, utcnow().astimezone(ZoneInfo(district.timezone)).date())
 
@@ -138,7 +138,7 @@ def _parse(key: str, form) -> dict:
 
 
 # For comparing a table's clocks only: a working day counts as a day. The deadlines themselves are
-# kept in order case by case (opinion.sla.compute_deadlines) whatever the calendar does.
+# kept in order case by case (opinion.cases.deadlines.compute_deadlines) whatever the calendar does.
 _NOMINAL_HOURS = {"min": 1 / 60, "h": 1, "working_days": 24}
 
 

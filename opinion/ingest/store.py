@@ -1,0 +1,130 @@
+"""Storing posts once: each item checked on the way in, new ones kept, copies linked to originals.
+
+An item is unique per source and external id: sending the same batch again stores nothing twice.
+A bad item is refused alone, with the reason, and the rest of the batch goes on. Exact copies (the
+same cleaned text, from any source) point at the first post with that text; near ones (a repost, an
+emoji added) are found by opinion.ingest.dedup. Nothing is lost: a copy is stored too, counted on
+its original.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from collectors.base import NormalisedPost
+from opinion.errors import BadItemError
+from opinion.ingest.dedup import NearDuplicateIndex, link_duplicate
+from opinion.models import Post, Source
+
+MAX_TEXT = 100_000          # longer posts are refused, not truncated: nothing is silently cut
+FUTURE_TOLERANCE = timedelta(hours=1)
+
+
+@dataclass
+class IngestReport:
+    accepted: list[str] = field(default_factory=list)
+    duplicate: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (external id or line, reason)
+    analysis_failed: list[tuple[str, str]] = field(default_factory=list)
+    cases_opened: int = 0
+    history: list[str] = field(default_factory=list)   # too old to answer: stored, but no case
+    post_ids: list[int] = field(default_factory=list)  # stored this batch, for the alert rules
+
+    def merge(self, other: "IngestReport") -> None:
+        self.accepted += other.accepted
+        self.duplicate += other.duplicate
+        self.rejected += other.rejected
+        self.analysis_failed += other.analysis_failed
+        self.cases_opened += other.cases_opened
+        self.history += other.history
+        self.post_ids += other.post_ids
+
+
+def validate(item: NormalisedPost, now: datetime) -> NormalisedPost:
+    """Check one item; raise BadItemError naming the field. Returns the item, times made aware."""
+    if not isinstance(item.external_id, str) or not item.external_id.strip():
+        raise BadItemError("缺少 id（external_id）")
+    if len(item.external_id) > 128:
+        raise BadItemError("id 过长（最多 128 个字符）")
+    if not isinstance(item.text, str) or not item.text.strip():
+        raise BadItemError("正文为空")
+    if len(item.text) > MAX_TEXT:
+        raise BadItemError(f"正文过长（{len(item.text)} 字，上限 {MAX_TEXT} 字）")
+    if item.created_at is not None:
+        if item.created_at.tzinfo is None:
+            raise BadItemError("created_at 缺少时区")
+        if item.created_at > now + FUTURE_TOLERANCE:
+            raise BadItemError(f"created_at 在未来（{item.created_at.isoformat()}）")
+    return item
+
+
+def new_items(session, source: Source, items: list[NormalisedPost], now: datetime,
+              report: IngestReport) -> list[NormalisedPost]:
+    """The items of a batch that are valid and not stored yet; the others go in `report` as
+    rejected (with the reason) or duplicate (seen earlier in the batch, or already stored)."""
+    fresh: dict[str, NormalisedPost] = {}
+    for item in items:
+        try:
+            validate(item, now)
+        except BadItemError as exc:
+            report.rejected.append((str(item.external_id or "?"), str(exc)))
+            continue
+        if item.external_id in fresh:
+            report.duplicate.append(item.external_id)
+        else:
+            fresh[item.external_id] = item
+    if fresh:
+        known = set(session.execute(select(Post.external_id).where(
+            Post.source_id == source.id, Post.external_id.in_(list(fresh)))).scalars())
+        for ext in known:
+            report.duplicate.append(ext)
+            del fresh[ext]
+    return list(fresh.values())
+
+
+def is_stored(session, source: Source, external_id: str) -> bool:
+    return session.execute(select(Post.id).where(Post.source_id == source.id,
+                                                 Post.external_id == external_id)).first() is not None
+
+
+def new_post(session, source: Source, item: NormalisedPost, created_at: datetime, now: datetime) -> Post:
+    """The post row of an item, exactly as received; the analysis fills in the rest."""
+    post = Post(source_id=source.id, external_id=item.external_id, author=item.author,
+                author_followers=item.author_followers, url=item.url, raw_text=item.text,
+                created_at=created_at, collected_at=now, reposts=item.reposts,
+                comments=item.comments, likes=item.likes, payload=item.payload or None)
+    session.add(post)
+    return post
+
+
+def text_hash(text: str) -> str:
+    """Exact-duplicate key: the cleaned text without spaces and punctuation."""
+    key = re.sub(r"[\s\W_]+", "", text).lower()
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
+class Copies:
+    """Links the posts of one batch to their originals: exact copies through one query for the
+    whole batch (copies inside the batch are found as they are stored), near ones through the
+    process's near-duplicate index."""
+
+    def __init__(self, session, index: NearDuplicateIndex, texts: list[str]):
+        self.session, self.index = session, index
+        wanted = {text_hash(t) for t in texts}
+        self.first_with = dict(session.execute(select(Post.text_hash, func.min(Post.id))
+                                               .where(Post.text_hash.in_(wanted))
+                                               .group_by(Post.text_hash)).all()) if wanted else {}
+
+    def link(self, post: Post, tokens: list[str], now: datetime) -> None:
+        """Point `post` (its cleaned text set) at its original, if it is a copy."""
+        post.text_hash = text_hash(post.text)
+        post.duplicate_of_id = self.first_with.get(post.text_hash)
+        link_duplicate(self.session, self.index, post, tokens, now)
+
+    def stored(self, post: Post) -> None:
+        """`post` has its id: later copies in the batch point at it."""
+        self.first_with.setdefault(post.text_hash, post.id)

@@ -1,0 +1,130 @@
+"""Topic rows kept in step with the process's clusterer: the one writer of the topic table outside
+monitors' edits (opinion.topics.edit).
+
+The clusterer (opinion.topics.cluster) works in memory with keys of its own; this module turns its
+keys into topic rows, counts each post on its topic, keeps label, keywords, centroid and hot score
+current, and reloads the open topics when a process starts.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from opinion.models import AuditEvent, Post, Topic, utcnow
+from opinion.topics.hot import hot_score
+from opinion.topics.persist import load_stats, save_stats
+
+
+class TopicStore:
+    """Keeps the process's clusterer in step with the topic rows.
+
+    Topics loaded from the database keep their database key inside the clusterer; topics the
+    clusterer creates get a process-unique prefix so two processes never mint the same key.
+    """
+
+    STATS_EVERY = 300.0  # seconds between saves of the clusterer's word statistics
+
+    def __init__(self, clusterer, session, dormant_after: timedelta, stats_path=None):
+        self.clusterer = clusterer
+        self.token = hashlib.sha1(f"{id(self)}{utcnow().isoformat()}".encode()).hexdigest()[:8]
+        self.stats_path = stats_path
+        self._stats_saved = time.monotonic()
+        if stats_path:
+            load_stats(clusterer, stats_path)
+        # Monitors' edits up to now are in the states loaded below; later ones are replayed
+        # (opinion.topics.edit.sync_edits) before each batch.
+        self.edits_seen = session.execute(select(func.max(AuditEvent.id))).scalar() or 0
+        since = utcnow() - dormant_after
+        for topic in session.execute(select(Topic).where(Topic.status == "open",
+                                                         Topic.last_seen_at >= since)).scalars():
+            if topic.state:
+                clusterer.load_topic(topic.key, topic.state, recheck=True)
+
+    def db_key(self, key: str, known: set[str]) -> str:
+        return key if key in known else f"{self.token}-{key}"
+
+    def cluster_key(self, db_key: str) -> str:
+        """The clusterer's key of a topic row (this process's own topics carry its token)."""
+        prefix = f"{self.token}-"
+        return db_key[len(prefix):] if db_key.startswith(prefix) else db_key
+
+    def maybe_save_stats(self) -> None:
+        if self.stats_path and time.monotonic() - self._stats_saved >= self.STATS_EVERY:
+            save_stats(self.clusterer, self.stats_path)
+            self._stats_saved = time.monotonic()
+
+    def topic_for(self, session, batch: dict[str, Topic], key: str, post: Post) -> Topic:
+        """The topic row of clusterer topic `key` (made on its first post), with `post` counted on
+        it. `batch` holds the rows this batch touched, for refresh_batch. A topic a monitor merged
+        stays merged: its posts go to the topic it went into."""
+        topic = batch.get(key)
+        if topic is None:
+            known = {key} if session.execute(select(Topic.id).where(Topic.key == key)).first() else set()
+            db_key = self.db_key(key, known)
+            topic = session.execute(select(Topic).where(Topic.key == db_key)).scalar_one_or_none()
+            while topic is not None and topic.status == "merged" and topic.merged_into_id:
+                topic = session.get(Topic, topic.merged_into_id)
+            if topic is None:
+                topic = Topic(key=db_key, first_seen_at=post.created_at, last_seen_at=post.created_at,
+                              post_count=0, negative_count=0, hot_score=0.0, status="open",
+                              category=post.category, unit_id=post.unit_id)
+                session.add(topic)
+                session.flush()
+            batch[key] = topic
+        topic.post_count = (topic.post_count or 0) + 1
+        topic.negative_count = (topic.negative_count or 0) + (post.polarity == "negative")
+        topic.last_seen_at = max(topic.last_seen_at, post.created_at)
+        topic.first_seen_at = min(topic.first_seen_at, post.created_at)
+        if topic.status == "dormant":
+            topic.status = "open"
+        if not topic.label_locked:
+            topic.label = self.clusterer.label(key)[:200]  # a case opened now takes its title from it
+        return topic
+
+    def refresh_batch(self, session, batch: dict[str, Topic], now: datetime) -> None:
+        """Keywords, label, centroid and hot score of the topics a batch touched."""
+        for key, topic in batch.items():
+            state = self.clusterer.topic(key)
+            topic.keywords = list(getattr(state, "keywords", []) or [])[:10]
+            if not topic.label_locked:
+                topic.label = self.clusterer.label(key)[:200]
+            topic.state = self.clusterer.export_state(key)
+            refresh_hot_score(session, topic, now)
+
+
+def route_topic(topic: Topic, unit_id: int, category: str | None = None) -> None:
+    """The unit the topic was routed to (its first case's, or a monitor's choice in triage): the
+    topic's later posts go to the same unit."""
+    topic.unit_id = unit_id
+    topic.category = topic.category or category
+
+
+def refresh_hot_score(session, topic: Topic, now: datetime) -> None:
+    """The hot score over the 24 hours before `now` (opinion.topics.hot): a topic that goes quiet
+    cools down when the scheduler's upkeep recomputes it, instead of keeping its peak."""
+    # Never before the topic's last post: a batch of history scores as of when it happened.
+    ref = max(now, topic.last_seen_at) if topic.last_seen_at else now
+    day = timedelta(hours=24)
+    recent = (Post.created_at > ref - day) & (Post.created_at <= ref)
+    volume, reposts, comments = session.execute(
+        select(func.count(), func.coalesce(func.sum(Post.reposts), 0), func.coalesce(func.sum(Post.comments), 0))
+        .where(Post.topic_id == topic.id, recent)).one()
+    previous = session.execute(select(func.count()).where(
+        Post.topic_id == topic.id, Post.created_at <= ref - day, Post.created_at > ref - 2 * day)).scalar()
+    followers = session.execute(select(Post.author_followers).where(
+        Post.topic_id == topic.id, recent, Post.author_followers.is_not(None))
+        .order_by(Post.author_followers.desc()).limit(20)).scalars().all()
+    topic.hot_score = round(hot_score(volume, previous, topic.negative_count / max(topic.post_count, 1),
+                                      followers, reposts, comments), 2)
+
+
+def cool_down(session, now: datetime) -> int:
+    """Recompute the hot score of every open topic as of `now` (the scheduler's upkeep, after
+    quiet topics went dormant); returns how many were recomputed."""
+    topics = session.execute(select(Topic).where(Topic.status == "open")).scalars().all()
+    for topic in topics:
+        refresh_hot_score(session, topic, now)
+    return len(topics)
