@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def make_feed(n: int, seed: int = 11) -> bytes:
     """An RSS 2.0 feed of n distinct posts, newest first, UTF-8."""
-    from opinion.demo.posts import generate
+    from collectors.demo import generate
     now = datetime.now(timezone.utc)
     posts = generate(n, now - timedelta(days=2), now - timedelta(minutes=1), seed=seed)
     items = []

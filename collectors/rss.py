@@ -20,7 +20,7 @@ import feedparser
 
 from collectors.base import BaseCollector, CollectorError, NormalisedPost, SourceNotConfigured, plausible_time
 from collectors.http import fetch
-from opinion.nlp.clean import display_text
+from collectors.text import display_text
 
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9_\-]+)[\"'][^>]*\?>", re.I)
 _XML_DECL_ANY = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+import unicodedata
 from pathlib import Path
 from zipfile import BadZipFile
 
@@ -110,3 +111,21 @@ def _xlsx(path: Path) -> list[dict]:
            for values in rows if values and any(v not in (None, "") for v in values)]
     book.close()
     return out
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def confusion_lines(labels: list[str], matrix) -> list[str]:
+    """A confusion matrix as text for `train` and `eval`, aligned for Chinese labels too."""
+    def right(text: str, width: int) -> str:
+        text = text[:width // 2] if _display_width(text) >= width else text
+        return " " * (width - _display_width(text)) + text
+
+    lines = ["  confusion (rows = truth, columns = predicted)",
+             "  " + " " * 14 + "".join(right(str(label), 10) for label in labels)]
+    for label, row in zip(labels, matrix):
+        name = str(label) if _display_width(str(label)) <= 14 else str(label)[:7]
+        lines.append("  " + name + " " * (14 - _display_width(name)) + "".join(f"{v:>10}" for v in row))
+    return lines

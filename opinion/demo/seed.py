@@ -13,10 +13,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from collectors.base import NormalisedPost
+from collectors.demo import generate
 from opinion.accounts.directory import ensure_user, sync_units
 from opinion.cases import lifecycle as case_service
 from opinion.cases.templates import load_templates
-from opinion.demo.posts import generate
 from opinion.errors import OpinionError
 from opinion.ingest.collect import record_received
 from opinion.jobs import ladder_pass

@@ -10,22 +10,13 @@ otherwise read as unknown n-grams. Any str goes in (None and bytes too); nothing
 """
 from __future__ import annotations
 
-import html
 import re
 
+from collectors.text import display_text
 from opinion.nlp.doc import Doc
 from opinion.nlp.fold import fold
 
 MAX_BODY = 5000       # analysis needs no more: a 100,000-character post is a paste, not an opinion
-MAX_TEXT = 200_000    # the display text keeps more, but not an unbounded amount
-_SCRIPT = re.compile(r"<(script|style|iframe|noscript|template)\b[^>]*>.*?(?:</\1\s*>|$)", re.I | re.S)
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_TAG = re.compile(r"</?[A-Za-z!][^<>]{0,2000}>")
-_BR = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>", re.I)
-# Terminal colour codes ("\x1b[31m") arrive in text pasted from logs and consoles; dropping only
-# the ESC would leave "[31m" behind as a word.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufff9-\ufffb\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 _HASHTAG = re.compile(r"#([^#\n]{1,60}?)#")
 _MENTION = re.compile(r"(?<![A-Za-z0-9_.])@([\w\-·]{1,30})")
@@ -34,36 +25,10 @@ _URL = re.compile(r"(?:https?|ftp)://[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef
 _EMOTICON = re.compile(r"\[([\u4e00-\u9fffA-Za-z0-9]{1,8})\]")
 _HEADLINE = re.compile(r"【([^】]{1,100})】")
 _REPOST = re.compile(r"//\s*@([\w\-·]{1,30})\s*[:：]")
-_JS_LINK = re.compile(r"javascript:\S*", re.I)
 # Page furniture the Weibo web page leaves in collected text: "收起全文d", "O网页链接",
 # "L人民网的微博视频", a location tail " 2武汉 ", and a lone "?" where an icon was.
 _FURNITURE = re.compile(r"[展收][开起]全文[a-z]?|O网页链接|网页链接|L[^\s]{1,30}?的(?:微博|秒拍)视频"
                         r"|(?:^|\s)2[\u4e00-\u9fff·]{1,15}(?=\s|$)|\s\?(?=\s|$)|^\?$|转发微博")
-
-
-def _as_text(raw: object) -> str:
-    if raw is None:
-        return ""
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", errors="replace")
-    return raw if isinstance(raw, str) else str(raw)
-
-
-def display_text(raw: object) -> str:
-    """Plain text for display: HTML and script dropped, entities decoded, control characters gone."""
-    text = _as_text(raw)[: MAX_TEXT * 2]
-    if "<" in text:
-        text = _COMMENT.sub(" ", text)
-        text = _SCRIPT.sub(" ", text)
-        text = _BR.sub("\n", text)
-        text = _TAG.sub(" ", text)
-    if "&" in text:
-        text = html.unescape(text)
-        if "<" in text:  # "&lt;script&gt;" decodes into markup; it must not come back as a tag
-            text = _TAG.sub(" ", _SCRIPT.sub(" ", text))
-    text = _CONTROL.sub("", _ANSI.sub("", text))
-    text = _JS_LINK.sub("", text)
-    return _SPACE.sub(" ", text).strip()[:MAX_TEXT]
 
 
 def _repost_chain(text: str) -> list[tuple[str, str]]:

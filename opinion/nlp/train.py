@@ -166,11 +166,7 @@ def format_report(report: dict) -> str:
     if report.get("posts_per_second"):
         lines.append(f"  {'throughput':<20} {report['posts_per_second']:.0f} 条/秒")
     if report.get("confusion"):
-        labels = report["labels"]
-        lines.append("  confusion (rows = truth, columns = predicted)")
-        lines.append("  " + " " * 12 + "".join(f"{lab[:9]:>10}" for lab in labels))
-        for label, row in zip(labels, report["confusion"]):
-            lines.append(f"  {label[:12]:<12}" + "".join(f"{v:>10}" for v in row))
+        lines += labelled.confusion_lines(report["labels"], report["confusion"])
     if report.get("model"):
         lines.append(f"  model                {report['model']} ({report.get('size_kb')} KB)")
     return "\n".join(lines)

@@ -231,11 +231,7 @@ def format_report(r: dict) -> str:
     if r.get("per_class_f1"):
         lines.append("  per-class F1  " + "  ".join(f"{k} {v:.3f}" for k, v in r["per_class_f1"].items()))
     if r.get("confusion"):
-        labels = r["labels"]
-        lines.append("  confusion (rows = truth, columns = predicted)")
-        lines.append("  " + " " * 14 + "".join(f"{l[:6]:>8}" for l in labels))
-        for label, row in zip(labels, r["confusion"]):
-            lines.append(f"  {label[:7]:<{14 - len(label[:7])}}" + "".join(f"{v:>10}" for v in row))
+        lines += labelled.confusion_lines(r["labels"], r["confusion"])
     if r.get("model"):
         lines.append(f"  model                  {r['model']}" +
                      (f" ({r['model_bytes'] / 1e6:.1f} MB)" if r.get("model_bytes") else ""))

@@ -117,16 +117,25 @@ class TopicClusterer:
 
     def _best(self, vec: dict[str, float]) -> tuple[str | None, float]:
         q = sorted(vec.items(), key=lambda kv: kv[1], reverse=True)[: self.query_terms]
-        cand: dict[str, float] = {}
-        for t, w in q:
-            for k in self.index.get(t, ()):
-                cand[k] = cand.get(k, 0.0) + w
+        cand = self._shortlist(q)
         if len(cand) > self.max_candidates:
             cand = dict.fromkeys(heapq.nlargest(self.max_candidates, cand, key=cand.__getitem__))
+        return self._nearest(vec, cand)
+
+    def _shortlist(self, terms) -> dict[str, float]:
+        """Topics sharing the query's top terms, with the summed weight of what they share."""
+        cand: dict[str, float] = {}
+        for t, w in terms:
+            for k in self.index.get(t, ()):
+                cand[k] = cand.get(k, 0.0) + w
+        return cand
+
+    def _nearest(self, vec: dict[str, float], keys, eligible=None) -> tuple[str | None, float]:
+        """The topic among `keys` whose centroid is closest to `vec` (exact cosine), and how close."""
         best, best_sim = None, 0.0
-        for k in cand:
+        for k in keys:
             s = self.topics[k]
-            if s.norm <= 0:
+            if s.norm <= 0 or (eligible is not None and not eligible(s)):
                 continue
             vs = s.vsum
             sim = sum(w * vs.get(t, 0.0) for t, w in vec.items()) / s.norm
@@ -249,21 +258,10 @@ class TopicClusterer:
         top = sorted(s.vsum.items(), key=lambda kv: kv[1], reverse=True)[:F.MAX_TERMS]
         cen = {t: v / s.norm for t, v in top}   # truncated centroid: cheap, and the tail is noise
         # Cheap shortlist from the postings, exact cosine on the few best only (as in `_best`).
-        cand: dict[str, float] = {}
-        for t, w in top[: self.query_terms]:
-            for k in self.index.get(t, ()):
-                cand[k] = cand.get(k, 0.0) + w
+        cand = self._shortlist(top[: self.query_terms])
         cand.pop(s.key, None)
-        best, best_sim = None, 0.0
-        for k in heapq.nlargest(self.merge_candidates, cand, key=cand.__getitem__):
-            o = self.topics[k]
-            if o.n_vectors < 2 or o.norm <= 0 or o.curated:
-                continue
-            ov = o.vsum
-            sim = sum(w * ov.get(tt, 0.0) for tt, w in cen.items()) / o.norm
-            if sim > best_sim:
-                best, best_sim = k, sim
-        return best, best_sim
+        return self._nearest(cen, heapq.nlargest(self.merge_candidates, cand, key=cand.__getitem__),
+                             eligible=lambda o: o.n_vectors >= 2 and not o.curated)
 
     # -- monitor edits, persistence, labels ------------------------------------------------------
     def merge(self, into_key: str, from_key: str) -> TopicState:
