@@ -2,7 +2,7 @@
 
 One module per stage or area: processes (run, web, scheduler, backup), ingest (import, collect,
 source), analysis (analyze, train, eval), cases (sla, templates), alerts (alerts, notify),
-reports (report, stats), demo (seed-demo); times reads every time option.
+reports (report, stats), accounts (users), demo (seed-demo); times reads every time option.
 The commands are registered on the app's CLI, so `python -m opinion X` and
 `flask --app opinion X` are the same thing (Flask-Migrate adds `db upgrade` and friends).
 """
@@ -16,9 +16,9 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from config import CONFIGS
-from opinion.cli import alerts, analysis, cases, demo, ingest, processes, reports
+from opinion.cli import accounts, alerts, analysis, cases, demo, ingest, processes, reports
 
-STAGES = (processes, ingest, analysis, cases, alerts, reports, demo)
+STAGES = (processes, ingest, analysis, cases, alerts, reports, accounts, demo)
 
 
 def main(create_app: Callable[[str], Flask]) -> None:
@@ -45,8 +45,3 @@ def register(app: Flask) -> None:
     for stage in STAGES:
         for command in stage.COMMANDS:
             app.cli.add_command(command)
-    from opinion.accounts.directory import users_group
-    from opinion.cases.templates import templates_group
-    from opinion.ingest.sources import source_group
-    for command in (source_group, templates_group, users_group):
-        app.cli.add_command(command)
