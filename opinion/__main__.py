@@ -1,4 +1,5 @@
 """python -m opinion: the same commands as `flask --app opinion`."""
+from opinion import create_app
 from opinion.cli import main
 
-main()
+main(create_app)

@@ -20,8 +20,6 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from opinion.errors import ImportFileError
@@ -148,35 +146,3 @@ def load_templates(session, path: str | Path = TEMPLATES_FILE) -> tuple[int, int
         added += 1
     return added, len(doc["templates"]) - added
 
-
-@click.group("templates")
-def templates_group():
-    """Reply templates (口径库)."""
-
-
-@templates_group.command("learn")
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV of messages and published replies (subject, text, reply)")
-@click.option("--out", default=str(TEMPLATES_FILE), show_default=True, type=click.Path(dir_okay=False))
-def learn_cmd(data, out):
-    """Learn per-category reply templates from real published replies."""
-    try:
-        doc = learn_templates(data)
-    except ImportFileError as exc:
-        raise click.ClickException(str(exc)) from exc
-    Path(out).write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    for t in doc["templates"]:
-        click.echo(f"{t['title']}（{t['learned_from']} 条）")
-    click.echo(f"已写入 {out}")
-
-
-@templates_group.command("load")
-@click.option("--file", "path", default=str(TEMPLATES_FILE), show_default=True,
-              type=click.Path(exists=True, dir_okay=False))
-@with_appcontext
-def load_cmd(path):
-    """Add the learned templates to the 口径库 (those already there are left alone)."""
-    from opinion.models import db
-    added, kept = load_templates(db.session, path)
-    db.session.commit()
-    click.echo(f"口径库：新增 {added} 条，已有 {kept} 条")

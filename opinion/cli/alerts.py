@@ -6,6 +6,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from opinion.cli.times import time_or_now
+from opinion.labels import RULE_NAMES, SEVERITY_NAMES
+from opinion.models import db, utcnow
+from opinion.notify.delivery import deliver_pending
+
 
 @click.group("alerts")
 def alerts_group():
@@ -17,10 +22,9 @@ def alerts_group():
 @with_appcontext
 def check_cmd(now_text):
     """Run every alert rule once; prints the alerts raised and cleared."""
+    # lazy: the rules use the burst test of opinion.topics.hot, which loads scipy
     from opinion.alerts.engine import evaluate_all
-    from opinion.cli import parse_time
-    from opinion.models import db, utcnow
-    lines = evaluate_all(db.session, current_app._get_current_object(), parse_time(now_text) or utcnow())
+    lines = evaluate_all(db.session, current_app._get_current_object(), time_or_now(now_text))
     db.session.commit()
     click.echo(f"预警规则评估完成：{len(lines)} 项变化")
     for line in lines:
@@ -31,9 +35,8 @@ def check_cmd(now_text):
 @with_appcontext
 def list_cmd():
     """The open and acknowledged alerts, newest first."""
+    # lazy: the rules use the burst test of opinion.topics.hot, which loads scipy
     from opinion.alerts.engine import live_alerts
-    from opinion.labels import RULE_NAMES, SEVERITY_NAMES
-    from opinion.models import db
     alerts = live_alerts(db.session)
     for a in alerts:
         state = "已确认" if a.status == "acknowledged" else "待处理"
@@ -51,7 +54,8 @@ def notify_group():
 @with_appcontext
 def deliver_cmd():
     """Send the pending e-mail, webhook and SMS notifications that are due."""
-    from opinion.models import db, utcnow
-    from opinion.notify.delivery import deliver_pending
     counts = deliver_pending(db.session, current_app._get_current_object(), utcnow())
     click.echo(f"已发送 {counts['sent']}，待重试 {counts['retry']}，放弃 {counts['failed']}")
+
+
+COMMANDS = (alerts_group, notify_group)

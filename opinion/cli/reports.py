@@ -1,20 +1,24 @@
-"""`python -m opinion report ...`: make a daily brief, a weekly summary or a special report.
+"""What leaders read: `report ...` makes a daily brief, a weekly summary or a special report;
+`stats` counts what is in the system and each unit's response performance.
 
 With --out the report is written to that file only; without it, it goes into the archive (every
 format, or the one named) where the leader dashboard lists it.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from opinion.cli.times import parse_time, time_or_now
 from opinion.errors import OpinionError
-from opinion.models import db, utcnow
-from opinion.reports import periods
-from opinion.reports.document import FORMATS
+from opinion.models import db
+from opinion.reports import archive, periods
+from opinion.reports.document import FORMATS, periodic_document, special_document
+from opinion.reports.stats import full_stats
 
 
 def _common(fn):
@@ -68,24 +72,20 @@ def special_cmd(case_id, topic_id, fmt, out, now_text):
 @with_appcontext
 def list_cmd():
     """The archive, newest first."""
-    from opinion.reports.archive import archive
-    for r in archive(db.session):
+    for r in archive.archive(db.session):
         files = ", ".join(sorted(r.files or {})) or "无文件"
         click.echo(f"#{r.id} {r.kind:<7} {r.period:<12} {r.status:<7} {r.generated_at:%Y-%m-%d %H:%M}Z "
                    f"[{files}] {r.title}" + (f"  错误：{r.error}" if r.error else ""))
 
 
 def _now(text):
-    from opinion.cli import parse_time
     try:
-        return parse_time(text) or utcnow()
+        return time_or_now(text)
     except ValueError:
         raise click.BadParameter(f"“{text}” 不是 ISO 时间，如 2026-11-23T08:00", param_hint="--now") from None
 
 
 def _run(make_period, fmt, out, now, **special) -> None:
-    from opinion.reports import archive
-    from opinion.reports.document import periodic_document, special_document
     district = current_app.extensions["district"]
     if out and fmt is None:
         fmt = Path(out).suffix.lstrip(".").lower()
@@ -115,3 +115,29 @@ def _run(make_period, fmt, out, now, **special) -> None:
         click.echo(f"  {name}: {Path(current_app.instance_path) / path}")
     if report.error:
         click.echo(f"  未生成：{report.error}", err=True)
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--since", default=None, help="performance period start (ISO time, Beijing if no zone)")
+@click.option("--until", default=None, help="performance period end, exclusive (default: now)")
+@click.option("--week", default=None, help="performance for an ISO week, e.g. 2026-W47")
+@with_appcontext
+def stats_cmd(as_json, since, until, week):
+    """Counts of posts, topics, cases (by status and ladder level), alerts, sources, and each
+    unit's response performance for a period (default: this week)."""
+    try:
+        stats = full_stats(db.session, current_app.extensions["district"], since=parse_time(since),
+                           until=parse_time(until), week=week)
+    except (ValueError, OpinionError) as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"帖子 {stats['posts']['total']}（分析失败 {stats['posts']['analysis_failed']}）"
+               f" · 话题 {stats['topics']['total']} · 工单 {stats['cases']['total']}"
+               f"（未结 {stats['cases']['open']}） · 预警 {stats['alerts']['total']}"
+               f" · 数据源 {stats['sources']['total']}")
+
+
+COMMANDS = (report_group, stats_cmd)

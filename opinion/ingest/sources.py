@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import click
 from flask import current_app
-from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from collectors import PUSH_KINDS
 from opinion.errors import SourceConfigError
-from opinion.ingest.schedule import jitter_seconds, next_run_at
+from opinion.ingest.schedule import next_run_at
 from opinion.labels import SOURCE_KIND_NAMES, SOURCE_STATUS_NAMES
 from opinion.models import Post, Source, db, utcnow
 
@@ -175,110 +173,3 @@ def describe_health(sources: list[Source], now: datetime | None = None) -> list[
                            nxt, (source.state or {}).get("last_run") or {}))
     return rows
 
-
-# --- the command line: python -m opinion source add|list|enable|disable|show -------------------
-
-@click.group("source")
-def source_group():
-    """Data sources: add, list, enable, disable, show."""
-
-
-def _fail(exc: Exception):
-    raise click.ClickException(str(exc)) from exc
-
-
-@source_group.command("add")
-@click.argument("code")
-@click.option("--kind", required=True, type=click.Choice(list(SOURCE_KIND_NAMES)), help="channel type")
-@click.option("--name", required=True, help="display name (Chinese)")
-@click.option("--url", default=None, help="feed URL (rss)")
-@click.option("--interval", "interval_seconds", default=None, help="seconds between runs (default 600)")
-@click.option("--jitter", "jitter_seconds", default=None, help="random seconds added to each run")
-@click.option("--expected-hours", "expected_period_hours", default=None,
-              help="alert when nothing new arrives for this many hours")
-@click.option("--access-token", default=None, help="Weibo open API access token (weibo_api)")
-@click.option("--base-url", default=None, help="API base URL (weibo_api; default https://api.weibo.com/2)")
-@click.option("--disabled", is_flag=True, help="add it switched off")
-@with_appcontext
-def add_cmd(code, kind, disabled, **options):
-    """Add a source; it is collected on its schedule by the scheduler process."""
-    try:
-        source, notes = create_source({"code": code, "kind": kind, "enabled": "0" if disabled else "1", **options})
-    except SourceConfigError as exc:
-        _fail(exc)
-    click.echo(f"已添加数据源 {source.code}（{SOURCE_KIND_NAMES[source.kind]}，{'停用' if disabled else '启用'}）")
-    for note in notes:
-        click.echo(f"  {note}")
-
-
-@source_group.command("list")
-@with_appcontext
-def list_cmd():
-    """Every source with its status, last success and items today."""
-    sources = db.session.execute(select(Source).order_by(Source.code)).scalars().all()
-    if not sources:
-        click.echo("还没有数据源。用 python -m opinion source add 添加。")
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    for h in describe_health(sources):
-        s = h.source
-        last = s.last_success_at.astimezone(tz).strftime("%m-%d %H:%M") if s.last_success_at else "—"
-        switch = ("启用" if s.enabled else "停用") if has_switch(s) else "—"
-        click.echo(f"{s.code:<20} {SOURCE_KIND_NAMES.get(s.kind, s.kind):<12} {switch}  "
-                   f"{h.status_name:<4} 上次成功 {last}  今日 {h.items_today} 条  下次 {h.next_run}"
-                   + (f"\n{'':<20} 错误：{s.last_error}" if s.last_error else ""))
-
-
-def _toggle(code: str, enabled: bool) -> None:
-    try:
-        source = get_source(code)
-    except SourceConfigError as exc:
-        _fail(exc)
-    if not has_switch(source):
-        _fail(SourceConfigError(f"“{source.name}”由人工录入或文件导入，随时可用，无需启用或停用"))
-    set_enabled(source, enabled)
-    click.echo(f"{source.code}：已{'启用' if enabled else '停用'}")
-
-
-@source_group.command("enable")
-@click.argument("code")
-@with_appcontext
-def enable_cmd(code):
-    """Switch a source on (its back-off is reset)."""
-    _toggle(code, True)
-
-
-@source_group.command("disable")
-@click.argument("code")
-@with_appcontext
-def disable_cmd(code):
-    """Switch a source off; what it collected stays."""
-    _toggle(code, False)
-
-
-@source_group.command("show")
-@click.argument("code")
-@with_appcontext
-def show_cmd(code):
-    """One source in detail: settings (secrets hidden), health, the last run's problems."""
-    try:
-        source = get_source(code)
-    except SourceConfigError as exc:
-        _fail(exc)
-    h = describe_health([source])[0]
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    when = lambda t: t.astimezone(tz).strftime("%Y-%m-%d %H:%M") if t else "—"
-    click.echo(f"{source.code}  {source.name}（{SOURCE_KIND_NAMES.get(source.kind, source.kind)}）")
-    click.echo(f"  状态：{h.status_name}{'' if source.enabled or not has_switch(source) else '（已停用）'}  上次成功：{when(source.last_success_at)}"
-               f"  上次运行：{when(source.last_run_at)}  今日采集：{h.items_today} 条  下次：{h.next_run}")
-    click.echo(f"  间隔：{source.interval_seconds} 秒，抖动 {jitter_seconds(source)} 秒；连续失败 {source.failure_count or 0} 次")
-    if source.last_error:
-        click.echo(f"  最近错误：{source.last_error}")
-    run = h.last_run
-    if run:
-        click.echo(f"  上次结果：新增 {run.get('new', 0)}，重复 {run.get('duplicate', 0)}，拒收 {run.get('rejected_count', 0)}")
-        for ref, reason in run.get("rejected", [])[:10]:
-            click.echo(f"    拒收 {ref}：{reason}")
-        for warning in run.get("warnings", [])[:10]:
-            click.echo(f"    注意：{warning}")
-    for key, value in masked(source.config).items():
-        click.echo(f"  {key} = {value}")

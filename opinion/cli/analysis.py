@@ -1,0 +1,147 @@
+"""The analysis stages by hand: `analyze` a file of posts, `train` and `eval` the shipped models."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from opinion.analyze import analyze_stream
+
+
+@click.command("analyze")
+@click.argument("input", type=click.File("rb"), default="-")
+@click.option("--batch", default=500, show_default=True)
+@click.option("--engine", default=None, help="sentiment engine: domain (default) or snownlp")
+@click.option("--stream", is_flag=True,
+              help="print each batch at once; a topic merged later then keeps its old id on the lines already out")
+def analyze_cmd(input, batch, engine, stream):
+    """Analyse JSON Lines posts to JSON Lines, touching no database (PRODUCT.md contract)."""
+    analyze_stream(input, sys.stdout, batch=batch, engine=engine, stream=stream)
+
+
+@click.group("train")
+def train_group():
+    """Train the models the pipeline ships with."""
+
+
+@click.group("eval")
+def eval_group():
+    """Measure the shipped models on labelled data."""
+
+
+def _user_errors(fn):
+    """A data file the command cannot use (a missing column, too few examples of a class, an
+    unreadable file) is the user's to fix: its message, not a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, KeyError, OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    return wrapper
+
+
+def _data_options(fn):
+    fn = _user_errors(fn)
+    fn = click.option("--data", "data", required=True, multiple=True,
+                      type=click.Path(exists=True), help="labelled CSV or JSON Lines file")(fn)
+    fn = click.option("--text-col", default="text", show_default=True)(fn)
+    fn = click.option("--label-col", default=None, help="label column (default per model)")(fn)
+    return fn
+
+
+@train_group.command("sentiment")
+@_data_options
+@click.option("--out", default=None, help="model folder (default: the shipped model's)")
+def train_sentiment_cmd(data, text_col, label_col, out):
+    """Train the sentiment model from labelled posts (e.g. ../shared/data/weibo-emotion/train.csv)."""
+    # lazy: training loads numpy
+    from opinion.nlp import train
+    report = train.train_sentiment(data[0], out, text_col=text_col, label_col=label_col or "polarity")
+    click.echo(train.format_report(report))
+
+
+@train_group.command("emotion")
+@_data_options
+@click.option("--out", default=None)
+@click.option("--unlabelled", multiple=True, type=click.Path(exists=True),
+              help="unlabelled posts for the character vectors: JSON Lines/CSV files with a text "
+                   "field, or folders of .jsonl; default: weibo-stream/ and weibo-topics/ beside "
+                   "the data file's folder")
+def train_emotion_cmd(data, text_col, label_col, out, unlabelled):
+    """Train the seven-class emotion model."""
+    # lazy: training loads numpy
+    from opinion.nlp import train
+    report = train.train_emotion(data[0], out, text_col=text_col, label_col=label_col or "emotion",
+                                 unlabelled=list(unlabelled) or None)
+    click.echo(train.format_report(report))
+
+
+@train_group.command("routing")
+@_data_options
+@click.option("--out", default=None)
+@click.option("--with-corrections", is_flag=True,
+              help="add the monitors' reassignments as examples; writes to the instance folder")
+@with_appcontext
+def train_routing_cmd(data, text_col, label_col, out, with_corrections):
+    """Train the category classifier (e.g. ../shared/data/gov-messages/train.csv)."""
+    # lazy: the routing classifier loads numpy and scipy
+    from opinion.routing import train
+    if with_corrections:
+        from opinion.routing.retrain import retrain_with_corrections  # lazy: numpy and scipy, as above
+        report = retrain_with_corrections(current_app._get_current_object(), list(data), text_col,
+                                          label_col or "category", out, progress=True)
+        click.echo(f"改派记录 {report['corrections']} 条（每条计 {report['extra'] // max(report['corrections'], 1)} 次），"
+                   f"记住 {report['remembered']} 条改派决定（相似内容直接派往同一单位）")
+    else:
+        report = train.train_routing(list(data), out, text_col=text_col, label_col=label_col or "category")
+    click.echo(train.format_report(report))
+
+
+def _eval_text_model(kind: str, default_label: str, help_text: str) -> None:
+    @eval_group.command(kind, help=help_text)
+    @_data_options
+    @click.option("--model", default=None)
+    def command(data, text_col, label_col, model):
+        # lazy: evaluating loads numpy
+        from opinion.nlp import train
+        click.echo(train.format_report(train.evaluate(kind, data[0], text_col=text_col,
+                                                      label_col=label_col or default_label,
+                                                      model_path=model)))
+
+
+_eval_text_model("sentiment", "polarity", "Accuracy, macro-F1, ROC AUC, confusion matrix and throughput of `sentiment`.")
+_eval_text_model("emotion", "emotion", "Accuracy, macro-F1, confusion matrix and throughput of `emotion`.")
+
+
+@eval_group.command("routing")
+@_data_options
+@click.option("--model", default=None)
+def eval_routing_cmd(data, text_col, label_col, model):
+    """Macro-F1 and confusion matrix of `category`."""
+    # lazy: the routing classifier loads numpy and scipy
+    from opinion.routing import train
+    click.echo(train.format_report(train.evaluate_routing(list(data), text_col=text_col,
+                                                          label_col=label_col or "category",
+                                                          model_path=model)))
+
+
+@eval_group.command("topics")
+@click.option("--data", required=True, type=click.Path(exists=True),
+              help="a day file (JSON Lines, CSV, JSON, Excel) or a folder of them")
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="topic", show_default=True, help="the topic (hashtag) each post belongs to")
+@click.option("--seed", default=0, show_default=True, help="the arrival order's shuffle")
+@_user_errors
+def eval_topics_cmd(data, text_col, label_col, seed):
+    """ARI, NMI, purity, coverage and number of topics against hashtag labels."""
+    # lazy: the topic metrics load scikit-learn
+    from opinion.topics import evaluate
+    click.echo(evaluate.format_report(evaluate.evaluate_topics(data, seed=seed, text_col=text_col,
+                                                               label_col=label_col)))
+
+
+COMMANDS = (analyze_cmd, train_group, eval_group)

@@ -1,0 +1,35 @@
+"""The database handle and the one way this project stores time.
+
+Times are stored as UTC and always come back time-zone aware (UTCDateTime), so the same code is
+right on SQLite, which keeps no zone, and on PostgreSQL. Every model module builds on this one.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, TypeDecorator
+
+db = SQLAlchemy()
+
+
+def utcnow() -> datetime:
+    """Now, time-zone aware, in UTC: the default of every time column."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
