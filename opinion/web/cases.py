@@ -20,8 +20,10 @@ from opinion.errors import ConflictError, OpinionError
 from opinion.labels import LEVEL_NAMES
 from opinion.models import AuditEvent, Case, CaseExtension, CaseTransfer, Instruction, Post, Unit, User, db, utcnow
 from opinion.topics.trends import sparkline_points, topic_timeline
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+STALE = "该工单刚被他人修改，您的操作未保存。请查看最新状态后重新提交，您填写的内容已保留在表单中。"
 
 
 def _get_visible(case_id: int) -> Case:
@@ -100,21 +102,15 @@ def _act(case_id: int, action, done):
     """Run `action(case)` for a POST; commit, or refuse with the reason and keep the input.
     `done` is the message, or what `action` returned when it is None (a decision says which)."""
     case = _get_visible(case_id)
-    try:
+
+    def checked():
         service.check_version(case, request.form.get("version"))
-        said = action(case)
-        db.session.commit()
-    except (ConflictError, StaleDataError) as exc:
-        db.session.rollback()
-        message = str(exc) if isinstance(exc, ConflictError) else (
-            "该工单刚被他人修改，您的操作未保存。请查看最新状态后重新提交，您填写的内容已保留在表单中。")
-        flash(message, "error")
-        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=409)
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=400)
-    flash(done if done is not None else said, "info")
+        return action(case)
+    outcome = commit_or_flash(checked, stale=STALE)
+    if not outcome:
+        status = 409 if isinstance(outcome.error, (ConflictError, StaleDataError)) else 400
+        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=status)
+    flash(done if done is not None else outcome.value, "info")
     return redirect(url_for("cases.show", case_id=case_id))
 
 

@@ -13,6 +13,7 @@ from opinion.cases import duty
 from opinion.errors import OpinionError
 from opinion.models import DutyShift, Unit, User, db, utcnow
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("duty", __name__, url_prefix="/duty")
 
@@ -63,16 +64,14 @@ def _parse(field: str, label: str) -> datetime:
 @roles_required("spokesperson", "monitor", "admin")
 def add():
     unit = _unit()
-    try:
+
+    def add_shift():
         person = db.session.get(User, int(request.form["user"])) if request.form.get("user", "").isdigit() else None
         if person is None or person.unit_id != unit.id:
             raise OpinionError("请选择本单位的新闻发言人")
         duty.add_shift(db.session, current_user, person, _parse("start", "开始时间"), _parse("end", "结束时间"),
                        urgent_cover=bool(request.form.get("urgent_cover")), now=utcnow())
-        db.session.commit()
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not commit_or_flash(add_shift):
         return _render(unit, request.form.to_dict(), 400)
     flash("已加入值班表", "info")
     return redirect(url_for("duty.index", unit=unit.code))
@@ -85,11 +84,6 @@ def remove(shift_id: int):
     if shift is None:
         abort(404)
     code = shift.unit.code
-    try:
-        duty.remove_shift(db.session, current_user, shift, utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: duty.remove_shift(db.session, current_user, shift, utcnow())):
         flash("已删除该班次", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("duty.index", unit=code))

@@ -33,6 +33,7 @@ from opinion.labels import SEVERITY_NAMES, SOURCE_STATUS_NAMES
 from opinion.models import Alert, Case, Source, Topic, Unit, db, utcnow
 from opinion.topics.trends import recent_counts, sparkline_points
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 
@@ -147,13 +148,8 @@ def acknowledge(alert_id: int):
         from opinion.alerts.engine import acknowledge_alert
     except ImportError:  # the rule engine's service is not installed: record it the same way
         acknowledge_alert = _acknowledge_here
-    try:
-        acknowledge_alert(db.session, alert, current_user, utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: acknowledge_alert(db.session, alert, current_user, utcnow())):
         flash(f"已确认预警 #{alert.id}", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("monitor.index") + "#alerts")
 
 
@@ -175,11 +171,7 @@ def reassign(case_id: int):
     if unit is None:
         flash("请选择要分拨到的单位", "error")
         return redirect(request.referrer or url_for("monitor.index"))
-    try:
-        reassign_to_unit(db.session, case, unit, current_user, request.form.get("reason", ""), utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: reassign_to_unit(db.session, case, unit, current_user, request.form.get("reason", ""),
+                                                utcnow())):
         flash(f"工单 #{case.id} 已分拨至{unit.name}", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("monitor.index") + "#triage")

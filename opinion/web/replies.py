@@ -9,13 +9,13 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask import session as web_session
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from opinion.cases import replies as service
 from opinion.cases.lifecycle import visible_cases
-from opinion.errors import EditLockedError, OpinionError, PublishError
+from opinion.errors import EditLockedError, PublishError
 from opinion.models import Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("replies", __name__, url_prefix="/replies")
 ACTORS = ("spokesperson", "monitor", "admin")
@@ -74,21 +74,22 @@ def submit(case_id: int):
     text = request.form.get("text", "")
     template_id = request.form.get("template_id", type=int)
     link = request.form.get("link", "").strip() or None
-    try:
+
+    def send():
         if request.form.get("action") == "draft":
             service.acquire_lock(db.session, case, current_user, utcnow(), _tz())
             service.save_draft(db.session, case, current_user, text, utcnow(), template_id=template_id, link=link)
-            db.session.commit()
-            flash("草稿已保存", "info")
-            return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
-        outcome = service.submit(db.session, _district(), case, current_user, text, utcnow(),
-                                 template_id=template_id, link=link, tz=_tz(),
-                                 confirmed=request.form.get("confirmed") == "1")
-        db.session.commit()
-    except (OpinionError, StaleDataError) as exc:  # locked by another person, case closed or changed
-        db.session.rollback()
+            return None
+        return service.submit(db.session, _district(), case, current_user, text, utcnow(),
+                              template_id=template_id, link=link, tz=_tz(),
+                              confirmed=request.form.get("confirmed") == "1")
+    sent = commit_or_flash(send, stale=CONFLICT)
+    if not sent:  # locked by another person, case closed or changed
         web_session[_unsent_key(case_id)] = text[:20000]  # shown again in the composer
-        flash(CONFLICT if isinstance(exc, StaleDataError) else str(exc), "error")
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+    outcome = sent.value
+    if outcome is None:
+        flash("草稿已保存", "info")
         return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
     if outcome.status == "published":
         flash("回复已发布" + ("（已通过原渠道回复网友）" if outcome.reply.channel != "elsewhere" else "（已记录发布链接）"), "info")
@@ -169,17 +170,11 @@ def _pending(reply_id: int) -> Reply:
 @roles_required("monitor", "spokesperson")
 def approve(reply_id: int):
     reply = _pending(reply_id)
-    try:
-        service.approve(db.session, reply, current_user, utcnow(),
-                        link=request.form.get("link", "").strip() or None)
-        db.session.commit()
+    # A channel that fails to publish keeps the approval and says why, to retry.
+    if commit_or_flash(lambda: service.approve(db.session, reply, current_user, utcnow(),
+                                               link=request.form.get("link", "").strip() or None),
+                       stale=CONFLICT, keep=(PublishError,)):
         flash(f"已批准并发布：工单 #{reply.case_id}", "info")
-    except PublishError as exc:  # keep the approval and the channel's error, to retry
-        db.session.commit()
-        flash(str(exc), "error")
-    except (OpinionError, StaleDataError) as exc:
-        db.session.rollback()
-        flash(CONFLICT if isinstance(exc, StaleDataError) else str(exc), "error")
     return redirect(url_for("replies.approvals"))
 
 
@@ -188,13 +183,8 @@ def approve(reply_id: int):
 def withdraw(reply_id: int):
     """The author pulls a pending reply back into the composer."""
     reply = db.get_or_404(Reply, reply_id)
-    try:
-        service.withdraw(db.session, reply, current_user, utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: service.withdraw(db.session, reply, current_user, utcnow())):
         flash("已撤回，回复已回到草稿，可修改后重新提交", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("cases.show", case_id=reply.case_id, _anchor="composer"))
 
 
@@ -202,11 +192,7 @@ def withdraw(reply_id: int):
 @roles_required("monitor", "spokesperson")
 def reject(reply_id: int):
     reply = _pending(reply_id)
-    try:
-        service.reject(db.session, reply, current_user, request.form.get("note", ""), utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: service.reject(db.session, reply, current_user, request.form.get("note", ""),
+                                              utcnow())):
         flash(f"已退回：工单 #{reply.case_id}", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("replies.approvals"))

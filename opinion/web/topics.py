@@ -8,12 +8,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from opinion.errors import OpinionError
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.models import Case, Post, Topic, db, utcnow
 from opinion.topics import edit
 from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("topics", __name__, url_prefix="/monitor")
 PAGE = 50
@@ -88,26 +88,18 @@ def split(topic_id: int):
     if target_id and target is None:
         flash(f"话题 #{target_id} 不存在", "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
-    try:
-        moved_to = edit.move_posts(db.session, _store(), posts, target, current_user, utcnow())
-        db.session.commit()
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    moved = commit_or_flash(lambda: edit.move_posts(db.session, _store(), posts, target, current_user, utcnow()))
+    if not moved:
         return redirect(url_for("topics.show", topic_id=topic.id))
-    flash(f"已将 {len(posts)} 条帖子移入话题 #{moved_to.id}", "info")
-    return redirect(url_for("topics.show", topic_id=moved_to.id))
+    flash(f"已将 {len(posts)} 条帖子移入话题 #{moved.value.id}", "info")
+    return redirect(url_for("topics.show", topic_id=moved.value.id))
 
 
 def _apply(topic_id: int, action, done: str, back_to: int | None = None):
     """Run one edit; on success show `topic_id`, on a refusal go back to where the form was."""
-    try:
-        action()
-        db.session.commit()
+    if commit_or_flash(action):
         flash(done, "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    else:
         topic_id = back_to or topic_id
     return redirect(url_for("topics.show", topic_id=topic_id))
 
