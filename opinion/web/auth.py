@@ -12,11 +12,11 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from opinion import audit
 from opinion.accounts.directory import PASSWORD_RULE, password_problem
-from opinion.models import AuditEvent, User, db, utcnow
+from opinion.accounts.queries import failed_logins, user_by_username
+from opinion.models import User, db, utcnow
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -70,13 +70,7 @@ def _too_many(username: str, address: str) -> bool:
     """Five failures for this account from this address since the window opened, and none of
     them cleared by a successful log-in from there."""
     since = utcnow() - timedelta(seconds=WINDOW_SECONDS)
-    mine = (AuditEvent.actor == _account(username), AuditEvent.reason == address, AuditEvent.at >= since)
-    last_login = db.session.execute(select(func.max(AuditEvent.at))
-                                    .where(AuditEvent.action == "user.login", *mine)).scalar()
-    failures = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user.login_failed", *mine)
-    if last_login is not None:
-        failures = failures.where(AuditEvent.at > last_login)
-    return db.session.execute(failures).scalar() >= MAX_FAILURES
+    return failed_logins(db.session, _account(username), address, since) >= MAX_FAILURES
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -87,7 +81,7 @@ def login():
         if _too_many(username, address):
             flash("登录失败次数过多，请 15 分钟后再试", "error")
             return render_template("login.html"), 429
-        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        user = user_by_username(db.session, username)
         if user is None or not user.check_password(request.form.get("password", "")):
             # The account name as typed is the record's actor (an unknown name has no user row).
             failed = audit.record(db.session, "user.login_failed", "user", user.id if user else None,

@@ -26,26 +26,20 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from opinion.accounts.queries import active_units, unit_by_code
+from opinion.alerts.queries import open_alert_count, open_alerts
+from opinion.cases.queries import console_cases
 from opinion.errors import OpinionError
 from opinion.labels import SEVERITY_NAMES, SOURCE_STATUS_NAMES
-from opinion.models import Alert, Case, Source, Topic, Unit, db, utcnow
+from opinion.models import Alert, Case, Source, db, utcnow
+from opinion.topics.queries import hot_topics
 from opinion.topics.trends import recent_counts, sparkline_points
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
-
-
-def _centre() -> Unit | None:
-    code = current_app.extensions["district"].monitoring_centre
-    return db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
-
-
-def open_alerts(after_id: int = 0, limit: int = 50) -> list[Alert]:
-    return db.session.execute(select(Alert).where(Alert.status == "open", Alert.id > after_id)
-                              .order_by(Alert.id.desc()).limit(limit)).scalars().all()
 
 
 def alert_event(alert: Alert) -> dict:
@@ -64,28 +58,14 @@ def index():
     # Hot means now: a topic quiet for the dormancy period is off the list even before the
     # scheduler's upkeep marks it dormant.
     active_since = now - timedelta(hours=current_app.config["TOPIC_DORMANT_HOURS"])
-    topics = db.session.execute(select(Topic).where(Topic.status == "open", Topic.last_seen_at >= active_since)
-                                .order_by(Topic.hot_score.desc(), Topic.id.desc()).limit(20)).scalars().all()
-    series = recent_counts(db.session, [t.id for t in topics], now)
-    alerts = open_alerts()
-    open_alert_count = db.session.execute(select(func.count()).select_from(Alert)
-                                          .where(Alert.status == "open")).scalar()
-    centre = _centre()
-    triage_query = select(Case).where(Case.unit_id == (centre.id if centre else -1),
-                                      Case.status.in_(("new", "acknowledged", "transferred_back")))
-    triage = db.session.execute(triage_query.order_by(Case.created_at).limit(30)).scalars().all()
-    waiting = db.session.execute(select(Case).where(Case.escalation_level >= 2, Case.acknowledged_at.is_(None),
-                                                    Case.closed_at.is_(None))
-                                 .order_by(Case.acknowledge_due_at).limit(30)).scalars().all()
-    escalated = db.session.execute(select(func.count()).select_from(Case)
-                                   .where(Case.escalation_level >= 2, Case.closed_at.is_(None))).scalar()
-    units = db.session.execute(select(Unit).where(Unit.active.is_(True), Unit.kind != "centre")
-                               .order_by(Unit.kind, Unit.id)).scalars().all()
-    sources = db.session.execute(select(Source).order_by(Source.name)).scalars().all()
-    return render_template("monitor.html", topics=topics, series=series, sparkline=sparkline_points,
-                           alerts=alerts, open_alert_count=open_alert_count, triage=triage,
-                           waiting=waiting, escalated=escalated, units=units, sources=sources,
-                           last_alert_id=max((a.id for a in alerts), default=0),
+    topics = hot_topics(db.session, active_since)
+    alerts = open_alerts(db.session)
+    centre = unit_by_code(db.session, current_app.extensions["district"].monitoring_centre)
+    return render_template("monitor.html", topics=topics, series=recent_counts(db.session, [t.id for t in topics], now),
+                           sparkline=sparkline_points, alerts=alerts, open_alert_count=open_alert_count(db.session),
+                           units=active_units(db.session, centre=False),
+                           sources=db.session.execute(select(Source).order_by(Source.name)).scalars().all(),
+                           last_alert_id=max((a.id for a in alerts), default=0), **console_cases(db.session, centre),
                            SEVERITY_NAMES=SEVERITY_NAMES, SOURCE_STATUS_NAMES=SOURCE_STATUS_NAMES)
 
 
@@ -112,7 +92,7 @@ def stream():
             deadline = time.monotonic() + lifetime
             next_beat = time.monotonic() + keep_alive
             while True:
-                fresh = [alert_event(a) for a in reversed(open_alerts(last_id))]
+                fresh = [alert_event(a) for a in reversed(open_alerts(db.session, last_id))]
                 db.session.rollback()  # end the read transaction: SQLite would keep showing this snapshot
                 for data in fresh:
                     last_id = max(last_id, data["id"])
@@ -167,7 +147,7 @@ def _acknowledge_here(session, alert: Alert, user, now) -> None:
 def reassign(case_id: int):
     from opinion.cases.triage import reassign_to_unit
     case = db.session.get(Case, case_id) or abort(404)
-    unit = db.session.execute(select(Unit).where(Unit.code == request.form.get("unit", ""))).scalar_one_or_none()
+    unit = unit_by_code(db.session, request.form.get("unit", ""))
     if unit is None:
         flash("请选择要分拨到的单位", "error")
         return redirect(request.referrer or url_for("monitor.index"))

@@ -8,10 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from opinion.cases import replies as service
-from opinion.cases.lifecycle import visible_cases
+from opinion.cases.queries import approval_queue, pending_reply, visible_case
 from opinion.errors import EditLockedError, PublishError
 from opinion.models import Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
@@ -31,10 +30,7 @@ def _district():
 
 
 def _get_case(case_id: int) -> Case:
-    case = db.session.execute(visible_cases(current_user).where(Case.id == case_id)).scalar_one_or_none()
-    if case is None:
-        abort(404)
-    return case
+    return visible_case(db.session, current_user, case_id) or abort(404)
 
 
 def _unsent_key(case_id: int) -> str:
@@ -140,30 +136,18 @@ def cancel(case_id: int):
     return redirect(url_for("cases.show", case_id=case_id))
 
 
-def _approvable():
-    query = (select(Reply).join(Case, Reply.case_id == Case.id)
-             .where(Reply.status == "pending_approval").order_by(Reply.updated_at))
-    if current_user.role == "spokesperson":
-        query = query.where(Case.unit_id == current_user.unit_id)
-    return query
-
-
 @bp.route("/approvals")
 @roles_required("monitor", "spokesperson")
 def approvals():
     if current_user.role == "spokesperson" and not current_user.is_unit_head:
         abort(403)
-    rows = db.session.execute(_approvable().limit(200)).scalars().all()
-    return render_template("approvals.html", rows=rows, can_approve=service.can_approve,
+    return render_template("approvals.html", rows=approval_queue(db.session, current_user), can_approve=service.can_approve,
                            channel_of=lambda r: service.reply_channel(db.session, r.case)[0] is not None,
                            check=lambda r: service.check_reply(_district(), r.text))
 
 
 def _pending(reply_id: int) -> Reply:
-    reply = db.session.execute(_approvable().where(Reply.id == reply_id)).scalar_one_or_none()
-    if reply is None:
-        abort(404)
-    return reply
+    return pending_reply(db.session, current_user, reply_id) or abort(404)
 
 
 @bp.route("/<int:reply_id>/approve", methods=["POST"])

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
+from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
-from opinion.models import Case, Post, Topic, db, utcnow
+from opinion.models import Topic, db, utcnow
 from opinion.topics import edit
+from opinion.topics.queries import copy_counts, latest_posts, posts_in_topic
 from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
@@ -23,21 +24,16 @@ PAGE = 50
 @roles_required("monitor", "admin")
 def show(topic_id: int):
     topic = db.session.get(Topic, topic_id) or abort(404)
-    posts = db.session.execute(select(Post).where(Post.topic_id == topic.id, Post.duplicate_of_id.is_(None))
-                               .order_by(Post.created_at.desc()).limit(100)).scalars().all()
-    copies = dict(db.session.execute(select(Post.duplicate_of_id, func.count())
-                                     .where(Post.topic_id == topic.id, Post.duplicate_of_id.is_not(None))
-                                     .group_by(Post.duplicate_of_id)).all())
     counts, slot = topic_timeline(db.session, topic.id, topic.first_seen_at, topic.last_seen_at)
-    cases = db.session.execute(select(Case).where(Case.topic_id == topic.id).order_by(Case.id)).scalars().all()
     merged_into = db.session.get(Topic, topic.merged_into_id) if topic.merged_into_id else None
     related = edit.related_topics(db.session, topic, utcnow() - timedelta(
         hours=current_app.config["TOPIC_DORMANT_HOURS"])) if topic.status == "open" else []
-    return render_template("monitor_topic.html", topic=topic, posts=posts, copies=copies, related=related,
+    return render_template("monitor_topic.html", topic=topic, posts=latest_posts(db.session, topic.id),
+                           copies=copy_counts(db.session, topic.id), related=related,
                            trend=sparkline_points(counts, 600, 80, 4), trend_counts=counts,
                            slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
-                           cases=cases, merged_into=merged_into, EMOTION_NAMES=EMOTION_NAMES,
-                           POLARITY_NAMES=POLARITY_NAMES)
+                           cases=cases_on_topic(db.session, topic.id), merged_into=merged_into,
+                           EMOTION_NAMES=EMOTION_NAMES, POLARITY_NAMES=POLARITY_NAMES)
 
 
 def _store():
@@ -82,7 +78,7 @@ def split(topic_id: int):
     """Move the ticked posts to the topic named by number, or split them off into a new topic."""
     topic = _topic_or_404(topic_id)
     ids = request.form.getlist("post", type=int)
-    posts = db.session.execute(select(Post).where(Post.id.in_(ids), Post.topic_id == topic.id)).scalars().all()
+    posts = posts_in_topic(db.session, topic.id, ids)
     target_id = request.form.get("into", type=int)
     target = db.session.get(Topic, target_id) if target_id else None
     if target_id and target is None:
