@@ -23,6 +23,9 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"
 MAX_FAILURES, WINDOW_SECONDS = 5, 900
+# Where each role lands after logging in (and on "/").
+HOME_BY_ROLE = {"spokesperson": "inbox.index", "monitor": "monitor.index",
+                "leader": "leader.index", "admin": "admin.index"}
 
 
 def init_login(app) -> None:
@@ -97,7 +100,6 @@ def login():
         db.session.commit()
         session.permanent = True
         login_user(user)
-        from opinion.web import HOME_BY_ROLE
         return redirect(url_for(HOME_BY_ROLE[user.role]))
     return render_template("login.html")
 
@@ -125,7 +127,6 @@ def change_password():
                      reason=_address())
         db.session.commit()
         flash("密码已修改", "info")
-        from opinion.web import HOME_BY_ROLE
         return redirect(url_for(HOME_BY_ROLE[current_user.role]))
     return render_template("password.html", rule=PASSWORD_RULE)
 

@@ -27,7 +27,8 @@ READERS = ("leader", "monitor", "admin")
 @bp.route("/")
 @roles_required("leader", "admin")
 def index():
-    from opinion.reports.charts import trend_chart  # matplotlib loads on the first dashboard view
+    # lazy: matplotlib takes most of a second to import, and only this dashboard draws a chart
+    from opinion.reports.charts import trend_chart
     now = utcnow()
     district = current_app.extensions["district"]
     window = periods.last_days(now, 7, district.timezone)

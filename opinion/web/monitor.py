@@ -29,9 +29,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from opinion.accounts.queries import active_units, unit_by_code
+from opinion.alerts.engine import acknowledge_alert
 from opinion.alerts.queries import open_alert_count, open_alerts
 from opinion.cases.queries import console_cases
-from opinion.errors import OpinionError
+from opinion.cases.triage import reassign_to_unit
 from opinion.labels import SEVERITY_NAMES, SOURCE_STATUS_NAMES
 from opinion.models import Alert, Case, Source, db, utcnow
 from opinion.topics.queries import hot_topics
@@ -124,28 +125,14 @@ def _stream_slots() -> threading.BoundedSemaphore:
 @roles_required("monitor", "admin")
 def acknowledge(alert_id: int):
     alert = db.session.get(Alert, alert_id) or abort(404)
-    try:
-        from opinion.alerts.engine import acknowledge_alert
-    except ImportError:  # the rule engine's service is not installed: record it the same way
-        acknowledge_alert = _acknowledge_here
     if commit_or_flash(lambda: acknowledge_alert(db.session, alert, current_user, utcnow())):
         flash(f"已确认预警 #{alert.id}", "info")
     return redirect(url_for("monitor.index") + "#alerts")
 
 
-def _acknowledge_here(session, alert: Alert, user, now) -> None:
-    from opinion import audit
-    if alert.status != "open":
-        raise OpinionError(f"预警 #{alert.id} 已确认或已解除，无需重复确认")
-    alert.status, alert.acknowledged_at, alert.acknowledged_by_id = "acknowledged", now, user.id
-    audit.record(session, "alert.acknowledged", "alert", alert.id, actor=user, at=now,
-                 before={"status": "open"}, after={"status": "acknowledged"})
-
-
 @bp.route("/triage/<int:case_id>", methods=["POST"])
 @roles_required("monitor", "admin")
 def reassign(case_id: int):
-    from opinion.cases.triage import reassign_to_unit
     case = db.session.get(Case, case_id) or abort(404)
     unit = unit_by_code(db.session, request.form.get("unit", ""))
     if unit is None:

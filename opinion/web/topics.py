@@ -12,6 +12,7 @@ from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.models import Topic, db, utcnow
 from opinion.topics import edit
 from opinion.topics.queries import copy_counts, latest_posts, posts_in_topic
+from opinion.topics.search import count_posts, search_posts
 from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
@@ -103,7 +104,6 @@ def _apply(topic_id: int, action, done: str, back_to: int | None = None):
 @bp.route("/search")
 @roles_required("monitor", "admin")
 def search():
-    from opinion.topics.search import count_posts, search_posts
     text = request.args.get("q", "").strip()[:100]
     page = max(request.args.get("page", 1, type=int), 1)
     tokens, posts, total = [], [], 0
@@ -121,6 +121,7 @@ def _segmenter():
     """The pipeline's segmentation (district words kept whole), loaded once per app."""
     seg = current_app.extensions.get("search_segmenter")
     if seg is None:
+        # lazy: rjieba takes a quarter second to import, and only a search needs it
         from opinion.nlp.segment import Segmenter
         seg = Segmenter(user_words=current_app.extensions["district"].user_words())
         current_app.extensions["search_segmenter"] = seg

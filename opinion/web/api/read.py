@@ -31,6 +31,7 @@ from opinion.ingest.queries import webhook_source
 from opinion.labels import PRIORITY_NAMES, ROLE_NAMES
 from opinion.models import CASE_STATUSES, Alert, Case, Topic, db, utcnow
 from opinion.reports.figures import post_summary, representative_post
+from opinion.reports.stats import full_stats
 from opinion.topics.queries import hot_topics, latest_posts
 from opinion.web.api import serialize as api_json
 
@@ -217,7 +218,6 @@ def case(case_id: int):
 def stats():
     """What `python -m opinion stats --json` prints, for the same period options."""
     require(READERS)
-    from opinion.reports.stats import full_stats
     since, until = time_arg("since"), time_arg("until")
     try:
         figures = full_stats(db.session, current_app.extensions["district"], since=since, until=until,
