@@ -61,6 +61,12 @@ def query(*, object_type: str | None = None, object_id: int | None = None, actor
     return q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
+def filter_choices(session) -> tuple[list[str], list[str]]:
+    """The actors and the object types that occur in the log, for the filter's drop-downs."""
+    return tuple(session.execute(select(column).distinct().order_by(column)).scalars().all()
+                 for column in (AuditEvent.actor, AuditEvent.object_type))
+
+
 CSV_HEADER = ["编号", "时间", "操作人", "操作", "操作代码", "对象类型", "对象编号", "原因", "变更前", "变更后"]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from opinion import audit
 from opinion.errors import OpinionError
-from opinion.models import ROLES, Unit, User
+from opinion.models import ROLES, Unit, User, db
 from opinion.settings.district import District
 
 MIN_PASSWORD = 8
@@ -47,7 +47,6 @@ def sync_units(session, district: District) -> tuple[int, int]:
 
 def load_units(app) -> tuple[int, int]:
     """The district's units (file and admin overrides) into the database, committed."""
-    from opinion.models import db
     try:
         counts = sync_units(db.session, app.extensions["district"])
         db.session.commit()

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from opinion.errors import ImportFileError
+from opinion.models import ReplyTemplate
 
 TEMPLATES_FILE = Path(__file__).resolve().parent / "replytemplates.json"
 MIN_SUPPORT = 3  # a wording used by fewer replies of a category falls back to the whole corpus
@@ -82,6 +83,7 @@ def learn_templates(path: str, classify=None) -> dict:
     """Per-category templates from the replies in `path`, as the JSON document to ship."""
     rows = read_replies(path)
     if classify is None:
+        # lazy: the classifier loads NumPy and SciPy; only learning templates needs it
         from opinion.routing.classifier import CategoryClassifier
         model = CategoryClassifier.load()
         classify = lambda texts: [c for c, _ in model.predict(texts)]  # noqa: E731
@@ -133,7 +135,6 @@ def _compose(parts: dict[str, str]) -> str:
 
 def load_templates(session, path: str | Path = TEMPLATES_FILE) -> tuple[int, int]:
     """Add the shipped learned templates that are not in the table yet; (added, already there)."""
-    from opinion.models import ReplyTemplate
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     have = {(t.category, t.title) for t in session.execute(
         select(ReplyTemplate).where(ReplyTemplate.unit_id.is_(None))).scalars()}

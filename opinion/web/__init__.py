@@ -10,36 +10,35 @@ from flask_wtf.csrf import CSRFProtect
 
 from opinion.labels import ACTION_NAMES, CASE_STATUS_NAMES, PRIORITY_NAMES, ROLE_NAMES
 from opinion.models import utcnow
+from opinion.web import (
+    admin,
+    audit,
+    auth,
+    cases,
+    duty,
+    inbox,
+    leader,
+    monitor,
+    replies,
+    sources,
+    supervision,
+    tokens,
+    topics,
+)
+from opinion.web.api import push as ingest_api
+from opinion.web.api import read as read_api
+from opinion.web.auth import HOME_BY_ROLE
 
 csrf = CSRFProtect()
-HOME_BY_ROLE = {"spokesperson": "inbox.index", "monitor": "monitor.index",
-                "leader": "leader.index", "admin": "admin.index"}
 
 
 def register_blueprints(app: Flask) -> None:
-    from opinion.web import auth, cases, inbox, leader, monitor
-
     csrf.init_app(app)
-    for bp in (auth.bp, inbox.bp, cases.bp, monitor.bp, leader.bp):
-        app.register_blueprint(bp)
-    from opinion.web import replies
-    app.register_blueprint(replies.bp)
-    from opinion.web import audit, duty, supervision
-    app.register_blueprint(audit.bp)
-    app.register_blueprint(duty.bp)
-    app.register_blueprint(supervision.bp)
-    from opinion.web import sources, tokens
-    from opinion.web.api import push as api
-    from opinion.web.api import read as api_read
-    app.register_blueprint(api.bp)
-    app.register_blueprint(api_read.bp)
-    app.register_blueprint(sources.bp)
-    app.register_blueprint(tokens.bp)
-    csrf.exempt(api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
-    csrf.exempt(api_read.bp)  # a Bearer token in a header, which no browser adds by itself; no cookies
-    from opinion.web import admin, topics
-    app.register_blueprint(topics.bp)
-    app.register_blueprint(admin.bp)
+    for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
+                   sources, tokens, topics, admin):
+        app.register_blueprint(module.bp)
+    csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
+    csrf.exempt(read_api.bp)  # a Bearer token in a header, which no browser adds by itself; no cookies
     tz = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("localtime")
@@ -64,8 +63,8 @@ def register_blueprints(app: Flask) -> None:
         """Post links are untrusted: only http(s) links are ever rendered as links."""
         return value if value and value.lower().startswith(("http://", "https://")) else None
 
-    app.jinja_env.globals.update(ACTION_NAMES=ACTION_NAMES, PRIORITY_NAMES=PRIORITY_NAMES, CASE_STATUS_NAMES=CASE_STATUS_NAMES,
-                                 ROLE_NAMES=ROLE_NAMES, now=utcnow)
+    app.jinja_env.globals.update(ACTION_NAMES=ACTION_NAMES, PRIORITY_NAMES=PRIORITY_NAMES,
+                                 CASE_STATUS_NAMES=CASE_STATUS_NAMES, ROLE_NAMES=ROLE_NAMES, now=utcnow)
 
     @app.route("/")
     def home():
@@ -91,8 +90,7 @@ def register_blueprints(app: Flask) -> None:
 def _error_page(code: int, message: str | None):
     def handler(exc):
         if request.path.startswith("/api/"):  # programs read {"error", "code"}, never a page
-            from opinion.web.api.read import error_response
-            return error_response(code)
+            return read_api.error_response(code)
         if message is None:
             return exc
         detail = getattr(exc, "description", None) if code == 400 else None

@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request
-from sqlalchemy import select
 
 from opinion import audit
 from opinion.labels import ACTION_NAMES
-from opinion.models import AuditEvent, db
+from opinion.models import db
 from opinion.web.auth import roles_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -43,9 +42,7 @@ def _filters() -> tuple[dict, list[str]]:
 def index():
     filters, errors = _filters()
     events = db.session.execute(audit.query(**filters).limit(PAGE + 1)).scalars().all()
-    actors = db.session.execute(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor)).scalars().all()
-    types = db.session.execute(select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)
-                               ).scalars().all()
+    actors, types = audit.filter_choices(db.session)
     return render_template("audit.html", events=events[:PAGE], more=len(events) > PAGE, errors=errors,
                            actors=actors, types=types, actions=ACTION_NAMES, args=request.args), \
         400 if errors else 200

@@ -12,17 +12,20 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from opinion import audit
 from opinion.accounts.directory import PASSWORD_RULE, password_problem
-from opinion.models import AuditEvent, User, db, utcnow
+from opinion.accounts.queries import failed_logins, user_by_username
+from opinion.models import User, db, utcnow
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"
 MAX_FAILURES, WINDOW_SECONDS = 5, 900
+# Where each role lands after logging in (and on "/").
+HOME_BY_ROLE = {"spokesperson": "inbox.index", "monitor": "monitor.index",
+                "leader": "leader.index", "admin": "admin.index"}
 
 
 def init_login(app) -> None:
@@ -70,13 +73,7 @@ def _too_many(username: str, address: str) -> bool:
     """Five failures for this account from this address since the window opened, and none of
     them cleared by a successful log-in from there."""
     since = utcnow() - timedelta(seconds=WINDOW_SECONDS)
-    mine = (AuditEvent.actor == _account(username), AuditEvent.reason == address, AuditEvent.at >= since)
-    last_login = db.session.execute(select(func.max(AuditEvent.at))
-                                    .where(AuditEvent.action == "user.login", *mine)).scalar()
-    failures = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user.login_failed", *mine)
-    if last_login is not None:
-        failures = failures.where(AuditEvent.at > last_login)
-    return db.session.execute(failures).scalar() >= MAX_FAILURES
+    return failed_logins(db.session, _account(username), address, since) >= MAX_FAILURES
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -87,7 +84,7 @@ def login():
         if _too_many(username, address):
             flash("登录失败次数过多，请 15 分钟后再试", "error")
             return render_template("login.html"), 429
-        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        user = user_by_username(db.session, username)
         if user is None or not user.check_password(request.form.get("password", "")):
             # The account name as typed is the record's actor (an unknown name has no user row).
             failed = audit.record(db.session, "user.login_failed", "user", user.id if user else None,
@@ -103,7 +100,6 @@ def login():
         db.session.commit()
         session.permanent = True
         login_user(user)
-        from opinion.web import HOME_BY_ROLE
         return redirect(url_for(HOME_BY_ROLE[user.role]))
     return render_template("login.html")
 
@@ -131,7 +127,6 @@ def change_password():
                      reason=_address())
         db.session.commit()
         flash("密码已修改", "info")
-        from opinion.web import HOME_BY_ROLE
         return redirect(url_for(HOME_BY_ROLE[current_user.role]))
     return render_template("password.html", rule=PASSWORD_RULE)
 

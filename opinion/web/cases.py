@@ -10,26 +10,25 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
+from opinion.accounts.queries import active_units, unit_by_code
 from opinion.cases import duty, supervision, transfers
 from opinion.cases import lifecycle as service
+from opinion.cases.queries import case_records, visible_case
 from opinion.errors import ConflictError, OpinionError
 from opinion.labels import LEVEL_NAMES
-from opinion.models import AuditEvent, Case, CaseExtension, CaseTransfer, Instruction, Post, Unit, User, db, utcnow
+from opinion.models import Case, CaseExtension, Unit, User, db, utcnow
+from opinion.topics.queries import posts_with_waves
 from opinion.topics.trends import sparkline_points, topic_timeline
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+STALE = "该工单刚被他人修改，您的操作未保存。请查看最新状态后重新提交，您填写的内容已保留在表单中。"
 
 
 def _get_visible(case_id: int) -> Case:
-    case = db.session.execute(service.visible_cases(current_user).where(Case.id == case_id)
-                              ).scalar_one_or_none()
-    if case is None:
-        abort(404)
-    return case
+    return visible_case(db.session, current_user, case_id) or abort(404)
 
 
 def _district():
@@ -39,53 +38,28 @@ def _district():
 def _page(case: Case, draft: dict | None = None, status: int = 200):
     posts, copies, trend = [], {}, None
     if case.topic_id:
-        # Reposts and copy-paste waves fold into their original, with their count beside it. A
-        # wave whose original sits in another topic shows its first copy here instead.
-        posts = db.session.execute(select(Post).where(Post.topic_id == case.topic_id,
-                                                      Post.duplicate_of_id.is_(None))
-                                   .order_by(Post.created_at.desc()).limit(100)).scalars().all()
-        original = aliased(Post)
-        waves = db.session.execute(
-            select(Post.duplicate_of_id, func.min(Post.id), func.count(), original.topic_id)
-            .join(original, original.id == Post.duplicate_of_id)
-            .where(Post.topic_id == case.topic_id)
-            .group_by(Post.duplicate_of_id, original.topic_id)).all()
-        copies = {orig: n for orig, _, n, topic in waves if topic == case.topic_id}
-        stray = {first: n - 1 for _, first, n, topic in waves if topic != case.topic_id}
-        if stray:
-            posts += db.session.execute(select(Post).where(Post.id.in_(stray))).scalars().all()
-            posts = sorted(posts, key=lambda p: p.created_at, reverse=True)[:100]
-            copies.update(stray)
+        posts, copies = posts_with_waves(db.session, case.topic_id)
         if case.topic:
             counts, slot = topic_timeline(db.session, case.topic_id, case.topic.first_seen_at,
                                           case.topic.last_seen_at)
             trend = {"points": sparkline_points(counts, 600, 60, 4), "counts": counts,
                      "hours": slot.total_seconds() / 3600}
-    history = db.session.execute(select(AuditEvent).where(AuditEvent.object_type == "case",
-                                                          AuditEvent.object_id == case.id)
-                                 .order_by(AuditEvent.at, AuditEvent.id)).scalars().all()
     user = current_user
     lead = user.role in ("monitor", "admin") or (user.role == "spokesperson" and user.unit_id == case.unit_id)
     monitor = user.role in ("monitor", "admin")
     ctx = dict(
-        case=case, posts=posts, copies=copies, trend=trend, history=history, draft=draft or {}, level_names=LEVEL_NAMES,
+        case=case, posts=posts, copies=copies, trend=trend, draft=draft or {}, level_names=LEVEL_NAMES,
         can_act=user.role in ("spokesperson", "monitor", "admin") and case.is_open,
         can_lead=lead and case.is_open, is_monitor=monitor, is_leader=user.role == "leader",
         can_reassign_user=case.is_open and (monitor or (user.is_unit_head and user.unit_id == case.unit_id)),
         transfer=transfers.pending_transfer(db.session, case),
         transfer_due=transfers.transfer_deadline(_district(), case),
-        transfers_done=db.session.execute(select(CaseTransfer).where(CaseTransfer.case_id == case.id)
-                                          .order_by(CaseTransfer.id)).scalars().all(),
-        extensions=db.session.execute(select(CaseExtension).where(CaseExtension.case_id == case.id)
-                                      .order_by(CaseExtension.id)).scalars().all(),
         extension_left=_district().extension_cap_working_days - case.extended_working_days,
-        instructions=db.session.execute(select(Instruction).where(Instruction.case_id == case.id)
-                                        .order_by(Instruction.at)).scalars().all(),
-        units=db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.id)
-                                 ).scalars().all() if monitor or lead else [],
+        units=active_units(db.session) if monitor or lead else [],
         colleagues=duty.spokespersons(db.session, case.unit_id),
         merged_into=db.session.get(Case, case.merged_into_id) if case.merged_into_id else None,
         satisfaction_names=service.SATISFACTION_NAMES,
+        **case_records(db.session, case.id),
     )
     return render_template("case.html", **ctx), status
 
@@ -100,21 +74,15 @@ def _act(case_id: int, action, done):
     """Run `action(case)` for a POST; commit, or refuse with the reason and keep the input.
     `done` is the message, or what `action` returned when it is None (a decision says which)."""
     case = _get_visible(case_id)
-    try:
+
+    def checked():
         service.check_version(case, request.form.get("version"))
-        said = action(case)
-        db.session.commit()
-    except (ConflictError, StaleDataError) as exc:
-        db.session.rollback()
-        message = str(exc) if isinstance(exc, ConflictError) else (
-            "该工单刚被他人修改，您的操作未保存。请查看最新状态后重新提交，您填写的内容已保留在表单中。")
-        flash(message, "error")
-        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=409)
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=400)
-    flash(done if done is not None else said, "info")
+        return action(case)
+    outcome = commit_or_flash(checked, stale=STALE)
+    if not outcome:
+        status = 409 if isinstance(outcome.error, (ConflictError, StaleDataError)) else 400
+        return _page(_get_visible(case_id), draft=request.form.to_dict(), status=status)
+    flash(done if done is not None else outcome.value, "info")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
@@ -126,7 +94,7 @@ def _unit(field: str) -> Unit | None:
     value = request.form.get(field) or ""
     if not value:
         return None
-    unit = db.session.execute(select(Unit).where(Unit.code == value)).scalar_one_or_none()
+    unit = unit_by_code(db.session, value)
     if unit is None:
         raise OpinionError(f"单位 “{value}” 不存在")
     return unit

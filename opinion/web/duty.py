@@ -7,12 +7,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
+from opinion.accounts.queries import roster_units, unit_by_code
 from opinion.cases import duty
+from opinion.cases.queries import duty_shifts
 from opinion.errors import OpinionError
 from opinion.models import DutyShift, Unit, User, db, utcnow
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("duty", __name__, url_prefix="/duty")
 
@@ -22,8 +24,8 @@ def _unit() -> Unit:
     if current_user.role == "spokesperson":
         return current_user.unit
     code = request.values.get("unit")
-    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none() if code else None
-    return unit or db.session.execute(select(Unit).where(Unit.kind != "centre").order_by(Unit.id)).scalars().first()
+    unit = unit_by_code(db.session, code) if code else None
+    return unit or next(iter(roster_units(db.session)), None)
 
 
 def _can_edit(unit: Unit) -> bool:
@@ -32,11 +34,8 @@ def _can_edit(unit: Unit) -> bool:
 
 def _render(unit: Unit, form: dict | None = None, status: int = 200):
     now = utcnow()
-    shifts = db.session.execute(select(DutyShift).where(DutyShift.unit_id == unit.id,
-                                                        DutyShift.end_at > now - timedelta(days=1))
-                                .order_by(DutyShift.start_at)).scalars().all()
-    units = db.session.execute(select(Unit).where(Unit.kind != "centre").order_by(Unit.id)).scalars().all() \
-        if current_user.role in ("monitor", "admin") else [unit]
+    shifts = duty_shifts(db.session, unit.id, now - timedelta(days=1))
+    units = roster_units(db.session) if current_user.role in ("monitor", "admin") else [unit]
     load = duty.open_load(db.session, [u.id for u in duty.spokespersons(db.session, unit.id)])
     return render_template("duty.html", unit=unit, units=units, shifts=shifts, now_at=now,
                            people=duty.spokespersons(db.session, unit.id), load=load,
@@ -63,16 +62,14 @@ def _parse(field: str, label: str) -> datetime:
 @roles_required("spokesperson", "monitor", "admin")
 def add():
     unit = _unit()
-    try:
+
+    def add_shift():
         person = db.session.get(User, int(request.form["user"])) if request.form.get("user", "").isdigit() else None
         if person is None or person.unit_id != unit.id:
             raise OpinionError("请选择本单位的新闻发言人")
         duty.add_shift(db.session, current_user, person, _parse("start", "开始时间"), _parse("end", "结束时间"),
                        urgent_cover=bool(request.form.get("urgent_cover")), now=utcnow())
-        db.session.commit()
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not commit_or_flash(add_shift):
         return _render(unit, request.form.to_dict(), 400)
     flash("已加入值班表", "info")
     return redirect(url_for("duty.index", unit=unit.code))
@@ -85,11 +82,6 @@ def remove(shift_id: int):
     if shift is None:
         abort(404)
     code = shift.unit.code
-    try:
-        duty.remove_shift(db.session, current_user, shift, utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: duty.remove_shift(db.session, current_user, shift, utcnow())):
         flash("已删除该班次", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("duty.index", unit=code))

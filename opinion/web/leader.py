@@ -18,6 +18,7 @@ from opinion.reports.figures import period_figures
 from opinion.reports.html import render_html
 from opinion.reports.special import cases_awaiting_instruction
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 READERS = ("leader", "monitor", "admin")
@@ -26,7 +27,8 @@ READERS = ("leader", "monitor", "admin")
 @bp.route("/")
 @roles_required("leader", "admin")
 def index():
-    from opinion.reports.charts import trend_chart  # matplotlib loads on the first dashboard view
+    # lazy: matplotlib takes most of a second to import, and only this dashboard draws a chart
+    from opinion.reports.charts import trend_chart
     now = utcnow()
     district = current_app.extensions["district"]
     window = periods.last_days(now, 7, district.timezone)
@@ -85,14 +87,10 @@ def view():
 @roles_required(*READERS)
 def generate():
     """Make a report and put it in the archive (Word, PDF and HTML)."""
-    try:
-        document = _document_from(request.form)
-        report = archive.store(db.session, document, user=current_user)
-        db.session.commit()
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    stored = commit_or_flash(lambda: archive.store(db.session, _document_from(request.form), user=current_user))
+    if not stored:
         return redirect(request.referrer or url_for("leader.reports"))
+    report = stored.value
     if report.error:
         flash(f"{report.title} 已存档，但部分格式未生成：{report.error}", "error")
     else:

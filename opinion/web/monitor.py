@@ -26,25 +26,21 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from opinion.errors import OpinionError
+from opinion.accounts.queries import active_units, unit_by_code
+from opinion.alerts.engine import acknowledge_alert
+from opinion.alerts.queries import open_alert_count, open_alerts
+from opinion.cases.queries import console_cases
+from opinion.cases.triage import reassign_to_unit
 from opinion.labels import SEVERITY_NAMES, SOURCE_STATUS_NAMES
-from opinion.models import Alert, Case, Source, Topic, Unit, db, utcnow
+from opinion.models import Alert, Case, Source, db, utcnow
+from opinion.topics.queries import hot_topics
 from opinion.topics.trends import recent_counts, sparkline_points
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
-
-
-def _centre() -> Unit | None:
-    code = current_app.extensions["district"].monitoring_centre
-    return db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
-
-
-def open_alerts(after_id: int = 0, limit: int = 50) -> list[Alert]:
-    return db.session.execute(select(Alert).where(Alert.status == "open", Alert.id > after_id)
-                              .order_by(Alert.id.desc()).limit(limit)).scalars().all()
 
 
 def alert_event(alert: Alert) -> dict:
@@ -63,28 +59,14 @@ def index():
     # Hot means now: a topic quiet for the dormancy period is off the list even before the
     # scheduler's upkeep marks it dormant.
     active_since = now - timedelta(hours=current_app.config["TOPIC_DORMANT_HOURS"])
-    topics = db.session.execute(select(Topic).where(Topic.status == "open", Topic.last_seen_at >= active_since)
-                                .order_by(Topic.hot_score.desc(), Topic.id.desc()).limit(20)).scalars().all()
-    series = recent_counts(db.session, [t.id for t in topics], now)
-    alerts = open_alerts()
-    open_alert_count = db.session.execute(select(func.count()).select_from(Alert)
-                                          .where(Alert.status == "open")).scalar()
-    centre = _centre()
-    triage_query = select(Case).where(Case.unit_id == (centre.id if centre else -1),
-                                      Case.status.in_(("new", "acknowledged", "transferred_back")))
-    triage = db.session.execute(triage_query.order_by(Case.created_at).limit(30)).scalars().all()
-    waiting = db.session.execute(select(Case).where(Case.escalation_level >= 2, Case.acknowledged_at.is_(None),
-                                                    Case.closed_at.is_(None))
-                                 .order_by(Case.acknowledge_due_at).limit(30)).scalars().all()
-    escalated = db.session.execute(select(func.count()).select_from(Case)
-                                   .where(Case.escalation_level >= 2, Case.closed_at.is_(None))).scalar()
-    units = db.session.execute(select(Unit).where(Unit.active.is_(True), Unit.kind != "centre")
-                               .order_by(Unit.kind, Unit.id)).scalars().all()
-    sources = db.session.execute(select(Source).order_by(Source.name)).scalars().all()
-    return render_template("monitor.html", topics=topics, series=series, sparkline=sparkline_points,
-                           alerts=alerts, open_alert_count=open_alert_count, triage=triage,
-                           waiting=waiting, escalated=escalated, units=units, sources=sources,
-                           last_alert_id=max((a.id for a in alerts), default=0),
+    topics = hot_topics(db.session, active_since)
+    alerts = open_alerts(db.session)
+    centre = unit_by_code(db.session, current_app.extensions["district"].monitoring_centre)
+    return render_template("monitor.html", topics=topics, series=recent_counts(db.session, [t.id for t in topics], now),
+                           sparkline=sparkline_points, alerts=alerts, open_alert_count=open_alert_count(db.session),
+                           units=active_units(db.session, centre=False),
+                           sources=db.session.execute(select(Source).order_by(Source.name)).scalars().all(),
+                           last_alert_id=max((a.id for a in alerts), default=0), **console_cases(db.session, centre),
                            SEVERITY_NAMES=SEVERITY_NAMES, SOURCE_STATUS_NAMES=SOURCE_STATUS_NAMES)
 
 
@@ -111,7 +93,7 @@ def stream():
             deadline = time.monotonic() + lifetime
             next_beat = time.monotonic() + keep_alive
             while True:
-                fresh = [alert_event(a) for a in reversed(open_alerts(last_id))]
+                fresh = [alert_event(a) for a in reversed(open_alerts(db.session, last_id))]
                 db.session.rollback()  # end the read transaction: SQLite would keep showing this snapshot
                 for data in fresh:
                     last_id = max(last_id, data["id"])
@@ -143,43 +125,20 @@ def _stream_slots() -> threading.BoundedSemaphore:
 @roles_required("monitor", "admin")
 def acknowledge(alert_id: int):
     alert = db.session.get(Alert, alert_id) or abort(404)
-    try:
-        from opinion.alerts.engine import acknowledge_alert
-    except ImportError:  # the rule engine's service is not installed: record it the same way
-        acknowledge_alert = _acknowledge_here
-    try:
-        acknowledge_alert(db.session, alert, current_user, utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: acknowledge_alert(db.session, alert, current_user, utcnow())):
         flash(f"已确认预警 #{alert.id}", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("monitor.index") + "#alerts")
-
-
-def _acknowledge_here(session, alert: Alert, user, now) -> None:
-    from opinion import audit
-    if alert.status != "open":
-        raise OpinionError(f"预警 #{alert.id} 已确认或已解除，无需重复确认")
-    alert.status, alert.acknowledged_at, alert.acknowledged_by_id = "acknowledged", now, user.id
-    audit.record(session, "alert.acknowledged", "alert", alert.id, actor=user, at=now,
-                 before={"status": "open"}, after={"status": "acknowledged"})
 
 
 @bp.route("/triage/<int:case_id>", methods=["POST"])
 @roles_required("monitor", "admin")
 def reassign(case_id: int):
-    from opinion.cases.triage import reassign_to_unit
     case = db.session.get(Case, case_id) or abort(404)
-    unit = db.session.execute(select(Unit).where(Unit.code == request.form.get("unit", ""))).scalar_one_or_none()
+    unit = unit_by_code(db.session, request.form.get("unit", ""))
     if unit is None:
         flash("请选择要分拨到的单位", "error")
         return redirect(request.referrer or url_for("monitor.index"))
-    try:
-        reassign_to_unit(db.session, case, unit, current_user, request.form.get("reason", ""), utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: reassign_to_unit(db.session, case, unit, current_user, request.form.get("reason", ""),
+                                                utcnow())):
         flash(f"工单 #{case.id} 已分拨至{unit.name}", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("monitor.index") + "#triage")

@@ -8,14 +8,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from opinion.cases import replies as service
-from opinion.cases.lifecycle import visible_cases
-from opinion.errors import EditLockedError, OpinionError, PublishError
+from opinion.cases.queries import approval_queue, pending_reply, visible_case
+from opinion.errors import EditLockedError, PublishError
 from opinion.models import Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("replies", __name__, url_prefix="/replies")
 ACTORS = ("spokesperson", "monitor", "admin")
@@ -31,10 +30,7 @@ def _district():
 
 
 def _get_case(case_id: int) -> Case:
-    case = db.session.execute(visible_cases(current_user).where(Case.id == case_id)).scalar_one_or_none()
-    if case is None:
-        abort(404)
-    return case
+    return visible_case(db.session, current_user, case_id) or abort(404)
 
 
 def _unsent_key(case_id: int) -> str:
@@ -74,21 +70,22 @@ def submit(case_id: int):
     text = request.form.get("text", "")
     template_id = request.form.get("template_id", type=int)
     link = request.form.get("link", "").strip() or None
-    try:
+
+    def send():
         if request.form.get("action") == "draft":
             service.acquire_lock(db.session, case, current_user, utcnow(), _tz())
             service.save_draft(db.session, case, current_user, text, utcnow(), template_id=template_id, link=link)
-            db.session.commit()
-            flash("草稿已保存", "info")
-            return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
-        outcome = service.submit(db.session, _district(), case, current_user, text, utcnow(),
-                                 template_id=template_id, link=link, tz=_tz(),
-                                 confirmed=request.form.get("confirmed") == "1")
-        db.session.commit()
-    except (OpinionError, StaleDataError) as exc:  # locked by another person, case closed or changed
-        db.session.rollback()
+            return None
+        return service.submit(db.session, _district(), case, current_user, text, utcnow(),
+                              template_id=template_id, link=link, tz=_tz(),
+                              confirmed=request.form.get("confirmed") == "1")
+    sent = commit_or_flash(send, stale=CONFLICT)
+    if not sent:  # locked by another person, case closed or changed
         web_session[_unsent_key(case_id)] = text[:20000]  # shown again in the composer
-        flash(CONFLICT if isinstance(exc, StaleDataError) else str(exc), "error")
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+    outcome = sent.value
+    if outcome is None:
+        flash("草稿已保存", "info")
         return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
     if outcome.status == "published":
         flash("回复已发布" + ("（已通过原渠道回复网友）" if outcome.reply.channel != "elsewhere" else "（已记录发布链接）"), "info")
@@ -139,47 +136,29 @@ def cancel(case_id: int):
     return redirect(url_for("cases.show", case_id=case_id))
 
 
-def _approvable():
-    query = (select(Reply).join(Case, Reply.case_id == Case.id)
-             .where(Reply.status == "pending_approval").order_by(Reply.updated_at))
-    if current_user.role == "spokesperson":
-        query = query.where(Case.unit_id == current_user.unit_id)
-    return query
-
-
 @bp.route("/approvals")
 @roles_required("monitor", "spokesperson")
 def approvals():
     if current_user.role == "spokesperson" and not current_user.is_unit_head:
         abort(403)
-    rows = db.session.execute(_approvable().limit(200)).scalars().all()
-    return render_template("approvals.html", rows=rows, can_approve=service.can_approve,
+    return render_template("approvals.html", rows=approval_queue(db.session, current_user), can_approve=service.can_approve,
                            channel_of=lambda r: service.reply_channel(db.session, r.case)[0] is not None,
                            check=lambda r: service.check_reply(_district(), r.text))
 
 
 def _pending(reply_id: int) -> Reply:
-    reply = db.session.execute(_approvable().where(Reply.id == reply_id)).scalar_one_or_none()
-    if reply is None:
-        abort(404)
-    return reply
+    return pending_reply(db.session, current_user, reply_id) or abort(404)
 
 
 @bp.route("/<int:reply_id>/approve", methods=["POST"])
 @roles_required("monitor", "spokesperson")
 def approve(reply_id: int):
     reply = _pending(reply_id)
-    try:
-        service.approve(db.session, reply, current_user, utcnow(),
-                        link=request.form.get("link", "").strip() or None)
-        db.session.commit()
+    # A channel that fails to publish keeps the approval and says why, to retry.
+    if commit_or_flash(lambda: service.approve(db.session, reply, current_user, utcnow(),
+                                               link=request.form.get("link", "").strip() or None),
+                       stale=CONFLICT, keep=(PublishError,)):
         flash(f"已批准并发布：工单 #{reply.case_id}", "info")
-    except PublishError as exc:  # keep the approval and the channel's error, to retry
-        db.session.commit()
-        flash(str(exc), "error")
-    except (OpinionError, StaleDataError) as exc:
-        db.session.rollback()
-        flash(CONFLICT if isinstance(exc, StaleDataError) else str(exc), "error")
     return redirect(url_for("replies.approvals"))
 
 
@@ -188,13 +167,8 @@ def approve(reply_id: int):
 def withdraw(reply_id: int):
     """The author pulls a pending reply back into the composer."""
     reply = db.get_or_404(Reply, reply_id)
-    try:
-        service.withdraw(db.session, reply, current_user, utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: service.withdraw(db.session, reply, current_user, utcnow())):
         flash("已撤回，回复已回到草稿，可修改后重新提交", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("cases.show", case_id=reply.case_id, _anchor="composer"))
 
 
@@ -202,11 +176,7 @@ def withdraw(reply_id: int):
 @roles_required("monitor", "spokesperson")
 def reject(reply_id: int):
     reply = _pending(reply_id)
-    try:
-        service.reject(db.session, reply, current_user, request.form.get("note", ""), utcnow())
-        db.session.commit()
+    if commit_or_flash(lambda: service.reject(db.session, reply, current_user, request.form.get("note", ""),
+                                              utcnow())):
         flash(f"已退回：工单 #{reply.case_id}", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("replies.approvals"))

@@ -19,6 +19,7 @@ from collectors import PUSH_KINDS
 from collectors.base import NormalisedPost
 from opinion import audit
 from opinion.errors import SourceConfigError
+from opinion.ingest.collect import record_received
 from opinion.ingest.importer import get_or_create_source
 from opinion.ingest.sources import apply_settings, create_source, describe_health, has_switch, masked, set_enabled
 from opinion.labels import SOURCE_KIND_NAMES
@@ -26,6 +27,7 @@ from opinion.models import Source, db, utcnow
 from opinion.pipeline.batch import ingest
 from opinion.pipeline.runs import run_source
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")
 MANUAL_SOURCE = "manual"
@@ -82,16 +84,16 @@ def _form_data() -> dict:
 def new():
     data = _form_data() if request.method == "POST" else {"kind": "rss", "interval_seconds": "600"}
     if request.method == "POST":
-        try:
+        def create():
             source, notes = create_source(data)
-        except SourceConfigError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+            audit.record(db.session, "source.created", "source", source.id, actor=current_user, at=utcnow(),
+                         after={"code": source.code, "kind": source.kind, "name": source.name})
+            return source, notes
+        created = commit_or_flash(create, refusals=(SourceConfigError,))
+        if not created:
             return render_template("source_edit.html", source=None, data=data, kinds=EDITABLE_KINDS,
                                    kind_names=SOURCE_KIND_NAMES), 400
-        audit.record(db.session, "source.created", "source", source.id, actor=current_user, at=utcnow(),
-                     after={"code": source.code, "kind": source.kind, "name": source.name})
-        db.session.commit()
+        source, notes = created.value
         flash(f"已添加数据源“{source.name}”")
         for note in notes:
             flash(note)
@@ -111,17 +113,18 @@ def edit(source_id: int):
     if request.method == "POST":
         data = _form_data()
         before = {"name": source.name, "interval_seconds": source.interval_seconds, "config": masked(config)}
-        try:
+
+        def save() -> list[str]:
             notes = apply_settings(source, data, new=False)
-        except SourceConfigError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+            audit.record(db.session, "source.edited", "source", source.id, actor=current_user, at=utcnow(),
+                         before=before, after={"name": source.name, "interval_seconds": source.interval_seconds,
+                                               "config": masked(source.config)})
+            return notes
+        saved = commit_or_flash(save, refusals=(SourceConfigError,))
+        if not saved:
             return render_template("source_edit.html", source=_source(source_id), data=data,
                                    kinds=EDITABLE_KINDS, kind_names=SOURCE_KIND_NAMES), 400
-        audit.record(db.session, "source.edited", "source", source.id, actor=current_user, at=utcnow(),
-                     before=before, after={"name": source.name, "interval_seconds": source.interval_seconds,
-                                           "config": masked(source.config)})
-        db.session.commit()
+        notes = saved.value
         flash(f"已保存数据源“{source.name}”")
         for note in notes:
             flash(note)
@@ -179,8 +182,7 @@ def manual():
     else:
         audit.record(db.session, "post.entered", "source", source.id, actor=current_user, at=utcnow(),
                      after={"external_id": post.external_id})
-        source.last_success_at = source.last_run_at = utcnow()
-        source.status = "ok"
+        record_received(source, utcnow())
         db.session.commit()
         flash("已录入，并已进入分析、话题与分拨流程" + (f"（新开工单 {report.cases_opened} 件）" if report.cases_opened else ""))
     return redirect(url_for("sources.manual"))

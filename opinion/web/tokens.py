@@ -7,8 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from opinion.accounts import tokens as service
-from opinion.errors import OpinionError
 from opinion.models import ApiToken, db, utcnow
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
 DAY_CHOICES = {"30": "30 天", "90": "90 天", "180": "180 天", "365": "一年", "": "永不过期"}
@@ -38,13 +38,11 @@ def create():
         days = int(days_text) if days_text else None
     except ValueError:
         days = -1  # the service names the allowed range
-    try:
-        token, secret = service.create_token(db.session, current_user, request.form.get("name", ""), days=days)
-        db.session.commit()
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    created = commit_or_flash(lambda: service.create_token(db.session, current_user, request.form.get("name", ""),
+                                                           days=days))
+    if not created:
         return _page(form=request.form, status=400)
+    token, secret = created.value
     flash(f"已创建令牌“{token.name}”。请立即复制保存：离开本页后将无法再次查看", "success")
     return _page(new_secret=secret)
 
@@ -56,11 +54,6 @@ def revoke(token_id: int):
     # Someone else's token is answered as a missing one: its existence is not theirs to learn.
     if token is None or (token.user_id != current_user.id and current_user.role != "admin"):
         abort(404)
-    try:
-        service.revoke_token(db.session, token, current_user)
-        db.session.commit()
+    if commit_or_flash(lambda: service.revoke_token(db.session, token, current_user)):
         flash(f"已吊销令牌“{token.name}”（{token.prefix}…），使用它的程序将无法再访问", "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return redirect(url_for("tokens.index"))

@@ -6,14 +6,19 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from opinion.errors import OpinionError
+from opinion.cases.lifecycle import follow_topic_merge
+from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
-from opinion.models import Case, Post, Topic, db, utcnow
+from opinion.models import Topic, db, utcnow
+from opinion.pipeline.analysis import segmenter_for
+from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
+from opinion.topics.queries import copy_counts, latest_posts, posts_in_topic
+from opinion.topics.search import count_posts, search_posts
 from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
+from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("topics", __name__, url_prefix="/monitor")
 PAGE = 50
@@ -23,28 +28,29 @@ PAGE = 50
 @roles_required("monitor", "admin")
 def show(topic_id: int):
     topic = db.session.get(Topic, topic_id) or abort(404)
-    posts = db.session.execute(select(Post).where(Post.topic_id == topic.id, Post.duplicate_of_id.is_(None))
-                               .order_by(Post.created_at.desc()).limit(100)).scalars().all()
-    copies = dict(db.session.execute(select(Post.duplicate_of_id, func.count())
-                                     .where(Post.topic_id == topic.id, Post.duplicate_of_id.is_not(None))
-                                     .group_by(Post.duplicate_of_id)).all())
     counts, slot = topic_timeline(db.session, topic.id, topic.first_seen_at, topic.last_seen_at)
-    cases = db.session.execute(select(Case).where(Case.topic_id == topic.id).order_by(Case.id)).scalars().all()
     merged_into = db.session.get(Topic, topic.merged_into_id) if topic.merged_into_id else None
     related = edit.related_topics(db.session, topic, utcnow() - timedelta(
         hours=current_app.config["TOPIC_DORMANT_HOURS"])) if topic.status == "open" else []
-    return render_template("monitor_topic.html", topic=topic, posts=posts, copies=copies, related=related,
+    return render_template("monitor_topic.html", topic=topic, posts=latest_posts(db.session, topic.id),
+                           copies=copy_counts(db.session, topic.id), related=related,
                            trend=sparkline_points(counts, 600, 80, 4), trend_counts=counts,
                            slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
-                           cases=cases, merged_into=merged_into, EMOTION_NAMES=EMOTION_NAMES,
-                           POLARITY_NAMES=POLARITY_NAMES)
+                           cases=cases_on_topic(db.session, topic.id), merged_into=merged_into,
+                           EMOTION_NAMES=EMOTION_NAMES, POLARITY_NAMES=POLARITY_NAMES)
 
 
 def _store():
     """This process's topic store if it has loaded one; edits reach other processes' stores through
     the audit log before their next batch (opinion.topics.edit.sync_edits)."""
-    cached = current_app.extensions.get("opinion.pipeline")
-    return cached[1] if cached else None
+    return loaded_topic_store(current_app)
+
+
+def _merge(keep: Topic, gone: Topic) -> None:
+    """The topic side of a merge, then the case stage's: the merged topic's cases follow."""
+    now = utcnow()
+    edit.merge_topics(db.session, _store(), keep, gone, current_user, now)
+    follow_topic_merge(db.session, keep, gone, current_user, now)
 
 
 def _topic_or_404(topic_id: int) -> Topic:
@@ -72,7 +78,7 @@ def merge(topic_id: int):
               f"话题编号“{number}”应为数字（话题页标题旁的 #号）" if number else
               "请填写要并入的话题编号（话题页标题旁的 #号）", "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
-    return _apply(into.id, lambda: edit.merge_topics(db.session, _store(), into, topic, current_user, utcnow()),
+    return _apply(into.id, lambda: _merge(into, topic),
                   f"话题 #{topic.id} 已并入 #{into.id}", back_to=topic.id)
 
 
@@ -82,32 +88,24 @@ def split(topic_id: int):
     """Move the ticked posts to the topic named by number, or split them off into a new topic."""
     topic = _topic_or_404(topic_id)
     ids = request.form.getlist("post", type=int)
-    posts = db.session.execute(select(Post).where(Post.id.in_(ids), Post.topic_id == topic.id)).scalars().all()
+    posts = posts_in_topic(db.session, topic.id, ids)
     target_id = request.form.get("into", type=int)
     target = db.session.get(Topic, target_id) if target_id else None
     if target_id and target is None:
         flash(f"话题 #{target_id} 不存在", "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
-    try:
-        moved_to = edit.move_posts(db.session, _store(), posts, target, current_user, utcnow())
-        db.session.commit()
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    moved = commit_or_flash(lambda: edit.move_posts(db.session, _store(), posts, target, current_user, utcnow()))
+    if not moved:
         return redirect(url_for("topics.show", topic_id=topic.id))
-    flash(f"已将 {len(posts)} 条帖子移入话题 #{moved_to.id}", "info")
-    return redirect(url_for("topics.show", topic_id=moved_to.id))
+    flash(f"已将 {len(posts)} 条帖子移入话题 #{moved.value.id}", "info")
+    return redirect(url_for("topics.show", topic_id=moved.value.id))
 
 
 def _apply(topic_id: int, action, done: str, back_to: int | None = None):
     """Run one edit; on success show `topic_id`, on a refusal go back to where the form was."""
-    try:
-        action()
-        db.session.commit()
+    if commit_or_flash(action):
         flash(done, "info")
-    except OpinionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    else:
         topic_id = back_to or topic_id
     return redirect(url_for("topics.show", topic_id=topic_id))
 
@@ -115,7 +113,6 @@ def _apply(topic_id: int, action, done: str, back_to: int | None = None):
 @bp.route("/search")
 @roles_required("monitor", "admin")
 def search():
-    from opinion.topics.search import count_posts, search_posts
     text = request.args.get("q", "").strip()[:100]
     page = max(request.args.get("page", 1, type=int), 1)
     tokens, posts, total = [], [], 0
@@ -130,10 +127,5 @@ def search():
 
 
 def _segmenter():
-    """The pipeline's segmentation (district words kept whole), loaded once per app."""
-    seg = current_app.extensions.get("search_segmenter")
-    if seg is None:
-        from opinion.nlp.segment import Segmenter
-        seg = Segmenter(user_words=current_app.extensions["district"].user_words())
-        current_app.extensions["search_segmenter"] = seg
-    return seg
+    """The pipeline's own segmenter (district words kept whole): a query is cut as the posts were."""
+    return segmenter_for(current_app.extensions["district"])

@@ -1,24 +1,38 @@
 """系统管理 — configuration sections and the reply templates (口径库).
 
 Each section of the district file an admin may change has a form here; what it saves is checked by the
-district file's own rules (opinion.overrides.save_section), so a mistake is refused with the
+district file's own rules (opinion.settings.overrides.save_section), so a mistake is refused with the
 loader's Chinese message and the admin's input stays on the page. The ladder, alert rules and
 required reply parts are structured: they are edited as YAML text, in the same words as the file.
 """
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import yaml
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from opinion import audit
+from opinion.accounts.queries import active_units
+from opinion.cases.queries import reply_templates
 from opinion.errors import DistrictFileError
 from opinion.labels import CLOCK_NAMES, PRIORITY_NAMES
-from opinion.models import ReplyTemplate, Setting, Unit, db
-from opinion.settings.district import CLOCKS, PRIORITIES, Duration, TextDatesLoader, parse_duration
-from opinion.settings.overrides import save_section, section
-from opinion.web.admin import FormError, bp, words
+from opinion.models import ReplyTemplate, Setting, db, utcnow
+from opinion.settings.calendar import calendar_gaps
+from opinion.settings.district import (
+    CLOCKS,
+    LADDER_RECIPIENTS,
+    LADDER_TRIGGERS,
+    NOTIFY_CHANNELS,
+    PRIORITIES,
+    Duration,
+    TextDatesLoader,
+    parse_duration,
+)
+from opinion.settings.overrides import refresh_district, save_section, section
+from opinion.web.admin.forms import REFUSALS, FormError, words
+from opinion.web.forms import commit_or_flash
 
 SECTIONS = {
     "deadlines": "时限表", "escalation": "五级督办", "alerts": "预警规则与免打扰时段",
@@ -28,26 +42,30 @@ SECTIONS = {
 YAML_SECTIONS = ("escalation", "alerts", "reply_required_parts", "calendar")
 
 
-@bp.route("/config/<key>", methods=["GET", "POST"])
+def add_routes(bp: Blueprint) -> None:
+    """Put the configuration and reply-template pages on the admin blueprint."""
+    bp.add_url_rule("/config/<key>", view_func=config, methods=["GET", "POST"])
+    bp.add_url_rule("/config/<key>/reset", view_func=reset, methods=["POST"])
+    bp.add_url_rule("/templates", view_func=templates)
+    bp.add_url_rule("/templates/<int:template_id>", view_func=edit_template, methods=["GET", "POST"])
+    bp.add_url_rule("/templates/new", view_func=edit_template, methods=["GET", "POST"], defaults={"template_id": None})
+
+
 def config(key: str):
     if key not in SECTIONS:
         abort(404)
     if request.method == "POST":
-        try:
+        def save():
             for name, value in _parse(key, request.form).items():
                 save_section(current_app, name, value, current_user)
-            db.session.commit()
+        if commit_or_flash(save, refusals=REFUSALS, prefix="未保存："):
             flash(f"{SECTIONS[key]}已保存，立即生效", "info")
             return redirect(url_for("admin.config", key=key))
-        except (FormError, DistrictFileError) as exc:
-            db.session.rollback()
-            flash(f"未保存：{exc}", "error")
-            return render_template("admin/config.html", key=key, title=SECTIONS[key], form=request.form,
-                                   **_context()), 400
+        return render_template("admin/config.html", key=key, title=SECTIONS[key], form=request.form,
+                               **_context()), 400
     return render_template("admin/config.html", key=key, title=SECTIONS[key], form=_form(key), **_context())
 
 
-@bp.route("/config/<key>/reset", methods=["POST"])
 def reset(key: str):
     """Back to the district file's values for this section."""
     names = {"words": ("sensitive_words", "priority")}.get(key, (key,))
@@ -58,14 +76,12 @@ def reset(key: str):
                          before={name: row.value}, after=None, reason=name)
             db.session.delete(row)
     db.session.commit()
-    from opinion.settings.overrides import refresh_district
     refresh_district(current_app, force=True)
     flash(f"{SECTIONS.get(key, key)}已恢复为配置文件中的默认值", "info")
     return redirect(url_for("admin.config", key=key))
 
 
 def _context() -> dict:
-    from opinion.settings.district import LADDER_RECIPIENTS, LADDER_TRIGGERS, NOTIFY_CHANNELS
     return {"sections": SECTIONS, "PRIORITIES": PRIORITIES, "CLOCKS": CLOCKS, "CLOCK_NAMES": CLOCK_NAMES,
             "calendar_gaps": calendar_gaps_now(),
             "ladder_words": {"trigger（触发条件）": LADDER_TRIGGERS, "notify（通知对象）": LADDER_RECIPIENTS,
@@ -73,11 +89,7 @@ def _context() -> dict:
 
 
 def calendar_gaps_now() -> list[int]:
-    """Years within the next 60 days whose holidays nobody has entered (opinion.sla.calendar_gaps)."""
-    from zoneinfo import ZoneInfo
-
-    from opinion.models import utcnow
-    from opinion.settings.calendar import calendar_gaps
+    """Years within the next 60 days whose holidays nobody has entered (opinion.settings.calendar)."""
     district = current_app.extensions["district"]
     return calendar_gaps(district, utcnow().astimezone(ZoneInfo(district.timezone)).date())
 
@@ -162,24 +174,20 @@ def _check_deadline_order(table: dict) -> None:
                     f"{CLOCK_NAMES[later]}不能早于{CLOCK_NAMES[earlier]}，请调整后再保存")
 
 
-@bp.route("/templates")
 def templates():
-    rows = db.session.execute(select(ReplyTemplate).order_by(ReplyTemplate.active.desc(), ReplyTemplate.category,
-                                                             ReplyTemplate.id)).scalars().all()
-    return render_template("admin/templates.html", templates=rows)
+    return render_template("admin/templates.html", templates=reply_templates(db.session))
 
 
-@bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
-@bp.route("/templates/new", methods=["GET", "POST"], defaults={"template_id": None})
 def edit_template(template_id: int | None):
     template = db.session.get(ReplyTemplate, template_id) if template_id else ReplyTemplate(active=True)
     if template is None:
         abort(404)
-    units = db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.id)).scalars().all()
+    units = active_units(db.session)
     categories = list(current_app.extensions["district"].categories)
     if request.method == "POST":
         form = request.form
-        try:
+
+        def save() -> str:
             title, body = form.get("title", "").strip(), form.get("body", "").strip()
             if not title or len(title) > 100:
                 raise FormError("标题不能为空，且不超过 100 字")
@@ -196,14 +204,13 @@ def edit_template(template_id: int | None):
             db.session.flush()
             audit.record(db.session, "template.saved", "reply_template", template.id, actor=current_user,
                          before=before, after={"title": title, "body": body, "active": template.active})
-            db.session.commit()
-            flash(f"口径模板“{title}”已保存", "info")
+            return title
+        saved = commit_or_flash(save, refusals=(FormError,))
+        if saved:
+            flash(f"口径模板“{saved.value}”已保存", "info")
             return redirect(url_for("admin.templates"))
-        except FormError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return render_template("admin/template_edit.html", template=template, form=form, units=units,
-                                   categories=categories), 400
+        return render_template("admin/template_edit.html", template=template, form=form, units=units,
+                               categories=categories), 400
     form = {"title": template.title or "", "body": template.body or "", "category": template.category or "",
             "unit": template.unit.code if template.unit else "", "active": "1" if template.active else ""}
     return render_template("admin/template_edit.html", template=template, form=form, units=units,

@@ -10,7 +10,7 @@ The body is one item or a batch ({"items": [...]} or a list), each item like an 
 (id, text, created_at, author, author_followers, url, reposts, comments, likes). The answer lists
 every item as accepted, duplicate or rejected with the reason. `GET /api/v1/openapi.json` describes
 all this for the people who write the sender (openapi.json beside this file), and the read API
-(api_read.py) beside it; a personal API token is refused here, as a source's token is there.
+(read.py) beside it; a personal API token is refused here, as a source's token is there.
 """
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file
-from sqlalchemy import select
 
 from opinion.accounts.tokens import SECRET_PREFIX
-from opinion.ingest.collect import local_time
+from opinion.ingest.collect import record_received, record_refusal
 from opinion.ingest.importer import row_to_post
+from opinion.ingest.queries import webhook_source
 from opinion.models import Source, db, utcnow
 from opinion.pipeline.batch import ingest
 
@@ -45,17 +45,9 @@ def _error(status: int, message: str, code: str):
     return jsonify({"error": message, "code": code}), status
 
 
-def _source_for(token: str) -> Source | None:
-    for source in db.session.execute(select(Source).where(Source.kind == "webhook")).scalars():
-        expected = (source.config or {}).get("token") or ""
-        if expected and hmac.compare_digest(expected.encode(), token.encode()):
-            return source
-    return None
-
-
 def _refuse(source: Source, message: str, code: str, status: int = 401):
     """Refusals are written on the source too, where its operators look."""
-    source.last_error = f"{local_time(utcnow())} 拒收推送：{message}"
+    record_refusal(source, utcnow(), message)
     db.session.commit()
     return _error(status, message, code)
 
@@ -70,7 +62,7 @@ def ingest_webhook():
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer ") or not auth[7:].strip():
         return _error(401, "缺少令牌：请在 Authorization 头中提供 Bearer 令牌", "missing_token")
-    source = _source_for(auth[7:].strip())
+    source = webhook_source(db.session, auth[7:].strip())
     if source is None:
         if auth[7:].strip().startswith(SECRET_PREFIX):
             return _error(401, "令牌无效：这是个人 API 令牌，只能用于读取接口；推送请使用数据源的令牌", "invalid_token")
@@ -118,7 +110,7 @@ def _ingest_rows(source: Source, rows: list) -> dict:
     now = utcnow()
     report = ingest(db.session, current_app._get_current_object(), source, posts, now=now)
     rejected = dict(report.rejected)
-    accepted, duplicate = set(report.accepted), set(report.duplicate)
+    accepted = set(report.accepted)
     seen: set[str] = set()
     for result in results:
         if result["status"]:
@@ -131,17 +123,9 @@ def _ingest_rows(source: Source, rows: list) -> dict:
         else:
             result["status"] = "duplicate"  # stored before, or sent twice in this batch
         seen.add(ident)
-    source = db.session.merge(source)
-    source.last_run_at = source.last_success_at = now
-    source.status, source.failure_count, source.last_error = "ok", 0, None
-    state = dict(source.state or {})
-    state["last_run"] = {"at": now.isoformat(), "new": len(report.accepted), "duplicate": len(report.duplicate),
-                         "rejected": [[r["id"] or f"第 {r['index'] + 1} 条", r["reason"]]
-                                      for r in results if r["status"] == "rejected"][:20],
-                         "rejected_count": sum(r["status"] == "rejected" for r in results), "warnings": []}
-    if report.accepted:
-        state["last_new_at"] = now.isoformat()
-    source.state = state
+    # The source's page shows every refusal of this delivery, those the items' shape earned too.
+    report.rejected = [(r["id"] or f"第 {r['index'] + 1} 条", r["reason"]) for r in results if r["status"] == "rejected"]
+    record_received(db.session.merge(source), now, report)
     db.session.commit()
     return {"accepted": sum(r["status"] == "accepted" for r in results),
             "duplicate": sum(r["status"] == "duplicate" for r in results),

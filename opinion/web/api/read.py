@@ -7,7 +7,7 @@ the inbox's own rule), topics, alerts and figures are for monitors, leaders and 
 monitors and admins acknowledge alerts. A webhook source's token is refused here, as a personal
 token is on /ingest. Every error is JSON {"error": "<Chinese message>", "code": "<snake_case>"};
 unknown query parameters are refused, so a misspelt filter is not silently ignored.
-openapi.json beside this file describes it all; the JSON shapes are in api_json.py.
+openapi.json beside this file describes it all; the JSON shapes are in serialize.py.
 """
 from __future__ import annotations
 
@@ -18,18 +18,22 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, g, jsonify, make_response, request
-from sqlalchemy import func, select, true
+from sqlalchemy import true
 from sqlalchemy.orm import selectinload
 
 from opinion.accounts import tokens
+from opinion.accounts.queries import unit_by_code
 from opinion.alerts.engine import ACK_ROLES, acknowledge_alert
-from opinion.cases.lifecycle import visible_cases
+from opinion.alerts.queries import open_alerts
+from opinion.cases.queries import cases_on_topic, inbox_page, visible_case
 from opinion.errors import AlertStateError, ApiTokenError, OpinionError, PermissionDenied
+from opinion.ingest.queries import webhook_source
 from opinion.labels import PRIORITY_NAMES, ROLE_NAMES
-from opinion.models import CASE_STATUSES, Alert, Case, CaseCoUnit, Post, Topic, Unit, db, utcnow
+from opinion.models import CASE_STATUSES, Alert, Case, Topic, db, utcnow
 from opinion.reports.figures import post_summary, representative_post
+from opinion.reports.stats import full_stats
+from opinion.topics.queries import hot_topics, latest_posts
 from opinion.web.api import serialize as api_json
-from opinion.web.inbox import inbox_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 READERS = ("monitor", "leader", "admin")
@@ -58,8 +62,7 @@ def _authenticate():
         token = tokens.authenticate(db.session, secret)
     except ApiTokenError as exc:
         db.session.rollback()
-        from opinion.web.api.push import _source_for
-        if exc.code == "invalid_token" and _source_for(secret) is not None:
+        if exc.code == "invalid_token" and webhook_source(db.session, secret) is not None:
             fail(401, "这是数据源的推送令牌，只能用于 POST /api/v1/ingest；读取接口请使用个人 API 令牌",
                  "invalid_token")
         fail(401, str(exc), exc.code)
@@ -127,10 +130,7 @@ def topics():
     require(READERS)
     limit = int_arg("limit", 20, 1, 100)
     since = time_arg("since") or utcnow() - timedelta(hours=current_app.config["TOPIC_DORMANT_HOURS"])
-    rows = db.session.execute(select(Topic).options(selectinload(Topic.unit))
-                              .where(Topic.status == "open", Topic.last_seen_at >= since)
-                              .order_by(Topic.hot_score.desc(), Topic.id.desc()).limit(limit)).scalars().all()
-    items = api_json.topics(db.session, rows)
+    items = api_json.topics(db.session, hot_topics(db.session, since, limit))
     return jsonify({"items": items, "count": len(items), "since": api_json.iso(since)})
 
 
@@ -144,10 +144,8 @@ def topic(topic_id: int):
     if row is None:
         fail(404, f"话题 #{topic_id} 不存在", "not_found")
     data = api_json.topics(db.session, [row])[0]
-    latest = db.session.execute(select(Post).where(Post.topic_id == row.id, Post.duplicate_of_id.is_(None))
-                                .order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)).scalars().all()
-    cases = db.session.execute(visible_cases(g.api_user).where(Case.topic_id == row.id).order_by(Case.id)
-                               .options(*api_json.CASE_LOADS)).scalars().all()
+    latest = latest_posts(db.session, row.id, limit)
+    cases = cases_on_topic(db.session, row.id, g.api_user, api_json.CASE_LOADS)
     data.update(status=row.status, merged_into_id=row.merged_into_id,
                 representative_post=api_json.post(representative_post(db.session, row.id, true())),
                 posts=[api_json.post(post_summary(p)) for p in latest],
@@ -162,8 +160,7 @@ def alerts():
     misses none however many arrived between two calls (the console's feed shows the newest)."""
     require(READERS)
     after, limit = int_arg("after", 0, 0, MAX_ID), int_arg("limit", 50, 1, 200)
-    rows = db.session.execute(select(Alert).where(Alert.status == "open", Alert.id > after)
-                              .order_by(Alert.id).limit(limit + 1)).scalars().all()
+    rows = open_alerts(db.session, after, limit + 1, oldest_first=True)
     items = [api_json.alert(a) for a in rows[:limit]]
     return jsonify({"items": items, "last_id": items[-1]["id"] if items else after, "more": len(rows) > limit})
 
@@ -195,16 +192,13 @@ def cases():
     status = choice_arg("status", CASE_FILTERS, "open")
     priority = choice_arg("priority", tuple(PRIORITY_NAMES))
     page, per_page = int_arg("page", 1, 1, MAX_ID), int_arg("per_page", 50, 1, 200)
-    query, due = inbox_query(g.api_user, status=status, priority=priority)
+    unit = None
     if request.args.get("unit"):
-        unit = db.session.execute(select(Unit).where(Unit.code == request.args["unit"])).scalar_one_or_none()
+        unit = unit_by_code(db.session, request.args["unit"])
         if unit is None:
             fail(400, f"参数 unit 应为单位代码，没有代码为 “{request.args['unit']}” 的单位", "bad_parameter")
-        co = select(CaseCoUnit.case_id).where(CaseCoUnit.unit_id == unit.id)
-        query = query.where((Case.unit_id == unit.id) | Case.id.in_(co))
-    total = db.session.execute(query.with_only_columns(func.count())).scalar()
-    rows = db.session.execute(query.options(*api_json.CASE_LOADS).order_by(due, Case.id)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+    rows, total = inbox_page(db.session, g.api_user, page=page, per_page=per_page, loads=api_json.CASE_LOADS,
+                             status=status, priority=priority, unit=unit)
     return jsonify({"items": [api_json.case(c) for c, _ in rows], "total": total, "page": page,
                     "per_page": per_page, "next_page": page + 1 if page * per_page < total else None})
 
@@ -213,8 +207,7 @@ def cases():
 @params()
 def case(case_id: int):
     """One case; a case the user may not see is answered exactly as one that does not exist."""
-    row = db.session.execute(visible_cases(g.api_user).where(Case.id == case_id)
-                             .options(*api_json.CASE_LOADS, selectinload(Case.replies))).scalar_one_or_none()
+    row = visible_case(db.session, g.api_user, case_id, (*api_json.CASE_LOADS, selectinload(Case.replies)))
     if row is None:
         fail(404, f"工单 #{case_id} 不存在", "not_found")
     return jsonify(api_json.case(row, detail=True))
@@ -225,7 +218,6 @@ def case(case_id: int):
 def stats():
     """What `python -m opinion stats --json` prints, for the same period options."""
     require(READERS)
-    from opinion.reports.stats import full_stats
     since, until = time_arg("since"), time_arg("until")
     try:
         figures = full_stats(db.session, current_app.extensions["district"], since=since, until=until,

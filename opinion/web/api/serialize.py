@@ -1,22 +1,21 @@
-"""The JSON shapes of the read API (opinion.web.api_read), described in openapi.json.
+"""The JSON shapes of the read API (opinion.web.api.read), described in openapi.json.
 
 Times are ISO-8601 with the district's offset (2026-11-23T09:10:00+08:00); names in Chinese sit
 beside the codes (`status` and `status_name`) so a dashboard needs no table of its own.
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from opinion.alerts.queries import bursting_topics
 from opinion.labels import CASE_STATUS_NAMES, LEVEL_NAMES, PRIORITY_NAMES, RULE_NAMES, SEVERITY_NAMES
-from opinion.models import OPEN_CASE_STATUSES, Alert, Case, CaseCoUnit, Post, Topic, Unit, utcnow
+from opinion.models import Alert, Case, CaseCoUnit, Topic, Unit, utcnow
+from opinion.topics.queries import emotion_counts, topic_priorities
 
-PRIORITY_RANK = {"normal": 0, "high": 1, "urgent": 2}
 CASE_LOADS = (selectinload(Case.unit), selectinload(Case.topic), selectinload(Case.assignee),
               selectinload(Case.co_units).selectinload(CaseCoUnit.unit))
 
@@ -34,14 +33,7 @@ def unit(row: Unit | None) -> dict | None:
 def topics(session, rows: list[Topic]) -> list[dict]:
     """Topics with their emotion mix, burst flag and priority, in a few grouped queries."""
     ids = [t.id for t in rows]
-    emotions: dict[int, Counter] = defaultdict(Counter)
-    for topic_id, emotion, n in session.execute(
-            select(Post.topic_id, Post.emotion, func.count()).where(Post.topic_id.in_(ids), Post.emotion.is_not(None))
-            .group_by(Post.topic_id, Post.emotion)):
-        emotions[topic_id][emotion] = n
-    # A burst is a volume_burst alert still live on the topic (the rule engine's Poisson test).
-    bursting = set(session.execute(select(Alert.topic_id).where(
-        Alert.topic_id.in_(ids), Alert.kind == "volume_burst", Alert.open_key.is_not(None))).scalars())
+    emotions, bursting = emotion_counts(session, ids), bursting_topics(session, ids)
     return [{
         "id": t.id, "label": t.label or "未命名话题", "keywords": list(t.keywords or []),
         "hot_score": round(t.hot_score or 0.0, 2), "volume": t.post_count,
@@ -49,23 +41,7 @@ def topics(session, rows: list[Topic]) -> list[dict]:
         "emotions": dict(emotions[t.id].most_common()), "category": t.category, "department": unit(t.unit),
         "priority": priority, "priority_name": PRIORITY_NAMES.get(priority),
         "burst": t.id in bursting, "first_seen_at": iso(t.first_seen_at), "last_seen_at": iso(t.last_seen_at),
-    } for t, priority in zip(rows, _priorities(session, ids))]
-
-
-def _priorities(session, ids: list[int]) -> list[str | None]:
-    """The highest priority among a topic's open cases (a monitor may have changed it), else among
-    its posts as routing set it; None for a topic with neither."""
-    found: dict[int, str] = {}
-    for source in (select(Case.topic_id, Case.priority).where(Case.topic_id.in_(ids),
-                                                              Case.status.in_(OPEN_CASE_STATUSES)),
-                   select(Post.topic_id, Post.priority).where(Post.topic_id.in_(ids), Post.priority.is_not(None))):
-        best: dict[int, str] = {}
-        for topic_id, priority in session.execute(source.distinct()):
-            if PRIORITY_RANK.get(priority, -1) > PRIORITY_RANK.get(best.get(topic_id), -1):
-                best[topic_id] = priority
-        for topic_id, priority in best.items():
-            found.setdefault(topic_id, priority)
-    return [found.get(i) for i in ids]
+    } for t, priority in zip(rows, topic_priorities(session, ids))]
 
 
 def post(summary: dict | None) -> dict | None:

@@ -1,0 +1,29 @@
+"""What the monitoring console and the read API read about alerts: the open ones, as a feed, and
+which topics have a burst alert live.
+
+Reading only; engine.py is the one writer of alerts.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from opinion.models import Alert
+
+
+def open_alerts(session, after_id: int = 0, limit: int = 50, *, oldest_first: bool = False) -> list[Alert]:
+    """Open alerts with an id above `after_id`: the newest first for the console's feed, the
+    oldest first for a poller that passes back the last id it saw and must miss none."""
+    order = Alert.id if oldest_first else Alert.id.desc()
+    return session.execute(select(Alert).where(Alert.status == "open", Alert.id > after_id)
+                           .order_by(order).limit(limit)).scalars().all()
+
+
+def open_alert_count(session) -> int:
+    """How many alerts are open."""
+    return session.execute(select(func.count()).select_from(Alert).where(Alert.status == "open")).scalar()
+
+
+def bursting_topics(session, topic_ids: list[int]) -> set[int]:
+    """Those of the topics with a volume_burst alert still live (the rule engine's Poisson test)."""
+    return set(session.execute(select(Alert.topic_id).where(
+        Alert.topic_id.in_(topic_ids), Alert.kind == "volume_burst", Alert.open_key.is_not(None))).scalars())
