@@ -1,4 +1,4 @@
-"""The edit lock: one person composes a reply on a case at a time (opinion.replies uses it).
+"""The edit lock: one person composes a reply on a case at a time (opinion.cases.replies uses it).
 
 The lock has an owner and an expiry, is shown to anyone else who opens the case, and is released
 when the reply is sent or the person cancels, or simply runs out (LOCK_MINUTES, renewed while typing).

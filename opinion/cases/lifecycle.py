@@ -6,8 +6,8 @@ every change of status goes through `transition`, which refuses anything not in 
 Chinese message and writes who, when, from, to and why to the audit log.
 
 One open case per topic and unit: new posts on the topic attach to it. The assignee comes from the
-unit's duty roster (opinion.duty); the receiving unit owns the case (首单负责制) until the
-monitoring centre accepts a transfer (opinion.transfers).
+unit's duty roster (opinion.cases.duty); the receiving unit owns the case (首单负责制) until the
+monitoring centre accepts a transfer (opinion.cases.transfers).
 """
 from __future__ import annotations
 
@@ -194,7 +194,7 @@ def add_reply(session, case: Case, user: User, text: str, now: datetime, *,
               channel: str = "web", external_url: str | None = None,
               reply: Reply | None = None) -> Reply:
     """Record a published reply; the first one stops the first-response clock (and counts as 签收
-    too). `reply` is a composer draft being published (opinion.replies): it becomes the reply."""
+    too). `reply` is a composer draft being published (opinion.cases.replies): it becomes the reply."""
     check_can_act(user, case)
     text = (text or "").strip()
     if not text:

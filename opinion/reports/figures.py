@@ -229,7 +229,7 @@ def overdue_cases(session, now: datetime) -> list[dict]:
 
 
 def unit_table(session, district: District, period: Period, now: datetime) -> list[dict]:
-    """The unit performance table (opinion.performance computes each row), worst first."""
+    """The unit performance table (opinion.reports.performance computes each row), worst first."""
     return sort_worst_first(unit_performance(session, district, period.start, period.end, now=now))
 
 

@@ -137,7 +137,7 @@ def period_stats(session, start: datetime, end: datetime) -> dict:
 def performance_stats(session, district, *, since: datetime | None = None,
                       until: datetime | None = None, week: str | None = None,
                       now: datetime | None = None) -> dict:
-    """Each unit's performance (opinion.performance) for --since/--until or an ISO --week
+    """Each unit's performance (opinion.reports.performance) for --since/--until or an ISO --week
     ("2026-W47"); with neither, the current week in the district's zone."""
 
     now = now or utcnow()

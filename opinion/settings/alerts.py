@@ -1,6 +1,6 @@
 """The `alerts:` section of the district file: per-rule thresholds, severities, quiet hours.
 
-Parsed here and checked by opinion.district with the same line-numbered errors as the rest of the
+Parsed here and checked by opinion.settings.district with the same line-numbered errors as the rest of the
 file, so an admin who mistypes a threshold is told the line instead of getting silent defaults.
 Nothing here imports Flask or the models: the district file loads before the app exists.
 """

@@ -56,12 +56,12 @@ class District:
     extension_cap_working_days: int = 15
     transfer_back_working_days: int = 2
     callback_no_answer_days: int = 7  # a resolved case with no callback answer closes after these
-    performance: dict = field(default_factory=dict)  # weights and grade cut-offs (opinion.performance)
+    performance: dict = field(default_factory=dict)  # weights and grade cut-offs (opinion.reports.performance)
     source: str = ""
     erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
     reply_required_parts: list[dict] = field(default_factory=list)  # {name, patterns}
     alerts: AlertSettings = field(default_factory=AlertSettings)  # opinion.alerts.settings
-    # 节假日安排 for years the chinese_calendar package does not know yet (opinion.sla): they win over it.
+    # 节假日安排 for years the chinese_calendar package does not know yet (opinion.settings.calendar): they win over it.
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()   # 调休上班日: weekend days that are working days
 
@@ -143,7 +143,7 @@ def _require(path, node, key, kind=None):
 
 
 def build_district(path: str, data: dict) -> District:
-    """Check the data read from a district file (or laid over it, opinion.overrides) and build it."""
+    """Check the data read from a district file (or laid over it, opinion.settings.overrides) and build it."""
     meta = _require(path, data, "district", dict)
     units: list[UnitSpec] = []
     seen: dict[str, int] = {}

@@ -2,7 +2,7 @@
 
 district.yaml is the shipped default. An admin's change to one of its sections (the deadline table,
 the ladder, sensitive words, a unit's routing keywords…) is kept in the database as a Setting row and
-checked by the same rules as the file (opinion.district), so a page can never save what the file
+checked by the same rules as the file (opinion.settings.district), so a page can never save what the file
 loader would refuse. Every process applies the rows when it starts and again when their stamp
 (latest change, number of rows) moves: web workers check before requests, the scheduler each tick.
 """

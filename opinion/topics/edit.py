@@ -274,7 +274,7 @@ def related_topics(session, topic: Topic, since: datetime, limit: int = 5) -> li
 
 def close_quiet_topics(session, dormant_after, now: datetime | None = None) -> int:
     """Topics with no post for `dormant_after` leave the hot list (status 'dormant'); a new post
-    on one opens it again (opinion.ingest). Returns how many went quiet."""
+    on one opens it again (opinion.topics.store). Returns how many went quiet."""
     now = now or utcnow()
     result = session.execute(update(Topic).where(Topic.status == "open",
                                                  Topic.last_seen_at < now - dormant_after)

@@ -1,6 +1,6 @@
 """API 令牌: each person makes, lists and revokes their own personal API tokens; admins also see and
 revoke everyone's here. The secret appears once, on the page that answers the creation, and is
-never stored (opinion.tokens keeps its SHA-256)."""
+never stored (opinion.accounts.tokens keeps its SHA-256)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for

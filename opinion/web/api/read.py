@@ -1,7 +1,7 @@
 """The read API under /api/v1: hot topics, alerts, cases and figures for other systems (a city
 platform, a big-screen dashboard, a duty officer's script).
 
-Every call carries a personal API token (opinion.tokens) as `Authorization: Bearer <token>` and acts
+Every call carries a personal API token (opinion.accounts.tokens) as `Authorization: Bearer <token>` and acts
 as the token's user: a spokesperson's token sees its unit's cases only (opinion.cases.visible_cases,
 the inbox's own rule), topics, alerts and figures are for monitors, leaders and admins, and only
 monitors and admins acknowledge alerts. A webhook source's token is refused here, as a personal
