@@ -4,38 +4,17 @@ One module per domain (base, accounts, topics, posts, cases, alerts, reports, se
 import every name from here, `from opinion.models import Case, db`. Importing this package
 defines every table on `db.metadata`, which the migrations compare against.
 """
-from opinion.models.accounts import ROLES, ApiToken, Unit, User
-from opinion.models.alerts import Alert, Notification
-from opinion.models.audit import AuditEvent
-from opinion.models.base import UTCDateTime, db, utcnow
-from opinion.models.cases import (
-    CASE_STATUSES,
-    OPEN_CASE_STATUSES,
-    Case,
-    CaseCoUnit,
-    CaseEditLock,
-    CaseExtension,
-    CaseTransfer,
-    DutyShift,
-    Instruction,
-    Reply,
-    ReplyTemplate,
-    RoutingCorrection,
-)
-from opinion.models.posts import Post, Source
-from opinion.models.reports import Report
-from opinion.models.settings import Setting
-from opinion.models.topics import Topic
 
-__all__ = [
-    "db", "utcnow", "UTCDateTime",
-    "ROLES", "Unit", "User", "ApiToken",
-    "Source", "Post",
-    "Topic",
-    "CASE_STATUSES", "OPEN_CASE_STATUSES", "Case", "Reply", "ReplyTemplate", "CaseEditLock", "CaseCoUnit",
-    "CaseTransfer", "CaseExtension", "Instruction", "DutyShift", "RoutingCorrection",
-    "Alert", "Notification",
-    "Report",
-    "Setting",
-    "AuditEvent",
-]
+from opinion.models import accounts, alerts, audit, base, cases, posts, reports, settings, topics
+from opinion.models.accounts import *  # noqa: F403 - each domain module lists its records in __all__
+from opinion.models.alerts import *  # noqa: F403
+from opinion.models.audit import *  # noqa: F403
+from opinion.models.base import *  # noqa: F403
+from opinion.models.cases import *  # noqa: F403
+from opinion.models.posts import *  # noqa: F403
+from opinion.models.reports import *  # noqa: F403
+from opinion.models.settings import *  # noqa: F403
+from opinion.models.topics import *  # noqa: F403
+
+__all__ = [name for module in (base, accounts, posts, topics, cases, alerts, reports, settings, audit)
+           for name in module.__all__]

@@ -10,6 +10,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from opinion.models.base import UTCDateTime, db, utcnow
 
+__all__ = ["ROLES", "Unit", "User", "ApiToken"]
+
 ROLES = ("spokesperson", "monitor", "leader", "admin")
 
 

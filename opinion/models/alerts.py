@@ -10,6 +10,8 @@ from opinion.models.accounts import User
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
+__all__ = ["Alert", "Notification"]
+
 
 class Alert(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)

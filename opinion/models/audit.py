@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from opinion.models.base import UTCDateTime, db, utcnow
 
+__all__ = ["AuditEvent"]
+
 
 class AuditEvent(db.Model):
     """Append-only: who did what to which record, when, before and after."""

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, TypeDecorator
 
+__all__ = ["db", "utcnow", "UTCDateTime"]
+
 db = SQLAlchemy()
 
 

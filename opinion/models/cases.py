@@ -11,6 +11,8 @@ from opinion.models.accounts import Unit, User
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
+__all__ = ["CASE_STATUSES", "OPEN_CASE_STATUSES", "Case", "Reply", "ReplyTemplate", "CaseEditLock", "CaseCoUnit", "CaseTransfer", "CaseExtension", "Instruction", "DutyShift", "RoutingCorrection"]
+
 CASE_STATUSES = ("new", "acknowledged", "replied", "resolved", "verified", "closed",
                  "transferred_back", "reopened", "merged")
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
+__all__ = ["Source", "Post"]
+
 
 class Source(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)

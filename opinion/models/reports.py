@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from opinion.models.base import UTCDateTime, db
 
+__all__ = ["Report"]
+
 
 class Report(db.Model):
     """One generated document for leaders (日报, 周报, 专报), kept as an archive.

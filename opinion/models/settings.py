@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from opinion.models.base import UTCDateTime, db, utcnow
 
+__all__ = ["Setting"]
+
 
 class Setting(db.Model):
     """An administrator's change to one section of the district file (deadlines, escalation, units…).

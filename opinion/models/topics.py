@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from opinion.models.accounts import Unit
 from opinion.models.base import UTCDateTime, db, utcnow
 
+__all__ = ["Topic"]
+
 
 class Topic(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
