@@ -6,8 +6,6 @@ AuditEvent, and the web offers only reading, filtering and a CSV export.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from opinion.labels import ACTION_NAMES
 from opinion.models import AuditEvent, User, utcnow
+from opinion.spreadsheet import csv_text
 
 
 class AuditLogImmutable(Exception):
@@ -71,21 +70,10 @@ CSV_HEADER = ["编号", "时间", "操作人", "操作", "操作代码", "对象
 
 
 def to_csv(events, tz: str = "Asia/Shanghai") -> str:
-    """The events as CSV (UTF-8 with BOM, so Excel opens the Chinese text right)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    """The events as CSV (UTF-8 with BOM, so Excel opens the Chinese text right), no cell a formula."""
     zone = ZoneInfo(tz)
     dump = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
-    for e in events:
-        writer.writerow([e.id, e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), e.actor,
-                         ACTION_NAMES.get(e.action, e.action), e.action, e.object_type,
-                         "" if e.object_id is None else e.object_id, _safe(e.reason or ""),
-                         dump(e.before), dump(e.after)])
-    return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Spreadsheet programs run cells that start with = + - @ as formulas; quote them."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return csv_text(CSV_HEADER, ([e.id, e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), e.actor,
+                                  ACTION_NAMES.get(e.action, e.action), e.action, e.object_type,
+                                  "" if e.object_id is None else e.object_id, e.reason or "",
+                                  dump(e.before), dump(e.after)] for e in events))

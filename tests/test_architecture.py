@@ -37,7 +37,7 @@ LAYERS = (
     "opinion.settings",
     "opinion.audit",
     "opinion.models",
-    ("opinion.labelled", "opinion.errors", "opinion.labels"),
+    ("opinion.labelled", "opinion.errors", "opinion.labels", "opinion.spreadsheet"),
 )
 
 
