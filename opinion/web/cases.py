@@ -117,126 +117,103 @@ def _case_ref(field: str) -> Case:
     return other
 
 
-@bp.route("/<int:case_id>/acknowledge", methods=["POST"])
-@login_required
-def acknowledge(case_id: int):
-    return _act(case_id, lambda case: service.acknowledge(db.session, case, current_user, utcnow()), "已签收")
+def _action(rule: str, done: str | None = None):
+    """Register `fn(case, **url_values)` as the case's POST action at /<case_id>/<rule>, run by _act;
+    the endpoint is named after the function (cases.acknowledge …)."""
+    def register(fn):
+        def view(case_id: int, **values):
+            return _act(case_id, lambda case: fn(case, **values), done)
+        bp.add_url_rule(f"/<int:case_id>/{rule}", fn.__name__, login_required(view), methods=["POST"])
+        return fn
+    return register
 
 
-@bp.route("/<int:case_id>/reply", methods=["POST"])
-@login_required
-def reply(case_id: int):
+@_action("acknowledge", "已签收")
+def acknowledge(case):
+    return service.acknowledge(db.session, case, current_user, utcnow())
+
+
+@_action("reply", "回复已记录")
+def reply(case):
     """The plain reply form, kept for clients that post here; the page uses the composer."""
-    return _act(case_id, lambda case: service.add_reply(db.session, case, current_user, _form("text"), utcnow(),
-                                                        external_url=request.form.get("url") or None),
-                "回复已记录")
+    return service.add_reply(db.session, case, current_user, _form("text"), utcnow(),
+                             external_url=request.form.get("url") or None)
 
 
-@bp.route("/<int:case_id>/resolve", methods=["POST"])
-@login_required
-def resolve(case_id: int):
-    return _act(case_id, lambda case: service.resolve(db.session, case, current_user, _form("note"), utcnow()),
-                "已办结")
+@_action("resolve", "已办结")
+def resolve(case):
+    return service.resolve(db.session, case, current_user, _form("note"), utcnow())
 
 
-@bp.route("/<int:case_id>/callback", methods=["POST"])
-@login_required
-def callback(case_id: int):
-    return _act(case_id, lambda case: service.record_callback(db.session, _district(), case, current_user,
-                                                              _form("satisfaction"), _form("note"), utcnow()),
-                "回访结果已登记")
+@_action("callback", "回访结果已登记")
+def callback(case):
+    return service.record_callback(db.session, _district(), case, current_user,
+                                   _form("satisfaction"), _form("note"), utcnow())
 
 
-@bp.route("/<int:case_id>/transfer", methods=["POST"])
-@login_required
-def transfer(case_id: int):
-    return _act(case_id, lambda case: transfers.transfer_back(db.session, _district(), case, current_user,
-                                                              _form("reason"), utcnow(),
-                                                              suggested_unit=_unit("suggested_unit")),
-                "已申请退回，等待监测中心决定（决定前仍由本单位负责）")
+@_action("transfer", "已申请退回，等待监测中心决定（决定前仍由本单位负责）")
+def transfer(case):
+    return transfers.transfer_back(db.session, _district(), case, current_user, _form("reason"), utcnow(),
+                                   suggested_unit=_unit("suggested_unit"))
 
 
-@bp.route("/<int:case_id>/transfer/decide", methods=["POST"])
-@login_required
-def decide_transfer(case_id: int):
-    def action(case):
-        if _form("decision") == "reassign":
-            unit = _required_unit("to_unit")
-            transfers.reassign_unit(db.session, _district(), case, current_user, unit, _form("note"), utcnow())
-            return f"已同意退回，工单改派至{unit.name}"
-        if _form("decision") == "send_back":
-            transfers.send_back(db.session, case, current_user, _form("note"), utcnow())
-            return f"已驳回退回申请，仍由{case.unit.name}办理"
-        raise OpinionError("请选择改派或驳回")
-    return _act(case_id, action, None)
+@_action("transfer/decide")
+def decide_transfer(case):
+    if _form("decision") == "reassign":
+        unit = _required_unit("to_unit")
+        transfers.reassign_unit(db.session, _district(), case, current_user, unit, _form("note"), utcnow())
+        return f"已同意退回，工单改派至{unit.name}"
+    if _form("decision") == "send_back":
+        transfers.send_back(db.session, case, current_user, _form("note"), utcnow())
+        return f"已驳回退回申请，仍由{case.unit.name}办理"
+    raise OpinionError("请选择改派或驳回")
 
 
-@bp.route("/<int:case_id>/reassign-unit", methods=["POST"])
-@login_required
-def reassign_unit(case_id: int):
-    return _act(case_id, lambda case: transfers.reassign_unit(db.session, _district(), case, current_user,
-                                                              _required_unit("to_unit"), _form("note"), utcnow()),
-                "已改派，已记录为分拨纠错")
+@_action("reassign-unit", "已改派，已记录为分拨纠错")
+def reassign_unit(case):
+    return transfers.reassign_unit(db.session, _district(), case, current_user, _required_unit("to_unit"),
+                                   _form("note"), utcnow())
 
 
-@bp.route("/<int:case_id>/co-unit", methods=["POST"])
-@login_required
-def co_unit(case_id: int):
-    return _act(case_id, lambda case: transfers.add_co_unit(db.session, case, current_user,
-                                                            _required_unit("unit"), utcnow()),
-                "已增加协办单位")
+@_action("co-unit", "已增加协办单位")
+def co_unit(case):
+    return transfers.add_co_unit(db.session, case, current_user, _required_unit("unit"), utcnow())
 
 
-@bp.route("/<int:case_id>/assignee", methods=["POST"])
-@login_required
-def assignee(case_id: int):
-    def action(case):
-        person = db.session.get(User, int(_form("assignee"))) if _form("assignee").isdigit() else None
-        if person is None:
-            raise OpinionError("请选择承办人")
-        duty.reassign(db.session, case, current_user, person, _form("reason"), utcnow())
-    return _act(case_id, action, "已改派承办人")
+@_action("assignee", "已改派承办人")
+def assignee(case):
+    person = db.session.get(User, int(_form("assignee"))) if _form("assignee").isdigit() else None
+    if person is None:
+        raise OpinionError("请选择承办人")
+    duty.reassign(db.session, case, current_user, person, _form("reason"), utcnow())
 
 
-@bp.route("/<int:case_id>/extension", methods=["POST"])
-@login_required
-def extension(case_id: int):
-    return _act(case_id, lambda case: supervision.request_extension(db.session, _district(), case, current_user,
-                                                                    _form("days"), _form("reason"), utcnow()),
-                "延期申请已提交，等待监测员审批")
+@_action("extension", "延期申请已提交，等待监测员审批")
+def extension(case):
+    return supervision.request_extension(db.session, _district(), case, current_user, _form("days"),
+                                         _form("reason"), utcnow())
 
 
-@bp.route("/<int:case_id>/extension/<int:extension_id>", methods=["POST"])
-@login_required
-def decide_extension(case_id: int, extension_id: int):
-    def action(case):
-        request_ = db.session.get(CaseExtension, extension_id)
-        if request_ is None or request_.case_id != case.id:
-            abort(404)
-        return supervision.decide_extension(db.session, _district(), request_, current_user,
-                                            _form("decision") == "approve", _form("note"), utcnow())
-    return _act(case_id, action, None)
+@_action("extension/<int:extension_id>")
+def decide_extension(case, extension_id: int):
+    request_ = db.session.get(CaseExtension, extension_id)
+    if request_ is None or request_.case_id != case.id:
+        abort(404)
+    return supervision.decide_extension(db.session, _district(), request_, current_user,
+                                        _form("decision") == "approve", _form("note"), utcnow())
 
 
-@bp.route("/<int:case_id>/priority", methods=["POST"])
-@login_required
-def priority(case_id: int):
-    return _act(case_id, lambda case: supervision.change_priority(db.session, _district(), case, current_user,
-                                                                  _form("priority"), _form("reason"), utcnow()),
-                "优先级已调整，时限已重新计算")
+@_action("priority", "优先级已调整，时限已重新计算")
+def priority(case):
+    return supervision.change_priority(db.session, _district(), case, current_user, _form("priority"),
+                                       _form("reason"), utcnow())
 
 
-@bp.route("/<int:case_id>/merge", methods=["POST"])
-@login_required
-def merge(case_id: int):
-    return _act(case_id, lambda case: service.merge(db.session, case, _case_ref("into"), current_user,
-                                                    _form("reason"), utcnow()),
-                "工单已合并")
+@_action("merge", "工单已合并")
+def merge(case):
+    return service.merge(db.session, case, _case_ref("into"), current_user, _form("reason"), utcnow())
 
 
-@bp.route("/<int:case_id>/instruction", methods=["POST"])
-@login_required
-def instruction(case_id: int):
-    return _act(case_id, lambda case: supervision.write_instruction(db.session, case, current_user,
-                                                                    _form("text"), utcnow()),
-                "批示已发送至承办单位")
+@_action("instruction", "批示已发送至承办单位")
+def instruction(case):
+    return supervision.write_instruction(db.session, case, current_user, _form("text"), utcnow())

@@ -19,7 +19,7 @@ from opinion.labels import UNIT_KIND_NAMES
 from opinion.models import Setting, db
 from opinion.settings.district import UNIT_KINDS
 from opinion.settings.overrides import save_section
-from opinion.web.admin.forms import REFUSALS, FormError, words
+from opinion.web.admin.forms import REFUSALS, FormError, created_or_list, new_key, words
 from opinion.web.forms import commit_or_flash
 
 UNIT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -45,17 +45,11 @@ def create_unit():
     form = request.form
 
     def create() -> dict:
-        code = form.get("code", "").strip()
-        if not UNIT_CODE.match(code):
-            raise FormError("单位代码应为 2–32 位小写字母、数字或下划线，并以字母开头")
-        if unit_by_code(db.session, code):
-            raise FormError(f"单位代码 “{code}” 已存在")
+        code = new_key(form, "code", UNIT_CODE, "单位代码应为 2–32 位小写字母、数字或下划线，并以字母开头",
+                       lambda code: unit_by_code(db.session, code), "单位代码")
         return _save_units(_unit_fields(form, code))
-    created = commit_or_flash(create, refusals=REFUSALS)
-    if not created:
-        return _list(form, 400)
-    flash(f"已新增单位：{created.value['name']}", "info")
-    return redirect(url_for("admin.units"))
+    return created_or_list(create, REFUSALS, lambda: _list(form, 400),
+                           lambda unit: f"已新增单位：{unit['name']}", "admin.units")
 
 
 def edit_unit(code: str):

@@ -16,7 +16,7 @@ from opinion.accounts.directory import password_problem
 from opinion.accounts.queries import active_units, all_users, unit_by_code, user_by_username
 from opinion.labels import ROLE_NAMES
 from opinion.models import ROLES, Unit, User, db
-from opinion.web.admin.forms import FormError
+from opinion.web.admin.forms import FormError, created_or_list, new_key
 from opinion.web.forms import commit_or_flash
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -42,11 +42,8 @@ def create_user():
     form = request.form
 
     def create() -> User:
-        username = form.get("username", "").strip()
-        if not USERNAME.match(username):
-            raise FormError("用户名应为 2–64 位字母、数字、点、下划线或连字符")
-        if user_by_username(db.session, username):
-            raise FormError(f"用户名 “{username}” 已存在")
+        username = new_key(form, "username", USERNAME, "用户名应为 2–64 位字母、数字、点、下划线或连字符",
+                           lambda name: user_by_username(db.session, name), "用户名")
         name = form.get("name", "").strip()
         if not name:
             raise FormError("请填写姓名")
@@ -62,11 +59,8 @@ def create_user():
         audit.record(db.session, "user.created", "user", user.id, actor=current_user,
                      after={"username": username, "role": role, "unit": unit.code if unit else None})
         return user
-    created = commit_or_flash(create, refusals=(FormError,))
-    if not created:
-        return _list(form, 400)
-    flash(f"已创建账号 {created.value.username}（{ROLE_NAMES[created.value.role]}）", "info")
-    return redirect(url_for("admin.users"))
+    return created_or_list(create, (FormError,), lambda: _list(form, 400),
+                           lambda user: f"已创建账号 {user.username}（{ROLE_NAMES[user.role]}）", "admin.users")
 
 
 def _role_and_unit(form) -> tuple[str, Unit | None]:
