@@ -90,6 +90,10 @@ def _form(name: str) -> str:
     return request.form.get(name, "")
 
 
+def _fields(*names: str) -> list[str]:
+    return [_form(name) for name in names]
+
+
 def _unit(field: str) -> Unit | None:
     value = request.form.get(field) or ""
     if not value:
@@ -175,11 +179,6 @@ def reassign_unit(case):
                                    _form("note"), utcnow())
 
 
-@_action("co-unit", "已增加协办单位")
-def co_unit(case):
-    return transfers.add_co_unit(db.session, case, current_user, _required_unit("unit"), utcnow())
-
-
 @_action("assignee", "已改派承办人")
 def assignee(case):
     person = db.session.get(User, int(_form("assignee"))) if _form("assignee").isdigit() else None
@@ -188,10 +187,21 @@ def assignee(case):
     duty.reassign(db.session, case, current_user, person, _form("reason"), utcnow())
 
 
+@_action("co-unit", "已增加协办单位")
+def co_unit(case):
+    return transfers.add_co_unit(db.session, case, current_user, _required_unit("unit"), utcnow())
+
+
+@_action("priority", "优先级已调整，时限已重新计算")
+def priority(case):
+    return supervision.change_priority(db.session, _district(), case, current_user, *_fields("priority", "reason"),
+                                       utcnow())
+
+
 @_action("extension", "延期申请已提交，等待监测员审批")
 def extension(case):
-    return supervision.request_extension(db.session, _district(), case, current_user, _form("days"),
-                                         _form("reason"), utcnow())
+    days, reason = _fields("days", "reason")
+    return supervision.request_extension(db.session, _district(), case, current_user, days, reason, utcnow())
 
 
 @_action("extension/<int:extension_id>")
@@ -203,17 +213,11 @@ def decide_extension(case, extension_id: int):
                                         _form("decision") == "approve", _form("note"), utcnow())
 
 
-@_action("priority", "优先级已调整，时限已重新计算")
-def priority(case):
-    return supervision.change_priority(db.session, _district(), case, current_user, _form("priority"),
-                                       _form("reason"), utcnow())
+@_action("instruction", "批示已发送至承办单位")
+def instruction(case):
+    return supervision.write_instruction(db.session, case, current_user, _form("text"), utcnow())
 
 
 @_action("merge", "工单已合并")
 def merge(case):
     return service.merge(db.session, case, _case_ref("into"), current_user, _form("reason"), utcnow())
-
-
-@_action("instruction", "批示已发送至承办单位")
-def instruction(case):
-    return supervision.write_instruction(db.session, case, current_user, _form("text"), utcnow())

@@ -27,18 +27,17 @@ UNIT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 def add_routes(bp: Blueprint) -> None:
     """Put the unit pages on the admin blueprint."""
-    bp.add_url_rule("/units", view_func=units)
+    bp.add_url_rule("/units", "units", _list)
     bp.add_url_rule("/units/new", view_func=create_unit, methods=["POST"])
     bp.add_url_rule("/units/<code>", view_func=edit_unit, methods=["GET", "POST"])
     bp.add_url_rule("/units/<code>/active", view_func=set_unit_active, methods=["POST"])
 
 
-def _list(form, status: int = 200):
+def _list(form=None, status: int = 200):
+    """The list page with the new-record form, as typed when it was refused."""
+    form = form or {}
     return render_template("admin/units.html", units=all_units(db.session), kinds=UNIT_KIND_NAMES, form=form), status
 
-
-def units():
-    return _list({})
 
 
 def create_unit():

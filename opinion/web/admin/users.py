@@ -24,18 +24,16 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
 def add_routes(bp: Blueprint) -> None:
     """Put the account pages on the admin blueprint."""
-    bp.add_url_rule("/users", view_func=users)
+    bp.add_url_rule("/users", "users", _list)
     bp.add_url_rule("/users/new", view_func=create_user, methods=["POST"])
     bp.add_url_rule("/users/<int:user_id>", view_func=update_user, methods=["POST"])
 
 
-def _list(form, status: int = 200):
+def _list(form=None, status: int = 200):
+    """The list page with the new-record form, as typed when it was refused."""
+    form = form or {}
     return render_template("admin/users.html", users=all_users(db.session), units=active_units(db.session),
                            form=form, ROLES=ROLES), status
-
-
-def users():
-    return _list({})
 
 
 def create_user():
