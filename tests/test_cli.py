@@ -127,6 +127,16 @@ def test_stats_json_reports_the_counts(runner, session, tmp_path):
     assert {"total", "by_status", "by_severity"} <= set(stats["alerts"])
 
 
+@pytest.mark.parametrize("args", [["sla", "tick", "--now", "garbage"], ["alerts", "check", "--now", "昨天"],
+                                  ["stats", "--since", "garbage"], ["stats", "--until", "2026-13-40"],
+                                  ["report", "daily", "--now", "x"]])
+def test_a_time_option_that_is_not_a_time_is_refused_in_chinese(runner, args):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert f"“{args[-1]}” 不是 ISO 时间" in result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_seed_demo_fills_every_role_and_is_idempotent(runner, session):
     first = runner.invoke(args=["seed-demo", "--posts", "150", "--days", "5"])
     assert first.exit_code == 0, first.output

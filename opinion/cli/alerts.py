@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from opinion.cli.times import time_or_now
+from opinion.cli.times import ISO_TIME, time_or_now
 from opinion.labels import RULE_NAMES, SEVERITY_NAMES
 from opinion.models import db, utcnow
 from opinion.notify.delivery import deliver_pending
@@ -18,7 +18,7 @@ def alerts_group():
 
 
 @alerts_group.command("check")
-@click.option("--now", "now_text", default=None, help="ISO time to evaluate at (default: now)")
+@click.option("--now", "now_text", type=ISO_TIME, default=None, help="按这个时刻计算（ISO 时间，默认现在），用于复现")
 @with_appcontext
 def check_cmd(now_text):
     """Run every alert rule once; prints the alerts raised and cleared."""

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from opinion.cases.templates import TEMPLATES_FILE, learn_templates, load_templates
-from opinion.cli.times import time_or_now
+from opinion.cli.times import ISO_TIME, time_or_now
 from opinion.errors import ImportFileError
 from opinion.jobs import ladder_pass
 from opinion.models import db
@@ -21,7 +21,7 @@ def sla_group():
 
 
 @sla_group.command("tick")
-@click.option("--now", "now_text", default=None, help="ISO time to tick at (default: now)")
+@click.option("--now", "now_text", type=ISO_TIME, default=None, help="按这个时刻计算（ISO 时间，默认现在），用于复现")
 @with_appcontext
 def sla_tick_cmd(now_text):
     """Run the escalation ladder once at NOW; a second tick at the same time changes nothing."""

@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from opinion.cli.times import parse_time, time_or_now
+from opinion.cli.times import ISO_TIME, parse_time, time_or_now
 from opinion.errors import OpinionError
 from opinion.models import db
 from opinion.reports import archive, periods
@@ -26,7 +26,7 @@ def _common(fn):
                       help="html、docx 或 pdf（默认按 --out 的扩展名；存档时默认三种都生成）")(fn)
     fn = click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
                       help="写到这个文件（不写则存入报告存档）")(fn)
-    fn = click.option("--now", "now_text", default=None, help="生成时刻（ISO 时间，默认现在），用于复现")(fn)
+    fn = click.option("--now", "now_text", type=ISO_TIME, default=None, help="生成时刻（ISO 时间，默认现在），用于复现")(fn)
     return fn
 
 
@@ -54,7 +54,7 @@ def daily_cmd(day, fmt, out, now_text):
 
 
 def _run_period(kind, text, fmt, out, now_text) -> None:
-    now = _now(now_text)
+    now = time_or_now(now_text)
     _run(lambda: periods.parse_period(kind, text, now, current_app.config["TIMEZONE"]), fmt, out, now)
 
 
@@ -65,7 +65,7 @@ def _run_period(kind, text, fmt, out, now_text) -> None:
 @with_appcontext
 def special_cmd(case_id, topic_id, fmt, out, now_text):
     """舆情专报 on one case or one topic."""
-    _run(None, fmt, out, _now(now_text), case_id=case_id, topic_id=topic_id)
+    _run(None, fmt, out, time_or_now(now_text), case_id=case_id, topic_id=topic_id)
 
 
 @report_group.command("list")
@@ -76,13 +76,6 @@ def list_cmd():
         files = ", ".join(sorted(r.files or {})) or "无文件"
         click.echo(f"#{r.id} {r.kind:<7} {r.period:<12} {r.status:<7} {r.generated_at:%Y-%m-%d %H:%M}Z "
                    f"[{files}] {r.title}" + (f"  错误：{r.error}" if r.error else ""))
-
-
-def _now(text):
-    try:
-        return time_or_now(text)
-    except ValueError:
-        raise click.BadParameter(f"“{text}” 不是 ISO 时间，如 2026-11-23T08:00", param_hint="--now") from None
 
 
 def _run(make_period, fmt, out, now, **special) -> None:
@@ -119,8 +112,8 @@ def _run(make_period, fmt, out, now, **special) -> None:
 
 @click.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-@click.option("--since", default=None, help="performance period start (ISO time, Beijing if no zone)")
-@click.option("--until", default=None, help="performance period end, exclusive (default: now)")
+@click.option("--since", type=ISO_TIME, default=None, help="统计起点（ISO 时间，不带时区按北京时间）")
+@click.option("--until", type=ISO_TIME, default=None, help="统计终点，不含（默认现在）")
 @click.option("--week", default=None, help="performance for an ISO week, e.g. 2026-W47")
 @with_appcontext
 def stats_cmd(as_json, since, until, week):

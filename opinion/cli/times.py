@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import click
 from flask import current_app
 
 from opinion.models import utcnow
@@ -25,3 +26,20 @@ def parse_time(value: str | None) -> datetime | None:
 def time_or_now(value: str | None) -> datetime:
     """A --now option: `value` parsed, or the present when it is empty. Raises ValueError as parse_time."""
     return parse_time(value) or utcnow()
+
+
+class IsoTime(click.ParamType):
+    """An option typed as ISO time: checked when the command line is read, so a wrong value gets
+    the usage error in Chinese instead of a traceback; the zone is applied by parse_time later,
+    inside the app (the district's zone is its configuration)."""
+    name = "ISO 时间"
+
+    def convert(self, value, param, ctx):
+        try:
+            datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.fail(f"“{value}” 不是 ISO 时间，应写成 2026-11-23T08:00 或 2026-11-23", param, ctx)
+        return value
+
+
+ISO_TIME = IsoTime()
