@@ -79,7 +79,7 @@ def set_unit_active(code: str):
         unit.active = active
         audit.record(db.session, "unit.activated" if active else "unit.deactivated", "unit", unit.id,
                      actor=current_user, before={"active": not active}, after={"active": active})
-    if commit_or_flash(switch, refusals=(DistrictFileError,), prefix=f"不能停用{unit.name}："):
+    if commit_or_flash(switch, refusals=(DistrictFileError,), prefix=f"不能{'启用' if active else '停用'}{unit.name}："):
         flash(f"{unit.name}已{'启用' if active else '停用'}", "info")
     return redirect(url_for("admin.units"))
 
