@@ -157,3 +157,32 @@ def test_csv_import_long_field_nul_and_unclosed_quote(runner, session, tmp_path)
     assert "正文过长" in reasons["4"] and "空字符" in reasons["5"] and "引号未闭合" in reasons["8"]
     stored = set(session.execute(select(Post.external_id)).scalars())
     assert stored == {g["id"] for g in GOOD} | {"AFTER1", "AFTER2", "AFTER3", "AFTER4"}
+
+
+def test_a_collector_batch_with_bad_items_stores_the_good_ones(app, session, weibo):
+    """Same rule for collectors: a Weibo page with a NUL, a lone surrogate, a 2**40 repost count,
+    Infinity and 3e9 followers stores the good posts and names the bad ones on the source."""
+    from datetime import datetime, timedelta, timezone
+
+    from opinion.pipeline.runs import run_source
+    from tests.collectors.fake_server import FakeWeibo
+    from tests.factories import make_source
+    source = make_source(session, "wb", kind="weibo_api")
+    source.config = {"base_url": weibo.base, "access_token": FakeWeibo.TOKEN, "count": 50}
+    session.commit()
+    at = datetime.now(timezone.utc) - timedelta(hours=1)
+    for g in GOOD:
+        weibo.add_mention("@区政府 " + g["text"], at=at)
+    bad = [weibo.add_mention("@区政府 积水\u0000严重", at=at), weibo.add_mention("@区政府 积水\ud800", at=at),
+           weibo.add_mention("@区政府 转发很多", at=at, reposts=2**40),
+           weibo.add_mention("@区政府 点赞无穷", at=at, likes=float("inf")),
+           weibo.add_mention("@区政府 粉丝很多", at=at, followers=3e9)]
+    line = run_source(app, source)
+    assert source.status == "ok", line
+    assert "新增 5" in line and "拒收 5" in line, line
+    reasons = dict(source.state["last_run"]["rejected"])
+    assert set(reasons) == {m["idstr"] for m in bad}
+    assert "空字符" in reasons[bad[0]["idstr"]] and "代理字符" in reasons[bad[1]["idstr"]]
+    assert "超出范围" in reasons[bad[2]["idstr"]] and "非有限数值" in reasons[bad[3]["idstr"]]
+    assert "超出范围" in reasons[bad[4]["idstr"]]
+    assert count(session) == 5
