@@ -95,15 +95,21 @@ def read_rows(path: Path, fmt: str, mapping: dict[str, str]) -> tuple[Iterator[t
 
 def _csv_rows(reader: csv.DictReader, lines: list[str], offset: int) -> Iterator[tuple[int, dict | str]]:
     """The rows of a CSV reader, numbered by the file's lines (`offset` lines before the reader's
-    text). A quote left open runs to the end of the file: that row is refused, naming its line,
-    and the lines after it are read again as rows, so one stray quote never swallows the rest."""
+    text). A quote left open runs to the end of the file, or to the next stray quote: that row is
+    refused, naming its line, and the lines after it are read again as rows, so one stray quote
+    never swallows the rest. (A real multi-line field whose row has every column is kept.)"""
     previous = reader.line_num
     try:
         for row in reader:
             start, end = previous + 1, reader.line_num
             previous = end
-            if end - start > 0 and end >= len(lines) and _quote_left_open(lines[start - 1:end]):
-                yield start + offset, "引号未闭合（此行的引号一直延续到文件末尾），请补全引号后重新导入此行"
+            open_to_end = end >= len(lines) and _quote_left_open(lines[start - 1:end])
+            # a stray quote closed by the next stray quote lines later: one row over many lines
+            # whose columns do not fit the header
+            misfit = end > start and (None in row or any(v is None for v in row.values()))
+            if open_to_end or misfit:
+                where = "文件末尾" if open_to_end else f"第 {end + offset} 行，各列对不上"
+                yield start + offset, f"引号未闭合（此行的引号一直延续到{where}），请补全引号后重新导入此行"
                 rest = csv.DictReader(io.StringIO("".join(lines[start:]), newline=""),
                                       fieldnames=reader.fieldnames)
                 yield from _csv_rows(rest, lines[start:], offset + start)

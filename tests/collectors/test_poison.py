@@ -145,15 +145,17 @@ def test_csv_import_long_field_nul_and_unclosed_quote(runner, session, tmp_path)
     rows += ["AFTER1,城东菜市场占道经营,2026-11-23T09:10:00+08:00",                # lines 10-13
              "AFTER2,夜市油烟扰民,2026-11-23T09:10:00+08:00",
              "AFTER3,小区电梯三天停运,2026-11-23T09:10:00+08:00",
-             "AFTER4,路灯不亮,2026-11-23T09:10:00+08:00"]
+             "AFTER4,路灯不亮,2026-11-23T09:10:00+08:00",
+             'LAST,"最后一行引号也没有闭合']                                            # line 14
     path = tmp_path / "poisoned.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     rejected = tmp_path / "rejected.csv"
     result = runner.invoke(args=["import", str(path), "--rejected", str(rejected)])
     assert result.exit_code == 0, result.output
-    assert "新增 9 条" in result.output and "拒收 3 条" in result.output, result.output
+    assert "共 13 行" in result.output and "新增 9 条" in result.output and "拒收 4 条" in result.output, result.output
     reasons = read_rejected(rejected)
-    assert set(reasons) == {"4", "5", "8"}, reasons
+    assert set(reasons) == {"4", "5", "8", "14"}, reasons
+    assert "引号未闭合" in reasons["14"]
     assert "正文过长" in reasons["4"] and "空字符" in reasons["5"] and "引号未闭合" in reasons["8"]
     stored = set(session.execute(select(Post.external_id)).scalars())
     assert stored == {g["id"] for g in GOOD} | {"AFTER1", "AFTER2", "AFTER3", "AFTER4"}
@@ -186,3 +188,13 @@ def test_a_collector_batch_with_bad_items_stores_the_good_ones(app, session, wei
     assert "超出范围" in reasons[bad[2]["idstr"]] and "非有限数值" in reasons[bad[3]["idstr"]]
     assert "超出范围" in reasons[bad[4]["idstr"]]
     assert count(session) == 5
+
+
+def test_csv_a_real_multiline_field_is_kept(runner, session, tmp_path):
+    path = tmp_path / "multiline.csv"
+    path.write_text('id,text,created_at\nM1,"第一行\n第二行，隧道积水",2026-11-23T09:10:00+08:00\n'
+                    "M2,路灯不亮,2026-11-23T09:10:00+08:00\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(path), "--rejected", str(tmp_path / "r.csv")])
+    assert "新增 2 条" in result.output and "拒收 0 条" in result.output, result.output
+    post = session.execute(select(Post).where(Post.external_id == "M1")).scalar_one()
+    assert post.raw_text == "第一行\n第二行，隧道积水"
