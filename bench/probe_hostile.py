@@ -132,6 +132,13 @@ def main() -> None:
         print("  not held:", line)
 
 
+def crashed() -> str:
+    """The crash in a line, with the session made usable again for the next probe."""
+    from opinion.models import db
+    db.session.rollback()
+    return traceback.format_exc(limit=3).strip().splitlines()[-1]
+
+
 def judge(stored_ids: set[str], want_good: set[str], bad_id: str | None, expected: str) -> tuple[bool, str]:
     missing = want_good - stored_ids
     if missing:
@@ -174,7 +181,7 @@ def probe_webhook(app, db, Source, stored, tally: Tally) -> None:
                 if answer["status"] != "rejected" or not answer.get("reason"):
                     ok, detail = False, f"no reason for the hostile item: {answer}"
         except Exception:  # noqa: BLE001 - a crash is what the probe looks for
-            ok, detail = False, traceback.format_exc(limit=3)
+            ok, detail = False, crashed()
         tally.add("webhook", name, ok, detail)
 
     body = ('{"items": [' + item_json(90000) + "]}").encode()
@@ -184,7 +191,7 @@ def probe_webhook(app, db, Source, stored, tally: Tally) -> None:
             ok = resp.status_code == 401 and resp.get_json()["code"] == "bad_timestamp"
             detail = f"HTTP {resp.status_code}"
         except Exception:  # noqa: BLE001
-            ok, detail = False, traceback.format_exc(limit=3)
+            ok, detail = False, crashed()
         tally.add("webhook", f"timestamp {stamp[:10]!r}", ok, detail)
     for name, raw in [("not-json", b"{items: ["), ("not-utf8", "{\"items\": []}".encode("utf-16")),
                       ("bare-deep", DEEP.encode()), ("nul-byte-body", b"\x00" * 100)]:
@@ -192,7 +199,7 @@ def probe_webhook(app, db, Source, stored, tally: Tally) -> None:
             resp = push(raw)
             ok, detail = resp.status_code < 500, f"HTTP {resp.status_code}"
         except Exception:  # noqa: BLE001
-            ok, detail = False, traceback.format_exc(limit=3)
+            ok, detail = False, crashed()
         tally.add("webhook", name, ok, detail)
 
 
@@ -210,7 +217,7 @@ def probe_import(app, tmp: Path, stored, tally: Tally) -> None:
             if ok and expected == "refuse" and len(summary.report.rejected) != 1:
                 ok, detail = False, f"rejected {summary.report.rejected}"
         except Exception:  # noqa: BLE001
-            ok, detail = False, traceback.format_exc(limit=3)
+            ok, detail = False, crashed()
         tally.add("import", f"jsonl {name}", ok, detail)
 
     serial = iter(range(500_000, 10**9, 1000))
@@ -227,7 +234,7 @@ def probe_import(app, tmp: Path, stored, tally: Tally) -> None:
             if ok and len(summary.report.rejected) != 1:
                 ok, detail = False, f"rejected {summary.report.rejected}"
         except Exception:  # noqa: BLE001
-            ok, detail = False, traceback.format_exc(limit=3)
+            ok, detail = False, crashed()
         tally.add("import", f"csv {name}", ok, detail)
 
     when = "2026-11-20T09:00:00+08:00"
@@ -264,7 +271,7 @@ def probe_collector(app, db, stored, tally: Tally) -> None:
                 ok, detail = judge(stored("wb-probe"), set(good), bad, "accept" if accept else "refuse")
                 detail = detail or line
             except Exception:  # noqa: BLE001
-                ok, detail = False, traceback.format_exc(limit=3)
+                ok, detail = False, crashed()
             tally.add("collector", name, ok, detail)
     for name, chunked in [("drip-no-length", False), ("drip-chunked", True)]:
         ok, detail = drip_probe(app, db, chunked)
