@@ -166,7 +166,9 @@ class WeiboCollector(BaseCollector):
 
 
 def _int(value) -> int:
+    # OverflowError: a count of Infinity or 1e400 is no count; too large ones are refused by
+    # opinion.ingest.store.validate, for that item alone
     try:
         return max(int(value), 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -22,9 +23,12 @@ from sqlalchemy import select
 from collectors.base import NormalisedPost
 from opinion import labelled
 from opinion.errors import ImportFileError
-from opinion.ingest.store import IngestReport
+from opinion.ingest.store import MAX_DEPTH, IngestReport
 from opinion.models import Source, db
 
+# A field longer than the csv module's default 131,072 characters stopped the whole import; a long
+# text is now read and refused alone by its length (store.MAX_TEXT), with the rest of the file.
+csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))
 FIELDS = ("id", "text", "created_at", "author", "author_followers", "url", "reposts", "comments", "likes")
 FORMATS = ("auto", "jsonl", "csv", "xlsx")
 
@@ -85,7 +89,43 @@ def read_rows(path: Path, fmt: str, mapping: dict[str, str]) -> tuple[Iterator[t
         return _jsonl_rows(text), encoding
     reader = csv.DictReader(io.StringIO(text, newline=""))
     _require_text_column(list(reader.fieldnames or []), mapping, "CSV")
-    return ((reader.line_num, row) for row in reader), encoding
+    # the csv module's own idea of a line (not str.splitlines, which also splits at U+2028)
+    return _csv_rows(reader, io.StringIO(text, newline="").readlines(), 0), encoding
+
+
+def _csv_rows(reader: csv.DictReader, lines: list[str], offset: int) -> Iterator[tuple[int, dict | str]]:
+    """The rows of a CSV reader, numbered by the file's lines (`offset` lines before the reader's
+    text). A quote left open runs to the end of the file, or to the next stray quote: that row is
+    refused, naming its line, and the lines after it are read again as rows, so one stray quote
+    never swallows the rest. (A real multi-line field whose row has every column is kept.)"""
+    previous = reader.line_num
+    try:
+        for row in reader:
+            start, end = previous + 1, reader.line_num
+            previous = end
+            open_to_end = end >= len(lines) and _quote_left_open(lines[start - 1:end])
+            # a stray quote closed by the next stray quote lines later: one row over many lines
+            # whose columns do not fit the header
+            misfit = end > start and (None in row or any(v is None for v in row.values()))
+            if open_to_end or misfit:
+                where = "文件末尾" if open_to_end else f"第 {end + offset} 行，各列对不上"
+                yield start + offset, f"引号未闭合（此行的引号一直延续到{where}），请补全引号后重新导入此行"
+                rest = csv.DictReader(io.StringIO("".join(lines[start:]), newline=""),
+                                      fieldnames=reader.fieldnames)
+                yield from _csv_rows(rest, lines[start:], offset + start)
+                return
+            yield start + offset, row
+    except csv.Error as exc:  # nothing is left to read after this: say so rather than stop quietly
+        yield previous + 1 + offset, f"CSV 格式错误，此行及其后的内容无法读取（{exc}）"
+
+
+def _quote_left_open(lines: list[str]) -> bool:
+    try:
+        for _ in csv.reader(io.StringIO("".join(lines), newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return "end of data" in str(exc) or "EOF" in str(exc)
+    return False
 
 
 def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
@@ -96,6 +136,9 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             yield n, f"不是合法的 JSON（{exc.msg}）"
+            continue
+        except RecursionError:
+            yield n, f"JSON 嵌套过深（超过 {MAX_DEPTH} 层），无法读取"
             continue
         yield (n, obj) if isinstance(obj, dict) else (n, "应为 JSON 对象")
 
@@ -155,10 +198,9 @@ def row_to_post(row: dict, mapping: dict[str, str]) -> NormalisedPost | str:
         value = get(f)
         if value in (None, ""):
             continue
-        try:
-            counts[f] = int(value)
-        except (TypeError, ValueError):
-            return f"{f} 应为整数，实为 “{value}”"
+        counts[f] = _count(value)
+        if counts[f] is None:
+            return f"{f} 应为整数，实为 “{str(value)[:50]}”"
         if counts[f] < 0:
             return f"{f} 不能为负数（{value}）"
     author, url = get("author"), get("url")
@@ -167,6 +209,19 @@ def row_to_post(row: dict, mapping: dict[str, str]) -> NormalisedPost | str:
                           author_followers=counts.get("author_followers"),
                           reposts=counts.get("reposts", 0), comments=counts.get("comments", 0),
                           likes=counts.get("likes", 0), payload={k: row[k] for k in row if k})
+
+
+def _count(value) -> int | None:
+    """A count as an integer: 12, "12" or 12.0; None for 1.5, Infinity, NaN, true or text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None  # is_integer() is False for inf and nan
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    # ASCII digits only: "²" passes isdigit() and fails int(); 400 digits are not a count either
+    return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else None
 
 
 def get_or_create_source(code: str, kind: str = "file", name: str | None = None) -> Source:
@@ -189,7 +244,8 @@ class RejectedRows:
     def add(self, line: int, reason: str, row: dict | None) -> None:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = self.path.open("w", encoding="utf-8-sig", newline="")
+            # a lone surrogate, which is why such a row is refused, is written as \ud800 to be seen
+            self.handle = self.path.open("w", encoding="utf-8-sig", errors="backslashreplace", newline="")
             self.writer = csv.writer(self.handle)
             self.columns = list(row) if row else list(FIELDS)
             self.writer.writerow(["行号", "拒收原因", *self.columns])

@@ -9,6 +9,7 @@ its original.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,12 @@ from opinion.models import Post, Source
 
 MAX_TEXT = 100_000          # longer posts are refused, not truncated: nothing is silently cut
 FUTURE_TOLERANCE = timedelta(hours=1)
+MAX_INT = 2**31 - 1         # the count columns are INTEGER: PostgreSQL refuses anything larger
+EARLIEST_YEAR = 2000        # before microblogs: a zero timestamp or a broken clock, not a post
+MAX_DEPTH = 64              # nesting of the raw item kept in payload; deeper is an attack, not data
+# Put in place of a value nested deeper than MAX_DEPTH by readers that cut it off (the webhook's
+# body reader), so the item carrying it is refused alone with the reason.
+TOO_DEEP = "\x00opinion:too-deep\x00"
 
 
 @dataclass
@@ -44,21 +51,84 @@ class IngestReport:
         self.post_ids += other.post_ids
 
 
+def bad_text(value: str) -> str | None:
+    """Why `value` cannot be stored as text (a NUL, which PostgreSQL refuses, or half of a UTF-16
+    pair, which no encoding can write), or None."""
+    if "\x00" in value:
+        return "含有空字符（\\u0000）"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "含有不成对的代理字符（如 \\ud800），不是合法的 Unicode 文本"
+    return None
+
+
+def bad_value(value, depth_limit: int = MAX_DEPTH) -> str | None:
+    """Why a raw JSON-like value cannot be kept (walked without recursion, so no depth crashes it)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > depth_limit or current == TOO_DEEP:
+            return f"嵌套层数超过 {depth_limit} 层"
+        if isinstance(current, str):
+            why = bad_text(current)
+            if why:
+                return why
+        elif isinstance(current, float) and not math.isfinite(current):
+            return f"含有非有限数值（{current}），JSON 中不允许 Infinity/NaN"
+        elif isinstance(current, dict):
+            stack.extend((k, depth + 1) for k in current)
+            stack.extend((v, depth + 1) for v in current.values())
+        elif isinstance(current, (list, tuple)):
+            stack.extend((v, depth + 1) for v in current)
+    return None
+
+
+def count_value(name: str, value) -> int:
+    """A count field (reposts, likes, followers) as a stored integer, or BadItemError saying why."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadItemError(f"{name} 应为整数，实为 “{value}”")
+    if value < 0:
+        raise BadItemError(f"{name} 不能为负数（{value}）")
+    if value > MAX_INT:
+        raise BadItemError(f"{name} 超出范围（{value}，上限 {MAX_INT}）")
+    return value
+
+
 def validate(item: NormalisedPost, now: datetime) -> NormalisedPost:
-    """Check one item; raise BadItemError naming the field. Returns the item, times made aware."""
+    """Check one item; raise BadItemError naming the field. Returns the item, times made aware.
+
+    Everything the database would refuse is refused here, item by item, so one bad value never
+    fails a whole batch's transaction: text with a NUL or a lone surrogate, counts beyond INTEGER,
+    dates before 2000, Infinity, and a raw payload nested deeper than MAX_DEPTH."""
     if not isinstance(item.external_id, str) or not item.external_id.strip():
         raise BadItemError("缺少 id（external_id）")
+    for name in ("external_id", "text", "author", "url"):
+        value = getattr(item, name)
+        why = bad_text(value) if isinstance(value, str) else None
+        if why:
+            raise BadItemError(f"{'id' if name == 'external_id' else name} {why}")
     if len(item.external_id) > 128:
         raise BadItemError("id 过长（最多 128 个字符）")
     if not isinstance(item.text, str) or not item.text.strip():
         raise BadItemError("正文为空")
     if len(item.text) > MAX_TEXT:
         raise BadItemError(f"正文过长（{len(item.text)} 字，上限 {MAX_TEXT} 字）")
+    for name in ("reposts", "comments", "likes", "author_followers"):
+        value = getattr(item, name)
+        if value is not None or name != "author_followers":
+            count_value(name, value)
     if item.created_at is not None:
         if item.created_at.tzinfo is None:
             raise BadItemError("created_at 缺少时区")
+        if item.created_at.year < EARLIEST_YEAR:
+            # compared by year: an aware year-1 date cannot even be converted to UTC
+            raise BadItemError(f"created_at 早于 {EARLIEST_YEAR} 年（{item.created_at.isoformat()}），不可信")
         if item.created_at > now + FUTURE_TOLERANCE:
             raise BadItemError(f"created_at 在未来（{item.created_at.isoformat()}）")
+    why = bad_value(item.payload) if item.payload else None
+    if why:
+        raise BadItemError(f"原始数据{why}")
     return item
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from collectors.base import NormalisedPost
 from opinion.alerts.engine import evaluate_batch
@@ -80,19 +80,44 @@ def ingest(session, app, source: Source, items: list[NormalisedPost], now: datet
         try:
             report.merge(_store_batch(session, app, pipeline, store, source, fresh, now))
             session.commit()
-        except IntegrityError:
-            # Another process stored some of these in the meantime: what is there stays, the rest
-            # is tried again one by one.
+        except SQLAlchemyError as exc:
+            # Another process stored some of these in the meantime (IntegrityError), or the
+            # database refused a value validation let through: the batch is tried again item by
+            # item, so what is there stays and only the offender is refused, with the reason.
             session.rollback()
+            log.warning("batch of %d for %s failed (%s); storing item by item", len(fresh), source.code,
+                        type(exc).__name__)
             for item in fresh:
-                if is_stored(session, source, item.external_id):
-                    report.duplicate.append(item.external_id)
-                    continue
-                report.merge(_store_batch(session, app, pipeline, store, source, [item], now))
-                session.commit()
+                report.merge(_store_alone(session, app, pipeline, store, source, item, now))
         store.maybe_save_stats()
     _raise_alerts(session, app, report.post_ids, now)
     return report
+
+
+def _store_alone(session, app, pipeline: Pipeline, store: TopicStore, source: Source,
+                 item: NormalisedPost, now: datetime) -> IngestReport:
+    """One item in its own transaction: stored, a duplicate (another process was first), or
+    refused with the database's reason in words."""
+    if is_stored(session, source, item.external_id):
+        return IngestReport(duplicate=[item.external_id])
+    try:
+        report = _store_batch(session, app, pipeline, store, source, [item], now)
+        session.commit()
+        return report
+    except SQLAlchemyError as exc:
+        session.rollback()
+        if isinstance(exc, IntegrityError) and is_stored(session, source, item.external_id):
+            return IngestReport(duplicate=[item.external_id])
+        log.warning("item %s of %s refused by the database: %s", item.external_id, source.code, exc)
+        return IngestReport(rejected=[(item.external_id, f"数据库拒收此条（{_db_reason(exc)}），"
+                                                          "请检查其字段取值后重新发送")])
+
+
+def _db_reason(exc: SQLAlchemyError) -> str:
+    """The database's complaint, first line only, without the SQL or the values."""
+    cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return f"{type(cause).__name__}: {text[:200]}"
 
 
 def _raise_alerts(session, app, post_ids: list[int], now: datetime) -> None:

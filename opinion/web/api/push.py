@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from opinion.accounts.tokens import SECRET_PREFIX
 from opinion.ingest.collect import record_received, record_refusal
 from opinion.ingest.importer import row_to_post
 from opinion.ingest.queries import webhook_source
+from opinion.ingest.store import MAX_DEPTH, TOO_DEEP
 from opinion.models import Source, db, utcnow
 from opinion.pipeline.batch import ingest
 
@@ -75,7 +77,8 @@ def ingest_webhook():
     if len(body) > MAX_BODY:
         return _refuse(source, f"请求体过大（上限 {MAX_BODY // (1024 * 1024)} MB）", "too_large", 413)
     stamp = request.headers.get("X-Opinion-Timestamp", "")
-    if not stamp.isdigit():
+    # ASCII digits, at most 12: "²" passes isdigit() and fails int(), 400 digits overflow a float
+    if not re.fullmatch(r"[0-9]{1,12}", stamp):
         return _refuse(source, "缺少或无效的时间戳 X-Opinion-Timestamp（Unix 秒）", "bad_timestamp")
     skew = abs(time.time() - int(stamp))
     if skew > REPLAY_WINDOW:
@@ -86,7 +89,12 @@ def ingest_webhook():
     if not secret or not hmac.compare_digest(sign(secret, stamp, body), given):
         return _refuse(source, "签名无效：应为 sha256=HMAC-SHA256(密钥, 时间戳 + \".\" + 请求体) 的十六进制", "bad_signature")
     try:
-        data = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            # one item nested too deep: cut it off there, so it alone is refused, with the reason
+            data = json.loads(cut_deep(text, MAX_DEPTH + 4))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _refuse(source, f"请求体不是 UTF-8 编码的 JSON：{exc}", "bad_json", 400)
     rows = data.get("items") if isinstance(data, dict) and "items" in data else data
@@ -94,6 +102,39 @@ def ingest_webhook():
     if len(rows) > MAX_ITEMS:
         return _refuse(source, f"单次最多推送 {MAX_ITEMS} 条，本次 {len(rows)} 条", "too_many", 413)
     return jsonify(_ingest_rows(source, rows))
+
+
+def cut_deep(text: str, limit: int) -> str:
+    """`text` (JSON) with every value nested deeper than `limit` replaced by the TOO_DEEP marker,
+    which validation refuses: Python's parser cannot read a 200,000-deep array at all, and the
+    other items of the batch must not be lost with it. One pass, strings skipped whole."""
+    out, depth, i, n, cut_from = [], 0, 0, len(text), None
+    marker = json.dumps(TOO_DEEP)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if cut_from is None:
+                out.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if c in "[{":
+            depth += 1
+            if depth == limit + 1 and cut_from is None:
+                cut_from = depth
+                out.append(marker)
+        elif c in "]}":
+            depth -= 1
+            if cut_from is not None and depth < cut_from:
+                cut_from = None
+                i += 1
+                continue
+        if cut_from is None:
+            out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def _ingest_rows(source: Source, rows: list) -> dict:
