@@ -82,9 +82,9 @@ def import_file(app, path: str, source_code: str = "import", fmt: str = "auto",
     """Import one file into a source (created if missing); returns the summary to show."""
     path_ = Path(path)
     mapping = mapping or {}
-    rows, encoding = read_rows(path_, fmt, mapping)
+    rows, encoding, warning = read_rows(path_, fmt, mapping)
     source = get_or_create_source(source_code)
-    summary = ImportSummary(file=path_.name, encoding=encoding)
+    summary = ImportSummary(file=path_.name, encoding=encoding, warnings=[warning] if warning else [])
     rejected = RejectedRows(Path(rejected_path) if rejected_path else
                             Path(app.instance_path) / "imports" / f"{path_.stem}.rejected.csv")
     pending: dict[str, tuple[NormalisedPost, int, dict]] = {}
