@@ -26,6 +26,7 @@ _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9_\-]+)[\"'][^
 _XML_DECL_ANY = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_\-]+)", re.I)
 MAX_ID = 128
+_ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(item|entry)(?=[\s>/])[^<>]*>", re.I)
 _FIX = "如有乱码，请联系对方网站在响应头或 XML 声明中注明编码"
 
 
@@ -89,9 +90,10 @@ class RSSCollector(BaseCollector):
                 raise CollectorError(f"订阅内容有误且没有可用条目：{_why(problem)}")
             return []
         entries = list(parsed.entries)
-        if problem and not re.search(r"</(rss|feed|rdf:RDF)>\s*$", body[-200:]):
-            # A download cut short: its last entry is cut too. It is skipped, not stored half, and
-            # comes in whole with the next complete fetch.
+        if problem and _last_entry_cut(body):
+            # A download cut inside an entry: that entry is skipped, not stored half, and comes in
+            # whole with the next complete fetch. A cut after its end tag ("</feed" without ">")
+            # costs nothing: every entry is whole.
             entries = entries[:-1]
             self.warnings.append("订阅内容不完整（下载被截断），最后一条已跳过，待下次完整获取")
         if problem:
@@ -128,6 +130,17 @@ class RSSCollector(BaseCollector):
         return NormalisedPost(external_id=ident, text=text, created_at=created,
                               author=author[:100] if author else None, url=link and link[:1000],
                               payload=payload)
+
+
+def _last_entry_cut(body: str) -> bool:
+    """Whether the document's last entry (an RSS item or an Atom entry, with a namespace prefix or
+    not) lacks its own end tag."""
+    last = None
+    for last in _ENTRY_START.finditer(body):
+        pass
+    if last is None or last.group(0).endswith("/>"):
+        return False
+    return not re.search(rf"</(?:[\w.-]+:)?{last.group(1)}\s*>", body[last.end():], re.I)
 
 
 def _entry_html(entry) -> str:

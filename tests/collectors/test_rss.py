@@ -161,3 +161,23 @@ def test_a_bom_outranks_a_charset_that_contradicts_it():
     text, enc, warning = decode_feed(codecs.BOM_UTF16_LE + "<rss>積水</rss>".encode("utf-16-le"),
                                      "text/xml; charset=utf-8")
     assert (text, enc, warning) == ("<rss>積水</rss>", "utf-16-le", None)
+
+
+@pytest.mark.parametrize("name,ident", [
+    ("cut_atom.xml", "tag:bbs.example.cn,2026:cut-1"),
+    ("cut_atom_content.xml", "tag:bbs.example.cn,2026:cut-2"),
+    ("cut_rss.xml", "cut-3"),
+])
+def test_a_document_cut_after_its_last_entry_keeps_that_entry(server, fixture_bytes, name, ident):
+    # The last line is "</feed" (or "</rss") without its ">": the only entry is whole.
+    assert fixture_bytes(name).rstrip().endswith((b"</feed", b"</rss"))
+    posts, c = collect(server, name, fixture_bytes(name), "application/atom+xml")
+    assert [p.external_id for p in posts] == [ident]
+    assert not any("待下次完整获取" in w for w in c.warnings)  # no promise that never comes
+    assert any("订阅格式有误（已尽量解析出 1 条）" in w for w in c.warnings)
+
+
+def test_only_the_entry_whose_own_end_is_missing_is_dropped(server, fixture_bytes):
+    posts, c = collect(server, "half", fixture_bytes("cut_in_entry.xml"), "application/atom+xml")
+    assert [p.external_id for p in posts] == ["tag:bbs.example.cn,2026:whole"]
+    assert any("最后一条已跳过" in w for w in c.warnings)
