@@ -79,6 +79,12 @@ def decode(data: bytes, declared: list[str] | tuple[str, ...] = (), what: str = 
         if enc is None:
             warning = f"声明的编码“{label}”无法识别"
             continue
+        if enc.startswith(("utf-16", "utf-32")) and b"\x00" not in data[:4]:
+            # Text that starts with ASCII characters without NULs is not UTF-16 or UTF-32 (an XML
+            # declaration readable as ASCII says so); decoding it as such would "succeed" on any
+            # even length, into CJK-looking gibberish.
+            warning = f"声明的编码“{label}”与内容不符"
+            continue
         try:
             return Decoded(data.decode(enc), enc)
         except UnicodeDecodeError:

@@ -181,3 +181,14 @@ def test_only_the_entry_whose_own_end_is_missing_is_dropped(server, fixture_byte
     posts, c = collect(server, "half", fixture_bytes("cut_in_entry.xml"), "application/atom+xml")
     assert [p.external_id for p in posts] == ["tag:bbs.example.cn,2026:whole"]
     assert any("最后一条已跳过" in w for w in c.warnings)
+
+
+@pytest.mark.parametrize("content_type", ["text/xml", "text/xml; charset=utf-16"])
+def test_a_utf16_declaration_on_utf8_bytes_is_not_believed(content_type):
+    # Even length on purpose: UTF-16 decodes any even number of bytes, into CJK-looking gibberish.
+    body = '<?xml version="1.0" encoding="utf-16"?><rss><title>区政府回应南环路积水</title></rss>'
+    data = body.encode("utf-8")
+    data += b"" if len(data) % 2 == 0 else b" "
+    text, enc, warning = decode_feed(data, content_type)
+    assert enc == "utf-8" and "区政府回应南环路积水" in text
+    assert "声明的编码“utf-16”与内容不符" in warning
