@@ -62,7 +62,8 @@ def fetch(url: str, *, method: str = "GET", params: dict | None = None, data: di
         log.warning("%s %s failed: %s", method, redact(url, secrets), redact(_technical(exc), secrets))
         words = _in_words(exc, config)
         where = url if words == "地址无效" else _host(url)
-        raise CollectorError(redact(f"{words}：{where}", secrets)) from None
+        what, _, advice = words.partition("；")  # what happened names the host; the advice follows
+        raise CollectorError(redact(f"{what}：{where}" + (f"；{advice}" if advice else ""), secrets)) from None
 
 
 def _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_statuses) -> Fetched:
@@ -146,7 +147,7 @@ _CAUSES = (
 
 
 def _in_words(exc: requests.exceptions.RequestException, config: dict) -> str:
-    """A failed request in a few Chinese words, without the host."""
+    """A failed request in a few Chinese words, without the host; what to do follows a "；"."""
     connect, read = _timeouts(config)
     text = _technical(exc)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
@@ -167,7 +168,14 @@ def _in_words(exc: requests.exceptions.RequestException, config: dict) -> str:
             if any(n in text for n in needles):
                 return words
         return "网络连接失败"
-    return f"请求失败（{type(exc).__name__}）"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return ("服务器声明内容经过压缩（如 gzip），但数据无法解压，可能已损坏；本次未采集，"
+                "下次自动重试，如反复出现请联系对方网站")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "下载中途连接中断，内容不完整；本次未采集，下次自动重试"
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return "服务器返回的响应头格式错误；请联系对方网站"
+    return f"请求失败（原因未能识别：{type(exc).__name__}）；下次自动重试，如反复出现请检查订阅地址"
 
 
 def _host(url: str) -> str:

@@ -1,15 +1,14 @@
 """RSS / Atom feeds: government sites, news portals, forums that publish a feed.
 
-The bytes are fetched here (bounded in time and size, with a conditional GET) and decoded here,
-because feedparser falls back to windows-1252 for undeclared text and a Chinese feed is usually
-GBK when it is not UTF-8. feedparser then parses what it can: a `bozo` feed (malformed XML, a
+The bytes are fetched here (bounded in time and size, with a conditional GET) and decoded here
+(collectors.encoding), because feedparser falls back to windows-1252 for undeclared text, and an
+undeclared Chinese feed is GBK or Big5 when it is not UTF-8. feedparser then parses what it can: a `bozo` feed (malformed XML, a
 truncated download) still gives the entries before the fault, and the fault is recorded as a
 warning on the source instead of dropping the whole feed.
 """
 from __future__ import annotations
 
 import calendar
-import codecs
 import hashlib
 import re
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from collectors import encoding
 from collectors.base import BaseCollector, CollectorError, NormalisedPost, SourceNotConfigured, plausible_time
 from collectors.http import fetch
 from collectors.text import display_text
@@ -25,28 +25,15 @@ from collectors.text import display_text
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9_\-]+)[\"'][^>]*\?>", re.I)
 _XML_DECL_ANY = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_\-]+)", re.I)
-# GB2312 and GBK feeds routinely contain characters only their superset has; decode with GB18030.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
-              "big5": "big5hkscs", "ascii": "utf-8", "us-ascii": "utf-8", "iso-8859-1": "utf-8"}
 MAX_ID = 128
-
-
-def _codec(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = name.strip().lower()
-    name = _SUPERSETS.get(name, name)
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
+_ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(item|entry)(?=[\s>/])[^<>]*>", re.I)
+_FIX = "如有乱码，请联系对方网站在响应头或 XML 声明中注明编码"
 
 
 def decode_feed(content: bytes, content_type: str | None) -> tuple[str, str, str | None]:
     """(text, encoding used, warning or None). Tries the BOM, the HTTP charset, the XML declaration,
-    then UTF-8 and GB18030; a declared encoding that does not fit the bytes is named in the warning."""
-    if content.startswith(codecs.BOM_UTF8):
-        return content[3:].decode("utf-8", errors="replace"), "utf-8", None
+    then UTF-8, then a guess by content (said in the warning); a declared encoding that does not fit
+    the bytes is named in the warning."""
     declared = []
     header = _CHARSET.search(content_type or "")
     if header:
@@ -54,25 +41,8 @@ def decode_feed(content: bytes, content_type: str | None) -> tuple[str, str, str
     decl = _XML_DECL.match(content[:200])
     if decl:
         declared.append(decl.group(1).decode("ascii"))
-    warning = None
-    for name in declared:
-        codec = _codec(name)
-        if codec is None:
-            warning = f"声明的编码“{name}”无法识别"
-            continue
-        try:
-            return content.decode(codec), codec, None
-        except UnicodeDecodeError:
-            warning = f"声明的编码“{name}”与内容不符"
-    for codec in ("utf-8", "gb18030"):
-        try:
-            text = content.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        # Undeclared GBK is normal for Chinese sites; only a declaration that lied is worth a warning.
-        return text, codec, (warning + f"，已按 {codec} 解析") if warning else None
-    text = content.decode("gb18030", errors="replace")
-    return text, "gb18030", (warning or "编码无法识别") + "，已按 GB18030 解析，个别字符可能有误"
+    got = encoding.decode(content, declared, what="订阅", fix=_FIX)
+    return got.text, got.encoding, got.warning
 
 
 class RSSCollector(BaseCollector):
@@ -101,7 +71,7 @@ class RSSCollector(BaseCollector):
 
     def parse(self, content: bytes, content_type: str | None, base_url: str) -> list[NormalisedPost]:
         """Entries of a feed document; raises CollectorError when it is no feed at all."""
-        text, encoding, warning = decode_feed(content, content_type)
+        text, _, warning = decode_feed(content, content_type)
         if warning:
             self.warnings.append(warning)
         # feedparser gets clean UTF-8 with a matching declaration, so it never guesses again.
@@ -120,9 +90,10 @@ class RSSCollector(BaseCollector):
                 raise CollectorError(f"订阅内容有误且没有可用条目：{_why(problem)}")
             return []
         entries = list(parsed.entries)
-        if problem and not re.search(r"</(rss|feed|rdf:RDF)>\s*$", body[-200:]):
-            # A download cut short: its last entry is cut too. It is skipped, not stored half, and
-            # comes in whole with the next complete fetch.
+        if problem and _last_entry_cut(body):
+            # A download cut inside an entry: that entry is skipped, not stored half, and comes in
+            # whole with the next complete fetch. A cut after its end tag ("</feed" without ">")
+            # costs nothing: every entry is whole.
             entries = entries[:-1]
             self.warnings.append("订阅内容不完整（下载被截断），最后一条已跳过，待下次完整获取")
         if problem:
@@ -159,6 +130,17 @@ class RSSCollector(BaseCollector):
         return NormalisedPost(external_id=ident, text=text, created_at=created,
                               author=author[:100] if author else None, url=link and link[:1000],
                               payload=payload)
+
+
+def _last_entry_cut(body: str) -> bool:
+    """Whether the document's last entry (an RSS item or an Atom entry, with a namespace prefix or
+    not) lacks its own end tag."""
+    last = None
+    for last in _ENTRY_START.finditer(body):
+        pass
+    if last is None or last.group(0).endswith("/>"):
+        return False
+    return not re.search(rf"</(?:[\w.-]+:)?{last.group(1)}\s*>", body[last.end():], re.I)
 
 
 def _entry_html(entry) -> str:

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from collectors import encoding as encodings
 from collectors.base import NormalisedPost
-from opinion import labelled
 from opinion.errors import ImportFileError
 from opinion.ingest.store import MAX_DEPTH, IngestReport
 from opinion.models import Source, db
@@ -40,12 +40,14 @@ class ImportSummary:
     report: IngestReport = field(default_factory=IngestReport)
     encoding: str = "utf-8"
     rejected_file: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. an encoding guessed, not declared
 
     def describe(self) -> str:
         r = self.report
         lines = [f"导入 {self.file}（编码 {self.encoding}）：共 {self.lines} 行",
                  f"  新增 {len(r.accepted)} 条，重复 {len(r.duplicate)} 条（已存在，未重复保存），"
                  f"拒收 {len(r.rejected)} 条，新开工单 {r.cases_opened} 件"]
+        lines += [f"  注意：{w}" for w in self.warnings]
         if r.analysis_failed:
             lines.append(f"  其中 {len(r.analysis_failed)} 条已原样保存但分析失败，可重新分析")
         if r.history:
@@ -62,11 +64,17 @@ class ImportSummary:
         return "\n".join(lines)
 
 
-def _decode(path: Path) -> tuple[str, str]:
+_FIX = "如有乱码，请在 Excel 或记事本中将文件另存为 UTF-8 编码后重新导入"
+
+
+def _decode(path: Path) -> encodings.Decoded:
+    """A file carries no declaration, only perhaps a BOM: UTF-8 (or UTF-16 from Excel's "Unicode
+    text") is read as such, anything else is guessed, GBK and Big5 alike, and the guess is said."""
     try:
-        return labelled.decode(path)
-    except ValueError as exc:
-        raise ImportFileError(str(exc)) from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"{path.name}: 无法读取文件（{exc.strerror or exc}）") from exc
+    return encodings.decode(data, what="文件", fix=_FIX)
 
 
 def _require_text_column(columns: list[str], mapping: dict[str, str], kind: str) -> None:
@@ -75,22 +83,25 @@ def _require_text_column(columns: list[str], mapping: dict[str, str], kind: str)
                               "可用 --map text=列名 指定")
 
 
-def read_rows(path: Path, fmt: str, mapping: dict[str, str]) -> tuple[Iterator[tuple[int, dict | str]], str]:
-    """(rows, encoding) of a file: each row is (line number, row dict) or (line number, error
-    message). `fmt` "auto" goes by the file name."""
+def read_rows(path: Path, fmt: str, mapping: dict[str, str]
+              ) -> tuple[Iterator[tuple[int, dict | str]], str, str | None]:
+    """(rows, encoding, warning) of a file: each row is (line number, row dict) or (line number,
+    error message); the warning says when the encoding was guessed. `fmt` "auto" goes by the file
+    name."""
     if fmt == "auto":
         fmt = {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(path.suffix.lower(), "jsonl")
     if fmt not in FORMATS:
         raise ImportFileError(f"不支持的格式 “{fmt}”（可用：jsonl、csv、xlsx）")
     if fmt == "xlsx":
-        return _xlsx_rows(path, mapping), "xlsx"
-    text, encoding = _decode(path)
+        return _xlsx_rows(path, mapping), "xlsx", None
+    decoded = _decode(path)
     if fmt == "jsonl":
-        return _jsonl_rows(text), encoding
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+        return _jsonl_rows(decoded.text), decoded.encoding, decoded.warning
+    reader = csv.DictReader(io.StringIO(decoded.text, newline=""))
     _require_text_column(list(reader.fieldnames or []), mapping, "CSV")
     # the csv module's own idea of a line (not str.splitlines, which also splits at U+2028)
-    return _csv_rows(reader, io.StringIO(text, newline="").readlines(), 0), encoding
+    return (_csv_rows(reader, io.StringIO(decoded.text, newline="").readlines(), 0), decoded.encoding,
+            decoded.warning)
 
 
 def _csv_rows(reader: csv.DictReader, lines: list[str], offset: int) -> Iterator[tuple[int, dict | str]]:

@@ -25,6 +25,24 @@ from opinion.pipeline.batch import ingest
 
 log = logging.getLogger(__name__)
 BATCH = 500          # one transaction per batch: a kill mid-feed keeps every finished batch
+# ...and at most this much text: analysis holds a batch's tokens and vectors at once, so 500 whole
+# articles (a 15 MB feed of long items) took a collection run to ~900 MB. 500 posts of ordinary
+# length stay one batch.
+BATCH_CHARS = 250_000
+
+
+def batches(items: list[NormalisedPost], size: int = BATCH, chars: int = BATCH_CHARS
+            ) -> Iterator[list[NormalisedPost]]:
+    """The items in batches of at most `size` items and about `chars` characters of text (a single
+    longer item is a batch of its own). Each batch is taken off `items` as it is handed out, so a
+    stored batch's items are freed while the next one is analysed."""
+    items.reverse()
+    while items:
+        batch, total = [], 0
+        while items and len(batch) < size and (not batch or total + len(items[-1].text or "") <= chars):
+            batch.append(items.pop())
+            total += len(batch[-1].text or "")
+        yield batch
 
 
 def run_source(app, source: Source, now: datetime | None = None) -> str:
@@ -36,8 +54,8 @@ def run_source(app, source: Source, now: datetime | None = None) -> str:
     report = IngestReport()
     try:
         collector, items = fetch(source, state)
-        for start in range(0, len(items), BATCH):
-            report.merge(ingest(db.session, app, source, items[start:start + BATCH], now=now))
+        for batch in batches(items):
+            report.merge(ingest(db.session, app, source, batch, now=now))
     except RunFailed as exc:
         db.session.rollback()
         return record_failure(source, now, str(exc), report, retry_after=exc.retry_after)
@@ -82,9 +100,9 @@ def import_file(app, path: str, source_code: str = "import", fmt: str = "auto",
     """Import one file into a source (created if missing); returns the summary to show."""
     path_ = Path(path)
     mapping = mapping or {}
-    rows, encoding = read_rows(path_, fmt, mapping)
+    rows, encoding, warning = read_rows(path_, fmt, mapping)
     source = get_or_create_source(source_code)
-    summary = ImportSummary(file=path_.name, encoding=encoding)
+    summary = ImportSummary(file=path_.name, encoding=encoding, warnings=[warning] if warning else [])
     rejected = RejectedRows(Path(rejected_path) if rejected_path else
                             Path(app.instance_path) / "imports" / f"{path_.stem}.rejected.csv")
     pending: dict[str, tuple[NormalisedPost, int, dict]] = {}

@@ -7,6 +7,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from collectors import CollectorError, make_collector
+from collectors.base import NormalisedPost
 from opinion.ingest.schedule import MAX_BACKOFF, is_due, next_run_at
 from opinion.jobs import sync_source_jobs
 from opinion.models import Post, Source, utcnow
@@ -196,3 +197,29 @@ def test_a_5000_item_feed_is_idempotent_across_runs_and_after_a_kill(app, sessio
     assert "新增 0" in again and "重复 5000" in again and count(session) == 5000
     ids = session.execute(select(Post.external_id)).scalars().all()
     assert len(set(ids)) == 5000
+
+
+def test_long_items_are_analysed_in_batches_bounded_by_their_text(app, session, server, monkeypatch):
+    # 120 whole articles of 3,000 characters: 360,000 characters, under the 500-item batch size.
+    # Analysis holds a batch's tokens at once, so the batch is bounded by its text as well.
+    article = "南环路排水管网改造期间夜间实施交通管制，请市民绕行。" * 120
+    items = "".join(f"<item><title>第{i}号通告</title><guid>long-{i}</guid><description>{i}{article}</description></item>"
+                    for i in range(120))
+    server.routes["/feed.xml"] = Reply(200, f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+                                       .encode("utf-8"))
+    sizes, real_ingest = [], collect_module.ingest
+
+    def recording(session_, app_, source_, batch, now=None):
+        sizes.append((len(batch), sum(len(p.text) for p in batch)))
+        return real_ingest(session_, app_, source_, batch, now=now)
+    monkeypatch.setattr(collect_module, "ingest", recording)
+    line = run_source(app, rss_source(session, server))
+    assert "新增 120" in line and count(session) == 120
+    assert sum(n for n, _ in sizes) == 120 and len(sizes) >= 2
+    assert all(chars <= collect_module.BATCH_CHARS for _, chars in sizes), sizes
+
+
+def test_batches_keep_order_and_give_an_oversized_item_a_batch_of_its_own():
+    posts = [NormalisedPost(external_id=str(i), text="字" * n) for i, n in enumerate([10, 10, 100, 10, 10, 10])]
+    got = [[p.external_id for p in b] for b in collect_module.batches(list(posts), size=2, chars=50)]
+    assert got == [["0", "1"], ["2"], ["3", "4"], ["5"]]

@@ -1,5 +1,7 @@
 """A source's network failure reads as a few Chinese words and the host; the detail is in the log."""
 import logging
+import socket
+import threading
 from datetime import timedelta, timezone
 
 import pytest
@@ -61,3 +63,47 @@ def test_a_silent_source_names_its_last_new_post_in_local_time(app, session, ser
     run_source(app, source)
     assert source.status == "silent"
     assert f"上次新内容：{source.created_at.astimezone(timezone(timedelta(hours=8))):%Y-%m-%d} 09:05" in source.last_error
+
+
+class RawServer:
+    """A server that answers every connection with the same raw bytes and closes: the broken
+    responses an HTTP server library will not send."""
+
+    def __init__(self, raw: bytes):
+        self.raw, self.sock = raw, socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.xml"
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(self.raw)
+
+
+@pytest.mark.parametrize("raw,words", [
+    # Content-Encoding says gzip, the body is not gzip (requests: ContentDecodingError)
+    (b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Encoding: gzip\r\n"
+     b"Content-Length: 20\r\nConnection: close\r\n\r\nthis is not gzip....", "数据无法解压"),
+    # the connection closes 200 bytes short of the announced length (ChunkedEncodingError)
+    (b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 250\r\nConnection: close\r\n\r\n"
+     b"<rss version=\"2.0\"><channel><title>t</title>", "下载中途连接中断"),
+    # a chunked body whose chunk size is not a number (ChunkedEncodingError)
+    (b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"zz\r\n<rss/>\r\n", "下载中途连接中断"),
+], ids=["not-gzip", "short-body", "bad-chunk"])
+def test_broken_responses_are_said_in_words(raw, words):
+    server = RawServer(raw)
+    with pytest.raises(CollectorError) as info:
+        fetch(server.url, config={"timeout_connect": 2, "timeout_read": 2})
+    message, port = str(info.value), server.sock.getsockname()[1]
+    assert words in message and f"：127.0.0.1:{port}；" in message and "下次自动重试" in message
+    assert "Error" not in message  # no exception class names, ContentDecodingError or other
+    server.sock.close()

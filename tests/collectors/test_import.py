@@ -1,6 +1,8 @@
 """File import: Excel with a column map, the rejected-rows file, the summary."""
+import codecs
 import csv
 from datetime import datetime
+from pathlib import Path
 
 from openpyxl import Workbook
 from sqlalchemy import func, select
@@ -64,3 +66,21 @@ def test_not_an_excel_file_and_a_missing_text_column(runner, tmp_path):
     path = write_xlsx(tmp_path / "cols.xlsx", [["编号", "内容"], ["a", "b"]])
     result = runner.invoke(args=["import", str(path)])
     assert result.exit_code != 0 and "缺少列" in result.output and "--map" in result.output
+
+
+def test_undeclared_big5_csv_is_read_as_big5_and_the_guess_is_said(runner, session, tmp_path):
+    path = Path(__file__).parent / "fixtures" / "big5_undeclared.csv"
+    result = runner.invoke(args=["import", str(path), "--rejected", str(tmp_path / "rejected.csv")])
+    assert result.exit_code == 0, result.output
+    assert "新增 2 条" in result.output and "编码 big5hkscs" in result.output
+    assert "注意：文件未声明编码，已按内容推测为 Big5（繁体中文）" in result.output and "另存为 UTF-8" in result.output
+    post = session.execute(select(Post).where(Post.external_id == "big5-u-1")).scalar_one()
+    assert post.text.startswith("區政府回應南環路積水問題") and post.author == "區議會"
+
+
+def test_utf16_csv_with_a_bom_is_read_without_a_warning(runner, session, tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + "id,text\r\nu1,中山路隧道積水半米深\r\n".encode("utf-16-le"))
+    result = runner.invoke(args=["import", str(path)])
+    assert "新增 1 条" in result.output and "注意" not in result.output
+    assert session.execute(select(Post.text).where(Post.external_id == "u1")).scalar_one() == "中山路隧道積水半米深"

@@ -1,4 +1,6 @@
 """RSS / Atom against a local server: encodings, conditional GET, relative links, HTML, ids, dates."""
+import codecs
+
 import pytest
 
 from collectors import CollectorError, make_collector
@@ -136,3 +138,57 @@ def test_50000_items_in_one_feed_are_all_read(server):
     posts, c = collect(server, "big", body.encode("utf-8"))
     assert len(posts) == 50_000 and len({p.external_id for p in posts}) == 50_000
     assert posts[-1].text.startswith("第49999条") and not c.warnings
+
+
+def test_undeclared_big5_feed_is_read_as_big5_and_the_guess_is_said(server, fixture_bytes):
+    # No charset in the header, no XML declaration: GB18030 decodes these bytes without an error,
+    # into gibberish, so only a guess by content reads them right.
+    posts, c = collect(server, "big5u", fixture_bytes("big5_undeclared.xml"), "text/xml")
+    assert [p.external_id for p in posts] == ["big5-u-1", "big5-u-2"]
+    assert posts[0].text.startswith("區政府回應南環路積水問題") and "疏通雨水管網" in posts[0].text
+    assert "本區各社區垃圾收集時間" in posts[1].text and posts[0].author == "區議會秘書處"
+    assert any("未声明编码" in w and "Big5" in w and "乱码" in w for w in c.warnings)
+
+
+@pytest.mark.parametrize("name", ["utf16le_bom.xml", "utf16be_bom.xml"])
+def test_utf16_feed_with_a_bom_and_no_header_charset(server, fixture_bytes, name):
+    posts, c = collect(server, name, fixture_bytes(name), "application/xml")
+    assert [p.text.split("\n")[0] for p in posts] == TITLES
+    assert "交通管制" in posts[0].text and not c.warnings  # a BOM is a declaration, not a guess
+
+
+def test_a_bom_outranks_a_charset_that_contradicts_it():
+    text, enc, warning = decode_feed(codecs.BOM_UTF16_LE + "<rss>積水</rss>".encode("utf-16-le"),
+                                     "text/xml; charset=utf-8")
+    assert (text, enc, warning) == ("<rss>積水</rss>", "utf-16-le", None)
+
+
+@pytest.mark.parametrize("name,ident", [
+    ("cut_atom.xml", "tag:bbs.example.cn,2026:cut-1"),
+    ("cut_atom_content.xml", "tag:bbs.example.cn,2026:cut-2"),
+    ("cut_rss.xml", "cut-3"),
+])
+def test_a_document_cut_after_its_last_entry_keeps_that_entry(server, fixture_bytes, name, ident):
+    # The last line is "</feed" (or "</rss") without its ">": the only entry is whole.
+    assert fixture_bytes(name).rstrip().endswith((b"</feed", b"</rss"))
+    posts, c = collect(server, name, fixture_bytes(name), "application/atom+xml")
+    assert [p.external_id for p in posts] == [ident]
+    assert not any("待下次完整获取" in w for w in c.warnings)  # no promise that never comes
+    assert any("订阅格式有误（已尽量解析出 1 条）" in w for w in c.warnings)
+
+
+def test_only_the_entry_whose_own_end_is_missing_is_dropped(server, fixture_bytes):
+    posts, c = collect(server, "half", fixture_bytes("cut_in_entry.xml"), "application/atom+xml")
+    assert [p.external_id for p in posts] == ["tag:bbs.example.cn,2026:whole"]
+    assert any("最后一条已跳过" in w for w in c.warnings)
+
+
+@pytest.mark.parametrize("content_type", ["text/xml", "text/xml; charset=utf-16"])
+def test_a_utf16_declaration_on_utf8_bytes_is_not_believed(content_type):
+    # Even length on purpose: UTF-16 decodes any even number of bytes, into CJK-looking gibberish.
+    body = '<?xml version="1.0" encoding="utf-16"?><rss><title>区政府回应南环路积水</title></rss>'
+    data = body.encode("utf-8")
+    data += b"" if len(data) % 2 == 0 else b" "
+    text, enc, warning = decode_feed(data, content_type)
+    assert enc == "utf-8" and "区政府回应南环路积水" in text
+    assert "声明的编码“utf-16”与内容不符" in warning
