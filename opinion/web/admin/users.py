@@ -17,6 +17,7 @@ from opinion.accounts.queries import active_units, all_users, unit_by_code, user
 from opinion.labels import ROLE_NAMES
 from opinion.models import ROLES, Unit, User, db
 from opinion.web.admin.forms import FormError
+from opinion.web.auth import renew_session
 from opinion.web.forms import commit_or_flash
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -100,6 +101,7 @@ def update_user(user_id: int):
             if user.id == current_user.id:
                 raise FormError("不能停用自己的账号")
             user.active = action == "activate"
+            user.end_sessions()  # a deactivated account's open sessions end now, not when they expire
             audit.record(db.session, f"user.{action}d", "user", user.id, actor=current_user,
                          before={"active": not user.active}, after={"active": user.active})
             return f"{user.username} 已{'启用' if user.active else '停用'}"
@@ -113,6 +115,8 @@ def update_user(user_id: int):
             return f"{user.username} 现为{ROLE_NAMES[role]}"
         abort(400)
     updated = commit_or_flash(update, refusals=(FormError,))
+    if updated and user.id == current_user.id:
+        renew_session(user)  # an administrator's own new password ends their other sessions, not this one
     if updated:
         flash(updated.value, "info")
     return redirect(url_for("admin.users") + f"#u{user.id}")
