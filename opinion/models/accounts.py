@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -44,6 +44,14 @@ class User(UserMixin, db.Model):
     # Part of every session's user id (get_id): raising it ends every session made before, which a
     # signed cookie alone cannot do (a copied cookie would work until it expires).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Two-step log-in (两步验证, opinion.accounts.two_factor): the authenticator app's secret, when
+    # it was switched on, the last time step a code was accepted for (a code works once), and the
+    # SHA-256 of each unused recovery code, space-separated (text, so one conditional UPDATE can
+    # take a code on SQLite and PostgreSQL alike).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    recovery_codes: Mapped[str | None] = mapped_column(Text)
     unit: Mapped[Unit | None] = relationship()
 
     def set_password(self, password: str) -> None:
