@@ -138,3 +138,24 @@ def test_only_admins_and_leaders_have_it(app, client, session):
     login(client, "slj_fyr")
     assert client.get("/account/two-factor").status_code == 403
     assert "两步验证" not in client.get("/inbox/").get_data(as_text=True)
+
+
+def test_a_lost_phone_is_reset_by_an_admin_or_on_the_console(app, client, session, admin, runner):
+    make_user(session, "admin2", "admin")
+    login(client, "admin")
+    enrol(client)
+    other = Browser(app)
+    login(other, "admin2")
+    enrol(other)
+    client.post(f"/admin/users/{session.get(User, admin.id).id}", data={"action": "reset_two_factor"})
+    session.expire_all()
+    assert session.get(User, admin.id).totp_enabled_at is not None  # not one's own
+    other.post(f"/admin/users/{admin.id}", data={"action": "reset_two_factor"})
+    session.expire_all()
+    assert session.get(User, admin.id).totp_enabled_at is None
+    assert client.get("/admin/").status_code == 302  # the old session ended with it
+    assert login(client, "admin").headers["Location"].endswith("/admin/")
+    result = runner.invoke(args=["users", "reset-two-factor", "admin2"])
+    assert result.exit_code == 0 and "已重置 admin2" in result.output
+    session.expire_all()
+    assert session.execute(select(User).where(User.username == "admin2")).scalar_one().totp_enabled_at is None
