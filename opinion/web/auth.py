@@ -162,10 +162,12 @@ def login():
 
 
 PENDING, PENDING_SECONDS = "two_factor_pending", 300
+ANY_ADDRESS = "两步验证：所有地址"  # the throttle's address for an account's codes from anywhere
 
 
 def _logged_in(user: User, username: str, address: str, how: str = ""):
     clear_checks(db.session, _account(username), address)
+    clear_checks(db.session, _account(username), ANY_ADDRESS)
     audit.record(db.session, "user.login", "user", user.id, actor=user, reason=address + how)
     db.session.commit()
     session.pop(PENDING, None)
@@ -191,7 +193,10 @@ def login_code():
         return redirect(url_for("auth.login"))
     if request.method == "POST":
         address = _address()
-        if not claim_check(db.session, _account(user.username), address):
+        # Per address as for passwords, and per account from every address together: a password
+        # known to a botnet must not let it try a million codes from a thousand addresses.
+        if not (claim_check(db.session, _account(user.username), address)
+                and claim_check(db.session, _account(user.username), ANY_ADDRESS)):
             session.pop(PENDING, None)
             flash("登录失败次数过多，请 15 分钟后再试", "error")
             return render_template("login_code.html"), 429

@@ -159,3 +159,17 @@ def test_a_lost_phone_is_reset_by_an_admin_or_on_the_console(app, client, sessio
     assert result.exit_code == 0 and "已重置 admin2" in result.output
     session.expire_all()
     assert session.execute(select(User).where(User.username == "admin2")).scalar_one().totp_enabled_at is None
+
+
+def test_wrong_codes_from_many_addresses_lock_the_second_step(app, client, session, admin):
+    login(client, "admin")
+    secret, _ = enrol(client)
+    wrong = "000000" if next_code(secret) != "000000" else "111111"
+    statuses = []
+    for n in range(7):  # a botnet: each address a fresh client, right password, wrong code
+        bot = Browser(app)
+        env = {"REMOTE_ADDR": f"10.1.0.{n}"}
+        assert bot.post("/login", data={"username": "admin", "password": PASSWORD},
+                        environ_base=env).status_code == 302
+        statuses.append(bot.post("/login/code", data={"code": wrong}, environ_base=env).status_code)
+    assert statuses == [401] * 5 + [429] * 2
