@@ -66,6 +66,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("OPINION_SESSION_SECONDS", str(8 * 3600)))
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
+    # Roles that must use two-step log-in (TOTP) before anything else: administrators in
+    # production (OPINION_ENV=production); in the demo nobody must, admins and leaders may.
+    TWO_FACTOR_REQUIRED_ROLES = ()
     TESTING = False
 
 
@@ -81,6 +84,7 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
+    TWO_FACTOR_REQUIRED_ROLES = ("admin",)
     SESSION_COOKIE_SECURE = os.environ.get("OPINION_COOKIE_SECURE", "1") == "1"
 
     def __init__(self) -> None:

@@ -62,5 +62,7 @@ ACTION_NAMES = {
     "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
     "user.deactivated": "停用账号", "user.role_changed": "调整角色", "user.login": "登录",
     "user.login_failed": "登录失败", "user.password_changed": "修改密码",
+    "user.two_factor_enabled": "启用两步验证", "user.two_factor_disabled": "关闭两步验证",
+    "user.two_factor_failed": "两步验证失败", "user.two_factor_reset": "重置两步验证",
     "token.created": "创建 API 令牌", "token.revoked": "吊销 API 令牌",
 }

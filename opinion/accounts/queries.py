@@ -1,15 +1,13 @@
 """What the pages read about units and people: units by code and in the orders the pages list
-them, user accounts, and the failed log-ins that lock an address out of an account.
+them, and user accounts (failed log-ins are counted in opinion.accounts.login).
 
 Reading only; directory.py and the admin pages are what change units and accounts.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import select
 
-from sqlalchemy import func, select
-
-from opinion.models import AuditEvent, Unit, User
+from opinion.models import Unit, User
 
 
 def unit_by_code(session, code: str) -> Unit | None:
@@ -44,15 +42,3 @@ def all_users(session) -> list[User]:
 def user_by_username(session, username: str) -> User | None:
     """The account with this user name, or None."""
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-
-
-def failed_logins(session, account: str, address: str, since: datetime) -> int:
-    """Failed log-ins to `account` from `address` since the given time that no successful log-in
-    from there has cleared, counted from the audit log (so the count holds across workers)."""
-    mine = (AuditEvent.actor == account, AuditEvent.reason == address, AuditEvent.at >= since)
-    last_login = session.execute(select(func.max(AuditEvent.at))
-                                 .where(AuditEvent.action == "user.login", *mine)).scalar()
-    failures = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user.login_failed", *mine)
-    if last_login is not None:
-        failures = failures.where(AuditEvent.at > last_login)
-    return session.execute(failures).scalar()

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from opinion import audit
+from opinion.accounts import two_factor
 from opinion.accounts.directory import ensure_user, load_units, password_problem
 from opinion.accounts.tokens import create_token, revoke_token, token_state, tokens_of
 from opinion.errors import OpinionError
@@ -87,6 +88,21 @@ def user_password_cmd(username, temporary, password):
     audit.record(db.session, "user.password_reset", "user", user.id, reason="服务器命令行")
     db.session.commit()
     click.echo(f"已设置 {username} 的密码" + ("，下次登录须修改" if temporary else ""))
+
+
+@users_group.command("reset-two-factor")
+@click.argument("username")
+@with_appcontext
+def user_reset_two_factor_cmd(username):
+    """Switch off USERNAME's two-step log-in (phone and recovery codes lost); they set it up again."""
+    user = _user(username)
+    if not user.totp_enabled_at:
+        raise click.ClickException(f"{username} 没有启用两步验证")
+    two_factor.disable(user)
+    user.end_sessions()
+    audit.record(db.session, "user.two_factor_reset", "user", user.id, reason="服务器命令行")
+    db.session.commit()
+    click.echo(f"已重置 {username} 的两步验证：下次登录只需密码，随后须重新设置")
 
 
 @users_group.group("token")

@@ -25,6 +25,7 @@ from collectors.base import NormalisedPost
 from opinion.errors import ImportFileError
 from opinion.ingest.store import MAX_DEPTH, IngestReport
 from opinion.models import Source, db
+from opinion.spreadsheet import safe_cell
 
 # A field longer than the csv module's default 131,072 characters stopped the whole import; a long
 # text is now read and refused alone by its length (store.MAX_TEXT), with the rest of the file.
@@ -259,9 +260,12 @@ class RejectedRows:
             self.handle = self.path.open("w", encoding="utf-8-sig", errors="backslashreplace", newline="")
             self.writer = csv.writer(self.handle)
             self.columns = list(row) if row else list(FIELDS)
-            self.writer.writerow(["行号", "拒收原因", *self.columns])
+            self.writer.writerow([safe_cell(c) for c in ("行号", "拒收原因", *self.columns)])
         values = [row.get(c, "") if isinstance(row, dict) else "" for c in self.columns]
-        self.writer.writerow([line, reason, *[v if isinstance(v, (str, int, float)) or v is None else json.dumps(v, ensure_ascii=False) for v in values]])
+        # The file is opened in Excel to fix the rows: a cell from the source file must not run as a formula.
+        self.writer.writerow([safe_cell(v) for v in (line, reason, *[
+            v if isinstance(v, (str, int, float)) or v is None else json.dumps(v, ensure_ascii=False)
+            for v in values])])
 
     def close(self) -> str | None:
         if self.handle is None:

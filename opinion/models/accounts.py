@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from opinion.models.base import UTCDateTime, db, utcnow
 
-__all__ = ["ROLES", "Unit", "User", "ApiToken"]
+__all__ = ["ROLES", "Unit", "User", "ApiToken", "LoginThrottle"]
 
 ROLES = ("spokesperson", "monitor", "leader", "admin")
 
@@ -41,10 +41,29 @@ class User(UserMixin, db.Model):
     # know it, so the next log-in asks for a new one.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session's user id (get_id): raising it ends every session made before, which a
+    # signed cookie alone cannot do (a copied cookie would work until it expires).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Two-step log-in (两步验证, opinion.accounts.two_factor): the authenticator app's secret, when
+    # it was switched on, the last time step a code was accepted for (a code works once), and the
+    # SHA-256 of each unused recovery code, space-separated (text, so one conditional UPDATE can
+    # take a code on SQLite and PostgreSQL alike).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    recovery_codes: Mapped[str | None] = mapped_column(Text)
     unit: Mapped[Unit | None] = relationship()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session of this account stops working at its next request."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def get_id(self) -> str:  # what Flask-Login keeps in the session; load_user checks the version
+        return f"{self.id}.{self.session_version or 0}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -73,3 +92,20 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Password checks for one account name from one address in the current window.
+
+    A check is claimed by one conditional UPDATE (checks = checks + 1 while under the limit) before
+    the password is compared, so parallel attempts cannot all read "4" and all go ahead: exactly
+    the limit are checked, the rest refused. Unknown account names get a row too, like known ones.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("account", "address", name="uq_login_throttle_account_address"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(80))
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

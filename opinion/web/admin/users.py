@@ -12,11 +12,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from opinion import audit
+from opinion.accounts import two_factor
 from opinion.accounts.directory import password_problem
 from opinion.accounts.queries import active_units, all_users, unit_by_code, user_by_username
 from opinion.labels import ROLE_NAMES
 from opinion.models import ROLES, Unit, User, db
 from opinion.web.admin.forms import FormError, created_or_list, new_key
+from opinion.web.auth import renew_session
 from opinion.web.forms import commit_or_flash
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -92,9 +94,17 @@ def update_user(user_id: int):
             if user.id == current_user.id:
                 raise FormError("不能停用自己的账号")
             user.active = action == "activate"
+            user.end_sessions()  # a deactivated account's open sessions end now, not when they expire
             audit.record(db.session, f"user.{action}d", "user", user.id, actor=current_user,
                          before={"active": not user.active}, after={"active": user.active})
             return f"{user.username} 已{'启用' if user.active else '停用'}"
+        if action == "reset_two_factor":  # a lost phone and lost recovery codes
+            if user.id == current_user.id:
+                raise FormError("不能重置自己的两步验证：请在“两步验证”页用恢复码重新设置")
+            two_factor.disable(user)
+            user.end_sessions()
+            audit.record(db.session, "user.two_factor_reset", "user", user.id, actor=current_user)
+            return f"已重置 {user.username} 的两步验证，其下次登录只需密码，随后须重新设置"
         if action == "role":
             role, unit = _role_and_unit(request.form)
             before = {"role": user.role, "unit": user.unit.code if user.unit else None}
@@ -105,6 +115,8 @@ def update_user(user_id: int):
             return f"{user.username} 现为{ROLE_NAMES[role]}"
         abort(400)
     updated = commit_or_flash(update, refusals=(FormError,))
+    if updated and user.id == current_user.id:
+        renew_session(user)  # an administrator's own new password ends their other sessions, not this one
     if updated:
         flash(updated.value, "info")
     return redirect(url_for("admin.users") + f"#u{user.id}")
