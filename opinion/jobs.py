@@ -1,5 +1,7 @@
-"""The scheduler's jobs. Exactly one scheduler process runs them (PRODUCT.md); each job opens its
-own app context, calls a service and logs what went wrong instead of dying.
+"""The scheduler's jobs. Exactly one scheduler process runs them at a time (PRODUCT.md): several
+may be started for availability, the one holding the scheduler lock (opinion.tasks.lock) acts, the
+others wait to take over. Each job opens its own app context, calls a service and logs what went
+wrong instead of dying.
 
 Jobs take ids, not objects, and call the stages in order where a pass spans several: the ladder
 pass escalates (sla), alerts the monitors (alerts) and closes finished cases (cases).
@@ -8,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
+import threading
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -28,6 +32,7 @@ from opinion.reports import scheduled
 from opinion.settings.district import District
 from opinion.settings.overrides import refresh_district
 from opinion.sla.ladder import tick
+from opinion.tasks.lock import SchedulerLock, poll_seconds
 
 log = logging.getLogger(__name__)
 
@@ -193,3 +198,32 @@ def add_report_jobs(scheduler, app, common: dict) -> None:
     scheduler.add_job(weekly_report, "cron", args=[app], id="weekly_report", **weekly, **late)
     scheduler.add_job(daily_report, "cron", args=[app], id="daily_report", **daily, **late)
     scheduler.add_job(special_reports, "interval", minutes=5, args=[app], id="special_reports", **common)
+
+
+def run_exclusively(app, say, stop: threading.Event | None = None) -> None:
+    """The `scheduler` process: wait for the scheduler lock, then run the timers for as long as the
+    lock is held. Returns when `stop` is set; raises RuntimeError when the lock is lost (its
+    database connection died), so a process manager restarts a process that then waits again."""
+    stop = stop or threading.Event()
+    lock = SchedulerLock(db.engine, app.instance_path)
+    if not lock.try_acquire():
+        say(f"另一个调度进程持有调度锁（{lock.describe()}），本进程待命，它停止后一分钟内接替")
+        if not lock.wait(stop=stop.is_set):
+            return
+    say(f"已取得调度锁（{lock.describe()}），本进程负责定时任务（进程号 {os.getpid()}）")
+    scheduler = start_scheduler(app, blocking=False)
+    try:
+        while not stop.wait(min(poll_seconds(), 10)):
+            if not lock.still_held():
+                raise RuntimeError("调度锁丢失（数据库连接中断），本进程停止定时任务；请由进程管理器重新启动它")
+    finally:
+        scheduler.shutdown(wait=False)
+        lock.release()
+
+
+def run_in_background(app, say) -> threading.Thread:
+    """For `run` (web and scheduler in one process): the scheduler part waits for the lock in a
+    thread, so a second `run` serves the web at once and takes over the timers when the first stops."""
+    thread = threading.Thread(target=run_exclusively, args=(app, say), daemon=True, name="scheduler-lock")
+    thread.start()
+    return thread

@@ -24,9 +24,9 @@ def _address_options(fn):
 def run_cmd(host, port):
     """Web and scheduler together, for one machine (the demo)."""
     # lazy: APScheduler loads only in the processes that schedule
-    from opinion.jobs import start_scheduler
+    from opinion.jobs import run_in_background
     _load_units()
-    start_scheduler(current_app._get_current_object(), blocking=False)
+    run_in_background(current_app._get_current_object(), lambda line: click.echo(line, err=True))
     serve(current_app._get_current_object(), host, port)
 
 
@@ -42,11 +42,15 @@ def web_cmd(host, port):
 @click.command("scheduler")
 @with_appcontext
 def scheduler_cmd():
-    """The one scheduler process: collection, the SLA tick, topic upkeep."""
+    """The scheduler: collection, the SLA tick, topic upkeep, reports. Start two for availability:
+    one holds the scheduler lock and acts, the other waits and takes over within a minute."""
     # lazy: APScheduler loads only in the processes that schedule
-    from opinion.jobs import start_scheduler
+    from opinion.jobs import run_exclusively
     _load_units()
-    start_scheduler(current_app._get_current_object(), blocking=True)
+    try:
+        run_exclusively(current_app._get_current_object(), lambda line: click.echo(line, err=True))
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _load_units() -> None:

@@ -53,7 +53,7 @@ class Notification(db.Model):
     address: Mapped[str | None] = mapped_column(String(300))  # e-mail, phone, URL
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
