@@ -1,4 +1,5 @@
-"""The processes an install runs: `run` (web and scheduler together), `web`, `scheduler`; and `backup`."""
+"""The processes an install runs: `run` (web and scheduler together), `web`, `scheduler`, `worker`
+(with a broker, README "Scale-out"); and `backup`."""
 from __future__ import annotations
 
 import click
@@ -53,6 +54,21 @@ def scheduler_cmd():
         raise click.ClickException(str(exc)) from exc
 
 
+@click.command("worker")
+@click.option("--threads", default=2, type=click.IntRange(min=1), help="并行任务的线程数（默认 2）")
+@with_appcontext
+def worker_cmd(threads):
+    """A task worker (needs OPINION_BROKER_URL): collection, reports, notifications, retraining in
+    parallel; the ingest queue on exactly one worker at a time. Start as many as the load needs."""
+    # lazy: Dramatiq and the pipeline load only in the processes that work
+    from opinion.jobs import run_worker
+    _load_units()
+    try:
+        run_worker(current_app._get_current_object(), lambda line: click.echo(line, err=True), threads)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _load_units() -> None:
     """The district's units into the database before serving: a case is opened only for a unit
     that is there, so a fresh install must not wait for someone to open the admin pages."""
@@ -77,4 +93,4 @@ def backup_cmd(out_dir, keep):
     click.echo(f"已备份到 {path}（{path.stat().st_size / 1e6:.1f} MB）")
 
 
-COMMANDS = (run_cmd, web_cmd, scheduler_cmd, backup_cmd)
+COMMANDS = (run_cmd, web_cmd, scheduler_cmd, worker_cmd, backup_cmd)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 # A fixed key: advisory locks are per database, so installs sharing a server do not collide.
 ADVISORY_KEY = 0x6F70696E  # "opin"
+INGEST_KEY = ADVISORY_KEY + 1  # the one worker that consumes the ingest queue
 DEFAULT_POLL_SECONDS = 5.0
 
 
@@ -26,10 +27,12 @@ def poll_seconds() -> float:
 
 
 class SchedulerLock:
-    """try_acquire() once, wait() until acquired, still_held() to notice a lost database connection."""
+    """One holder among processes (`name` and `key` tell locks apart: the scheduler, the ingest
+    consumer). try_acquire() once, wait() until acquired, still_held() to notice a lost database connection."""
 
-    def __init__(self, engine, instance_path: str):
+    def __init__(self, engine, instance_path: str, name: str = "scheduler", key: int = ADVISORY_KEY):
         self.engine = engine
+        self.name, self.key = name, key
         self.url = engine.url
         self._conn = None
         self._fd: int | None = None
@@ -38,13 +41,13 @@ class SchedulerLock:
     def _lock_file(self, instance_path: str) -> Path:
         database = make_url(str(self.url)).database
         if database and database != ":memory:":
-            return Path(database).with_name(Path(database).name + ".scheduler.lock")
-        return Path(instance_path) / "scheduler.lock"
+            return Path(database).with_name(Path(database).name + f".{self.name}.lock")
+        return Path(instance_path) / f"{self.name}.lock"
 
     def describe(self) -> str:
         if self.path is not None:
             return f"锁文件 {self.path}"
-        return f"PostgreSQL 咨询锁 {ADVISORY_KEY}"
+        return f"PostgreSQL 咨询锁 {self.key}"
 
     def try_acquire(self) -> bool:
         if self.path is not None:
@@ -68,7 +71,7 @@ class SchedulerLock:
         if self._conn is None:
             # Its own connection, out of the pool for good: the lock lives as long as it does.
             self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar())
+        got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
         return got
 
     def wait(self, poll: float | None = None, stop=None) -> bool:
@@ -88,7 +91,7 @@ class SchedulerLock:
         try:
             held = self._conn.execute(text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                "AND objid = :k AND granted"), {"k": ADVISORY_KEY}).scalar()
+                "AND objid = :k AND granted"), {"k": self.key}).scalar()
             return bool(held)
         except Exception:  # noqa: BLE001 - a broken connection means the lock is gone
             return False
@@ -100,7 +103,7 @@ class SchedulerLock:
             self._fd = None
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
                 self._conn.close()
             except Exception:  # noqa: BLE001 - closing the connection releases it anyway
                 pass
