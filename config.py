@@ -70,6 +70,9 @@ class Config:
     # Out of 1,000,000 fetches, how many also requeue dead workers' messages (Dramatiq's default: 1000).
     BROKER_MAINTENANCE_CHANCE = int(os.environ.get("OPINION_BROKER_MAINTENANCE_CHANCE", "1000"))
     BROKER_NAMESPACE = os.environ.get("OPINION_BROKER_NAMESPACE", "opinion")
+    # Each live alert stream holds a server thread this long, then the browser reconnects.
+    MONITOR_STREAM_SECONDS = float(os.environ.get("OPINION_MONITOR_STREAM_SECONDS", "25"))
+    MONITOR_MAX_STREAMS = int(os.environ.get("OPINION_MONITOR_MAX_STREAMS", "4"))  # per web process
     WEB_HOST = os.environ.get("OPINION_HOST", "127.0.0.1")
     WEB_PORT = int(os.environ.get("OPINION_PORT", "5000"))
     SESSION_COOKIE_HTTPONLY = True
