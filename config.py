@@ -60,6 +60,19 @@ class Config:
     SMS_SUCCESS = os.environ.get("OPINION_SMS_SUCCESS", "")  # e.g. code=0; empty: HTTP 2xx
     NOTIFY_TIMEOUT = float(os.environ.get("OPINION_NOTIFY_TIMEOUT", "10"))
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("OPINION_NOTIFY_MAX_ATTEMPTS", "6"))
+    # Scale-out (README "Scale-out"): unset, every task runs in process as it always has.
+    BROKER_URL = os.environ.get("OPINION_BROKER_URL", "")  # e.g. redis://127.0.0.1:6379/0
+    TASK_MAX_RETRIES = int(os.environ.get("OPINION_TASK_MAX_RETRIES", "5"))
+    TASK_MIN_BACKOFF_MS = int(os.environ.get("OPINION_TASK_MIN_BACKOFF_MS", "15000"))
+    TASK_MAX_BACKOFF_MS = int(os.environ.get("OPINION_TASK_MAX_BACKOFF_MS", "600000"))
+    # A worker killed mid-task: its messages go back to the queue after this long without a heartbeat.
+    BROKER_HEARTBEAT_MS = int(os.environ.get("OPINION_BROKER_HEARTBEAT_MS", "60000"))
+    # Out of 1,000,000 fetches, how many also requeue dead workers' messages (Dramatiq's default: 1000).
+    BROKER_MAINTENANCE_CHANCE = int(os.environ.get("OPINION_BROKER_MAINTENANCE_CHANCE", "1000"))
+    BROKER_NAMESPACE = os.environ.get("OPINION_BROKER_NAMESPACE", "opinion")
+    # Each live alert stream holds a server thread this long, then the browser reconnects.
+    MONITOR_STREAM_SECONDS = float(os.environ.get("OPINION_MONITOR_STREAM_SECONDS", "25"))
+    MONITOR_MAX_STREAMS = int(os.environ.get("OPINION_MONITOR_MAX_STREAMS", "4"))  # per web process
     WEB_HOST = os.environ.get("OPINION_HOST", "127.0.0.1")
     WEB_PORT = int(os.environ.get("OPINION_PORT", "5000"))
     SESSION_COOKIE_HTTPONLY = True

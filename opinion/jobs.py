@@ -1,5 +1,7 @@
-"""The scheduler's jobs. Exactly one scheduler process runs them (PRODUCT.md); each job opens its
-own app context, calls a service and logs what went wrong instead of dying.
+"""The scheduler's jobs. Exactly one scheduler process runs them at a time (PRODUCT.md): several
+may be started for availability, the one holding the scheduler lock (opinion.tasks.lock) acts, the
+others wait to take over. Each job opens its own app context, calls a service and logs what went
+wrong instead of dying.
 
 Jobs take ids, not objects, and call the stages in order where a pass spans several: the ladder
 pass escalates (sla), alerts the monitors (alerts) and closes finished cases (cases).
@@ -8,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
+import threading
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -28,6 +32,9 @@ from opinion.reports import scheduled
 from opinion.settings.district import District
 from opinion.settings.overrides import refresh_district
 from opinion.sla.ladder import tick
+from opinion.tasks import collect as queued
+from opinion.tasks.lock import INGEST_KEY, SchedulerLock, poll_seconds
+from opinion.tasks.queue import TaskQueue, submit
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,7 @@ def job(what: str):
                 except Exception:  # noqa: BLE001 - job boundary
                     db.session.rollback()
                     log.exception("%s failed", what)
+        run.task = body  # the same work as a queued task: errors raised, for the queue's retries
         return run
     return wrap
 
@@ -153,15 +161,60 @@ def sync_source_jobs(app, scheduler, common: dict) -> None:
 
 def _collect(app, source_id: int, signature=None) -> None:
     try:
+        if submit(app, "collect_source", source_id=source_id):
+            return  # a worker fetches it; its batches go to the ingest queue
         collect_one(app, source_id)
     except Exception:  # noqa: BLE001 - job boundary: log, the next run retries
         log.exception("collection job for source %s failed", source_id)
+
+
+# --- the queued tasks (with OPINION_BROKER_URL): name -> (body, queue) ----------------------------
+
+def _collect_task(app, session, source_id: int) -> None:
+    line = queued.collect_source(app, session, source_id,
+                                 lambda **batch: app.extensions["opinion.task_queue"].send("ingest_batch", **batch))
+    if line:
+        log.info(line)
+
+
+def _ingest_task(app, session, source_id: int, items: list[dict]) -> None:
+    queued.ingest_batch(app, session, source_id, items)
+
+
+TASKS = {
+    "collect_source": (_collect_task, "collect"),
+    "ingest_batch": (_ingest_task, "ingest"),
+    "daily_report": (daily_report.task, "reports"),
+    "weekly_report": (weekly_report.task, "reports"),
+    "special_reports": (special_reports.task, "reports"),
+    "deliver_notifications": (deliver_notifications.task, "notify"),
+    "retrain_routing": (retrain_routing.task, "retrain"),
+}
+
+
+def init_task_queue(app) -> TaskQueue | None:
+    """The app's task queue when OPINION_BROKER_URL is set (each process that sends or works)."""
+    if not app.config.get("BROKER_URL"):
+        return None
+    queue = app.extensions.get("opinion.task_queue")
+    if queue is None:
+        queue = app.extensions["opinion.task_queue"] = TaskQueue(app)
+        for name, (body, queue_name) in TASKS.items():
+            queue.register(name, body, queue_name)
+    return queue
+
+
+def _dispatch(app, name: str) -> None:
+    """A timer fired: send its task to a worker, or run it here when there is no broker."""
+    if not submit(app, name):
+        globals()[name](app)
 
 
 def start_scheduler(app, blocking: bool):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=app.config["TIMEZONE"])
+    init_task_queue(app)
     # coalesce + max_instances=1: a slow run is never stacked on itself.
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     # One job per pull source at its own interval and jitter, kept in step with the sources table
@@ -172,9 +225,9 @@ def start_scheduler(app, blocking: bool):
     scheduler.add_job(sla_tick, "interval", minutes=1, args=[app], id="sla_tick", **common)
     scheduler.add_job(topic_upkeep, "interval", minutes=5, args=[app], id="topic_upkeep", **common)
     scheduler.add_job(alert_rules, "interval", minutes=1, args=[app], id="alert_rules", **common)
-    scheduler.add_job(deliver_notifications, "interval", seconds=20, args=[app], id="notify", **common)
+    scheduler.add_job(_dispatch, "interval", seconds=20, args=[app, "deliver_notifications"], id="notify", **common)
     # Sunday night, when nobody routes by hand: the week's corrections join the training data.
-    scheduler.add_job(retrain_routing, "cron", day_of_week="sun", hour=2, args=[app], id="retrain_routing",
+    scheduler.add_job(_dispatch, "cron", day_of_week="sun", hour=2, args=[app, "retrain_routing"], id="retrain_routing",
                       **common)
     if app.config.get("BACKUP_AT"):
         hour, minute = (int(x) for x in app.config["BACKUP_AT"].split(":"))
@@ -190,6 +243,64 @@ def add_report_jobs(scheduler, app, common: dict) -> None:
     daily = scheduled.parse_schedule(app.config.get("REPORT_DAILY_AT", "07:00"))
     # A report missed while the scheduler was down is still worth making an hour later.
     late = {**common, "misfire_grace_time": 3600}
-    scheduler.add_job(weekly_report, "cron", args=[app], id="weekly_report", **weekly, **late)
-    scheduler.add_job(daily_report, "cron", args=[app], id="daily_report", **daily, **late)
-    scheduler.add_job(special_reports, "interval", minutes=5, args=[app], id="special_reports", **common)
+    scheduler.add_job(_dispatch, "cron", args=[app, "weekly_report"], id="weekly_report", **weekly, **late)
+    scheduler.add_job(_dispatch, "cron", args=[app, "daily_report"], id="daily_report", **daily, **late)
+    scheduler.add_job(_dispatch, "interval", minutes=5, args=[app, "special_reports"], id="special_reports", **common)
+
+
+def run_exclusively(app, say, stop: threading.Event | None = None) -> None:
+    """The `scheduler` process: wait for the scheduler lock, then run the timers for as long as the
+    lock is held. Returns when `stop` is set; raises RuntimeError when the lock is lost (its
+    database connection died), so a process manager restarts a process that then waits again."""
+    stop = stop or threading.Event()
+    lock = SchedulerLock(db.engine, app.instance_path)
+    if not lock.try_acquire():
+        say(f"另一个调度进程持有调度锁（{lock.describe()}），本进程待命，它停止后一分钟内接替")
+        if not lock.wait(stop=stop.is_set):
+            return
+    say(f"已取得调度锁（{lock.describe()}），本进程负责定时任务（进程号 {os.getpid()}）")
+    scheduler = start_scheduler(app, blocking=False)
+    try:
+        while not stop.wait(min(poll_seconds(), 10)):
+            if not lock.still_held():
+                raise RuntimeError("调度锁丢失（数据库连接中断），本进程停止定时任务；请由进程管理器重新启动它")
+    finally:
+        scheduler.shutdown(wait=False)
+        lock.release()
+
+
+def run_in_background(app, say) -> threading.Thread:
+    """For `run` (web and scheduler in one process): the scheduler part waits for the lock in a
+    thread, so a second `run` serves the web at once and takes over the timers when the first stops."""
+    thread = threading.Thread(target=run_exclusively, args=(app, say), daemon=True, name="scheduler-lock")
+    thread.start()
+    return thread
+
+
+def run_worker(app, say, threads: int = 2, stop: threading.Event | None = None) -> None:
+    """The `worker` process: consume the parallel queues with `threads` threads, and the ingest
+    queue with one thread while this process holds the ingest lock (one consumer in the whole
+    install, so topic assignment stays serial; a standby worker takes it over within a minute)."""
+    queue = init_task_queue(app)
+    if queue is None:
+        raise RuntimeError("未设置 OPINION_BROKER_URL：没有任务队列，任务在调度进程内运行，无需启动 worker")
+    stop = stop or threading.Event()
+    parallel = queue.worker(sorted({q for _, q in TASKS.values()} - {"ingest"}), threads)
+    parallel.start()
+    say(f"worker 已启动（进程号 {os.getpid()}，{threads} 个线程），队列：采集、报告、通知、模型训练")
+    lock = SchedulerLock(db.engine, app.instance_path, name="ingest", key=INGEST_KEY)
+    ingest_worker = None
+    try:
+        while not stop.is_set():
+            if ingest_worker is None and lock.try_acquire():
+                ingest_worker = queue.worker(["ingest"], 1)
+                ingest_worker.start()
+                say(f"本 worker 负责入库队列（话题归并串行，{lock.describe()}）")
+            elif ingest_worker is not None and not lock.still_held():
+                raise RuntimeError("入库锁丢失（数据库连接中断），worker 退出；请由进程管理器重新启动它")
+            stop.wait(min(poll_seconds(), 10))
+    finally:
+        if ingest_worker is not None:
+            ingest_worker.stop()
+        parallel.stop()
+        lock.release()

@@ -21,6 +21,7 @@ LAYERS = (
     ("opinion.web", "opinion.cli"),
     "opinion.demo",
     ("opinion.jobs", "opinion.analyze", "opinion.server"),
+    "opinion.tasks",   # the task queue and the scheduler lock: what the jobs and workers run
     "opinion.pipeline",
     # the stages, the latest first
     "opinion.reports",

@@ -1,4 +1,5 @@
-"""The processes an install runs: `run` (web and scheduler together), `web`, `scheduler`; and `backup`."""
+"""The processes an install runs: `run` (web and scheduler together), `web`, `scheduler`, `worker`
+(with a broker, README "Scale-out"); and `backup`."""
 from __future__ import annotations
 
 import click
@@ -24,9 +25,9 @@ def _address_options(fn):
 def run_cmd(host, port):
     """Web and scheduler together, for one machine (the demo)."""
     # lazy: APScheduler loads only in the processes that schedule
-    from opinion.jobs import start_scheduler
+    from opinion.jobs import run_in_background
     _load_units()
-    start_scheduler(current_app._get_current_object(), blocking=False)
+    run_in_background(current_app._get_current_object(), lambda line: click.echo(line, err=True))
     serve(current_app._get_current_object(), host, port)
 
 
@@ -42,11 +43,30 @@ def web_cmd(host, port):
 @click.command("scheduler")
 @with_appcontext
 def scheduler_cmd():
-    """The one scheduler process: collection, the SLA tick, topic upkeep."""
+    """The scheduler: collection, the SLA tick, topic upkeep, reports. Start two for availability:
+    one holds the scheduler lock and acts, the other waits and takes over within a minute."""
     # lazy: APScheduler loads only in the processes that schedule
-    from opinion.jobs import start_scheduler
+    from opinion.jobs import run_exclusively
     _load_units()
-    start_scheduler(current_app._get_current_object(), blocking=True)
+    try:
+        run_exclusively(current_app._get_current_object(), lambda line: click.echo(line, err=True))
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command("worker")
+@click.option("--threads", default=2, type=click.IntRange(min=1), help="并行任务的线程数（默认 2）")
+@with_appcontext
+def worker_cmd(threads):
+    """A task worker (needs OPINION_BROKER_URL): collection, reports, notifications, retraining in
+    parallel; the ingest queue on exactly one worker at a time. Start as many as the load needs."""
+    # lazy: Dramatiq and the pipeline load only in the processes that work
+    from opinion.jobs import run_worker
+    _load_units()
+    try:
+        run_worker(current_app._get_current_object(), lambda line: click.echo(line, err=True), threads)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _load_units() -> None:
@@ -73,4 +93,4 @@ def backup_cmd(out_dir, keep):
     click.echo(f"已备份到 {path}（{path.stat().st_size / 1e6:.1f} MB）")
 
 
-COMMANDS = (run_cmd, web_cmd, scheduler_cmd, backup_cmd)
+COMMANDS = (run_cmd, web_cmd, scheduler_cmd, worker_cmd, backup_cmd)

@@ -10,7 +10,7 @@ from opinion.models.accounts import User
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
-__all__ = ["Alert", "Notification"]
+__all__ = ["Alert", "FailedJob", "Notification"]
 
 
 class Alert(db.Model):
@@ -53,7 +53,7 @@ class Notification(db.Model):
     address: Mapped[str | None] = mapped_column(String(300))  # e-mail, phone, URL
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -63,3 +63,19 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # retry back-off
     user: Mapped[User | None] = relationship()
+
+
+class FailedJob(db.Model):
+    """A queued task (collection, ingest batch, report, delivery, retraining) that failed its last
+    retry: kept for the admin's 失败任务 page instead of vanishing into the broker's dead letters.
+    `message_id` is the broker's, so a message recorded twice (a redelivery) is one row."""
+
+    __tablename__ = "failed_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    task: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(32))
+    arguments: Mapped[dict] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str] = mapped_column(Text, default="")
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -2,7 +2,9 @@
 
 The ladder's levels (trigger, recipients, message, channel) are the district file's `escalation`
 list. The tick is a pure function of the records and `now`: each firing is written once, with its
-audit record and its notifications, so replaying a tick at the same time changes nothing. The ladder
+audit record and its notifications, so replaying a tick at the same time changes nothing. A case
+about to fire is locked first (a row lock on PostgreSQL, the write lock on SQLite) and read again,
+so two ticks running at once (two schedulers, a worker beside one) never fire one level twice. The ladder
 decides and notifies; the case stage records the level on the case. The tick reports what it
 escalated; the alert engine, the one writer of alerts, raises the monitors' alert
 for it (opinion.alerts.engine.raise_escalations), and the case stage closes finished cases.
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from opinion.cases.lifecycle import record_escalation, record_reminder
 from opinion.labels import CLOCK_NAMES, LEVEL_NAMES
@@ -144,6 +146,9 @@ def tick(session, district: District, now: datetime) -> tuple[list[str], list[Es
     fired: list[str] = []
     escalations: list[Escalation] = []
     for case in cases:
+        if not _has_work(case, district, steps, reminded, now):
+            continue
+        _lock_and_reread(session, case, reminded)
         for clock, due, done in _pending(case):
             if done is not None:
                 continue
@@ -161,19 +166,51 @@ def tick(session, district: District, now: datetime) -> tuple[list[str], list[Es
     return fired, escalations
 
 
-def _remind(session, district, case, step, clock, due, now, reminded) -> list[str]:
-    """Level 1 (电子催办): a reminder at each configured fraction of the running deadline."""
+def _has_work(case, district: District, steps: dict, reminded: set, now: datetime) -> bool:
+    """Whether the tick would fire anything for `case`, read without a lock (most cases: nothing)."""
+    for clock, due, done in _pending(case):
+        if done is not None:
+            continue
+        if due > now and _reminders_due(case, steps[1], clock, due, now, reminded):
+            return True
+        break
+    return any(triggered(case, steps[level], district, now)
+               for level in range(max(case.escalation_level, 1) + 1, 6))
+
+
+def _lock_and_reread(session, case, reminded: set) -> None:
+    """Lock the case's row until this tick commits (a no-op UPDATE: a row lock on PostgreSQL, the
+    database's write lock on SQLite), then read it and its reminders again: another tick that
+    fired meanwhile has committed, and what it fired is seen here and not fired again."""
+    session.execute(update(Case).where(Case.id == case.id).values(escalation_level=Case.escalation_level)
+                    .execution_options(synchronize_session=False))
+    session.refresh(case)
+    reminded.update((e.object_id, (e.after or {}).get("key")) for e in session.execute(
+        select(AuditEvent).where(AuditEvent.action == "case.reminded", AuditEvent.object_id == case.id)
+        .execution_options(populate_existing=True)).scalars())
+
+
+def _reminders_due(case, step: dict, clock: str, due: datetime, now: datetime, reminded: set) -> list:
+    """(fraction, key) of each level-1 reminder of the running deadline due at `now` and not sent."""
     start = case.received_at or case.created_at
     if clock == "resolve" and case.reopened_at:
         start = case.reopened_at
     span = (due - start).total_seconds()
-    lines = []
+    out = []
     for fraction in step.get("at", [0.5, 0.8]):
         # The key names the deadline itself, so a moved deadline (extension, new priority,
         # reopening) is reminded about afresh.
         key = f"{clock}@{fraction:g}@{due.isoformat()}"
         if span <= 0 or (now - start).total_seconds() < fraction * span or (case.id, key) in reminded:
             continue
+        out.append((fraction, key))
+    return out
+
+
+def _remind(session, district, case, step, clock, due, now, reminded) -> list[str]:
+    """Level 1 (电子催办): a reminder at each configured fraction of the running deadline."""
+    lines = []
+    for fraction, key in _reminders_due(case, step, clock, due, now, reminded):
         why = f"{CLOCK_NAMES[clock]}时限已过 {fraction:.0%}"
         told = _fire(session, district, case, step, why, now)
         record_reminder(session, case, key, why, told, now)
