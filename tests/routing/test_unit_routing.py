@@ -47,7 +47,7 @@ def router(district_dir):
 def test_a_post_naming_a_community_goes_to_its_street_office(router):
     d = route(router, "锦绣社区的物业公司收了物业费不干事，楼道垃圾一个月没人清")
     assert d.unit == "xc" and not d.triage
-    assert d.matter == "物业管理" and d.co_units == ["zjj"]
+    assert d.matter == "物业管理" and d.co_units == ["fgj", "zjj"]
     assert "锦绣社区 → 西城街道" in d.reason and "物业管理 属地为主" in d.reason
     # another office's community, same matter: the place decides
     assert route(router, "翠湖社区物业不作为").unit == "zs"
@@ -75,7 +75,18 @@ def test_an_ambiguous_place_goes_to_triage_with_both_candidates_named(router):
 
 def test_no_place_sends_a_local_matter_to_its_lead_department(router):
     d = route(router, "我们小区物业乱收费")
-    assert d.unit == "zjj" and "未提到辖区地名" in d.reason
+    assert d.unit == "fgj" and "未提到辖区地名" in d.reason
+
+
+def test_a_letter_naming_the_street_office_or_a_village_goes_to_it(router):
+    # a department's matter, but the post names the office itself: it leads, the department helps
+    d = route(router, "西城街道办的公交车改线了，老人出行不便")
+    assert d.unit == "xc" and d.co_units == ["jtj"] and "来信点名街道" in d.reason
+    # a village's water supply: the street office first, where the catalogue has it co-handle
+    e = route(router, "沙洲村停水三天了没人管")
+    assert e.unit == "bj" and "村级事务" in e.reason and "zjj" in e.co_units
+    # a village, but a matter with no street co-handler: the department
+    assert route(router, "沙洲村的孩子入学被拒").unit == "jyj"
 
 
 def test_an_edited_catalogue_takes_effect_without_a_restart(router, district_dir):
@@ -83,7 +94,7 @@ def test_an_edited_catalogue_takes_effect_without_a_restart(router, district_dir
     assert route(router, text).unit == "xc"
     path = district_dir / "responsibilities.yaml"
     body = path.read_text(encoding="utf-8")
-    edited = body.replace("{code: 物业管理, category: 城乡建设, lead: zjj, co: [], local: true",
+    edited = body.replace("{code: 物业管理, category: 城乡建设, lead: fgj, co: [zjj], local: true",
                           "{code: 物业管理, category: 城乡建设, lead: zjj, co: [属地街道], local: false")
     assert edited != body
     path.write_text(edited, encoding="utf-8")
@@ -99,7 +110,7 @@ def test_an_edited_catalogue_takes_effect_without_a_restart(router, district_dir
 
 
 def test_an_edited_gazetteer_takes_effect_without_a_restart(router, district_dir):
-    assert route(router, "幸福里社区物业不作为").unit == "zjj"
+    assert route(router, "幸福里社区物业不作为").unit == "fgj"
     path = district_dir / "gazetteer.yaml"
     body = path.read_text(encoding="utf-8")
     path.write_text(body.replace("communities: [翠湖社区,", "communities: [幸福里社区, 翠湖社区,"), encoding="utf-8")
