@@ -22,10 +22,10 @@ import yaml
 from opinion.errors import DistrictFileError
 from opinion.settings.district import TextDatesLoader
 
-KINDS = {"names": "街道", "communities": "社区", "villages": "村", "roads": "道路", "landmarks": "地标"}
+KINDS = {"names": "街道", "areas": "片区", "communities": "社区", "villages": "村", "roads": "道路", "landmarks": "地标"}
 # How strongly a mention points at its street office: the office's own name most, a road (which
 # may run past several offices) least.
-WEIGHT = {"names": 3.0, "communities": 2.0, "villages": 2.0, "landmarks": 2.0, "roads": 1.0, "shared": 0.0}
+WEIGHT = {"names": 3.0, "areas": 2.0, "communities": 2.0, "villages": 2.0, "landmarks": 2.0, "roads": 1.0, "shared": 0.0}
 
 
 class _Text(str):

@@ -164,3 +164,14 @@ def test_the_shipped_files_load_and_cover_every_category():
     assert set(catalogue.fallback) == set(district.categories)
     streets = {u.code for u in district.units if u.kind == "street"}
     assert {p.streets[0] for p in gazetteer.places.values()} == streets
+
+
+def test_the_demo_incidents_reach_street_offices_and_zhongshan_has_work(router):
+    """The demo stream's local complaints go to their street offices (none did before), 中山街道
+    among them, so zs_fyr has an inbox; the seed itself is untouched."""
+    from collectors.demo import INCIDENTS
+    texts = [t.replace("{emo}", "") for incident in INCIDENTS for t in incident[2]]
+    decisions = router.route_batch(texts)
+    streets = [d.unit for d in decisions if d.unit in {"zs", "rml", "dh", "xc", "nm", "bg", "xh", "bj"}]
+    assert len(streets) >= 0.25 * len(texts)
+    assert "zs" in streets
