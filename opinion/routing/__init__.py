@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from opinion.routing.catalogue import LOCAL_STREET, Catalogue, FileCache, Matter, load_catalogue
-from opinion.routing.places import Gazetteer, PlaceResolution, load_gazetteer
+from opinion.routing.places import Gazetteer, PlaceResolution, load_gazetteer, unknown_place_words
 from opinion.routing.rules import RuleMatcher
 from opinion.settings.district import District
 
@@ -80,15 +80,16 @@ class Router:
         gazetteer, catalogue = self.tables()
         if gazetteer is None or catalogue is None:
             return [self._decide(t, c, p, r) for t, (c, p), r in zip(texts, predictions, recalls)]
-        return [self._decide_by_catalogue(gazetteer, catalogue, t, c, p, r)
-                for t, (c, p), r in zip(texts, predictions, recalls)]
+        token_lists = tokens if tokens is not None else [None] * len(texts)
+        return [self._decide_by_catalogue(gazetteer, catalogue, t, c, p, r, toks)
+                for t, (c, p), r, toks in zip(texts, predictions, recalls, token_lists)]
 
     def _name(self, code: str) -> str:
         name = self._units.get(code, (code, ""))[0]
         return name.removesuffix("办事处")
 
     def _decide_by_catalogue(self, gazetteer: Gazetteer, catalogue: Catalogue, text: str,
-                             category: str, confidence: float, recall=None) -> RoutingDecision:
+                             category: str, confidence: float, recall=None, tokens=None) -> RoutingDecision:
         if recall is not None and recall.unit in self._units:
             return RoutingDecision(recall.category or category, recall.unit, recall.similarity,
                                    f"监测员改派记录：与第 {recall.correction_id} 号改派的内容相似"
@@ -113,7 +114,12 @@ class Router:
         else:
             matter, conf = None, confidence
             found = f"分类器置信度 {confidence:.0%} 低于 {self.min_confidence:.0%}，事项不明"
-        return self._combine(matter, conf, found, place, category)
+        decision = self._combine(matter, conf, found, place, category)
+        if not place.streets:
+            unknown = unknown_place_words(tokens, gazetteer)
+            if unknown:
+                decision.reason += f"；提到“{'、'.join(unknown)}”，不在辖区地名录（如属本区，请补入地名录）"
+        return decision
 
     def _combine(self, matter: Matter | None, confidence: float, found: str, place: PlaceResolution,
                  category: str) -> RoutingDecision:

@@ -166,6 +166,19 @@ class Gazetteer:
         return PlaceResolution(streets, mentions, reason)
 
 
+PLACE_SUFFIXES = ("街道", "社区", "小区", "村", "路", "大道", "花园", "家园", "市场", "小学", "中学", "医院")
+
+
+def unknown_place_words(tokens, gazetteer: "Gazetteer") -> list[str]:
+    """Words the segmenter cut whole that look like places (锦江花园, 幸福村) but the gazetteer
+    lacks: said in the reason, so a monitor who knows where they are adds them to the gazetteer."""
+    out = []
+    for t in tokens or ():
+        if len(t) >= 3 and t.endswith(PLACE_SUFFIXES) and t not in gazetteer.places and t not in out:
+            out.append(t)
+    return out[:3]
+
+
 def short_street_name(name: str) -> str:
     return name.removesuffix("办事处")
 

@@ -89,6 +89,14 @@ def test_a_letter_naming_the_street_office_or_a_village_goes_to_it(router):
     assert route(router, "沙洲村的孩子入学被拒").unit == "jyj"
 
 
+def test_a_place_word_the_gazetteer_lacks_is_named_for_the_monitor(router):
+    text = "幸福里小区物业不作为"
+    d = router.route_batch([text], [["幸福里小区", "物业", "不作为"]])[0]
+    assert d.unit == "fgj" and "幸福里小区" in d.reason and "不在辖区地名录" in d.reason
+    known = router.route_batch(["翠湖社区物业不作为"], [["翠湖社区", "物业", "不作为"]])[0]
+    assert "不在辖区地名录" not in known.reason
+
+
 def test_an_edited_catalogue_takes_effect_without_a_restart(router, district_dir):
     text = "锦绣社区的物业公司收了物业费不干事"
     assert route(router, text).unit == "xc"
