@@ -137,7 +137,7 @@ class FileCache:
     def get(self):
         try:
             st = os.stat(self.path)
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)  # os.replace gives a new inode
         except OSError:
             stamp = None
         if stamp != self._stamp:
