@@ -26,3 +26,18 @@ def test_a_local_complaint_opens_at_its_street_office(app, session):
     case = session.execute(select(Case)).scalar_one()
     assert case.unit.code == "xc" and [c.unit.code for c in case.co_units] == ["csglj"]
     assert "市容环卫 属地为主" in case.routing_reason
+
+
+def test_an_ambiguous_place_reaches_triage_with_both_offices_named_to_the_monitor(app, session, client):
+    from tests.factories import login, make_user
+    make_user(session, "monitor1", "monitor", "center")
+    source = make_source(session)
+    ingest(session, app, source, [make_item("a1", "解放大道上每天晚上都有人乱摆摊，噪音大垃圾多[怒]")])
+    case = session.execute(select(Case)).scalar_one()
+    assert case.unit.code == "center"
+    login(client, "monitor1")
+    page = client.get("/monitor/").get_data(as_text=True)
+    assert f"/monitor/triage/{case.id}" in page
+    assert "属地不唯一：中山街道、人民路街道" in page  # the monitor sees both candidates
+    shown = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "属地不唯一：中山街道、人民路街道" in shown  # and so does the case page
