@@ -120,13 +120,46 @@ _eval_text_model("emotion", "emotion", "Accuracy, macro-F1, confusion matrix and
 @eval_group.command("routing")
 @_data_options
 @click.option("--model", default=None)
-def eval_routing_cmd(data, text_col, label_col, model):
-    """Macro-F1 and confusion matrix of `category`."""
+@click.option("--level", type=click.Choice(["category", "unit"]), default="category", show_default=True,
+              help="category: macro-F1 of the first-level category; unit: the unit that must act, on a "
+                   "unit set (tests/routing/data/unit_set.csv) over the shared replies")
+@click.option("--messages", default=None, type=click.Path(),
+              help="with --level unit: the messages the set's ids point into "
+                   "(default ../shared/data/gov-messages/replies.csv)")
+@click.option("--split", type=click.Choice(["report", "tune", "all"]), default="report", show_default=True)
+@with_appcontext
+def eval_routing_cmd(data, text_col, label_col, model, level, messages, split):
+    """Macro-F1 and confusion matrix of `category`, or (--level unit) unit accuracy, street-office
+    recall and the share sent to triage, before (keywords and category lead) and after (place and matter)."""
+    if level == "unit":
+        _eval_units(data[0], messages, split, model)
+        return
     # lazy: the routing classifier loads numpy and scipy
     from opinion.routing import train
     click.echo(train.format_report(train.evaluate_routing(list(data), text_col=text_col,
                                                           label_col=label_col or "category",
                                                           model_path=model)))
+
+
+def _eval_units(data: str, messages: str | None, split: str, model: str | None) -> None:
+    # lazy: the routing classifier loads numpy and scipy
+    import dataclasses
+    from pathlib import Path
+
+    from opinion.routing import Router
+    from opinion.routing.classifier import CategoryClassifier
+    from opinion.routing.unitset import evaluate_units, format_unit_report, load_texts, read_examples
+    messages = messages or str(Path(current_app.root_path).parent.parent / "shared" / "data"
+                               / "gov-messages" / "replies.csv")
+    if not Path(messages).exists():
+        raise click.ClickException(f"找不到留言数据 {messages}：请用 --messages 指定 gov-messages/replies.csv")
+    district = current_app.extensions["district"]
+    classifier = CategoryClassifier.load(model)
+    texts, examples = load_texts(messages), read_examples(data)
+    before = Router(dataclasses.replace(district, gazetteer_file="", catalogue_file=""), classifier=classifier)
+    after = Router(district, classifier=classifier)
+    click.echo(format_unit_report([("改造前（关键词 + 一级分类牵头单位）", evaluate_units(before, examples, texts, split)),
+                                   ("改造后（属地 + 事权清单）", evaluate_units(after, examples, texts, split))]))
 
 
 @eval_group.command("topics")

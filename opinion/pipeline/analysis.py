@@ -9,7 +9,7 @@ later stages while the rest of the batch goes on.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -38,6 +38,7 @@ class Entry:
     unit: str | None = None  # the code of the unit routing chose
     routing_confidence: float | None = None
     routing_reason: str | None = None
+    co_units: list[str] = field(default_factory=list)  # co-handling units' codes (协办), per the catalogue
     triage: bool = False
     priority: str | None = None
     priority_reason: str | None = None
@@ -81,7 +82,7 @@ class Pipeline:
             texts = [e.doc.text_simplified for e in entries]
             for e, d in zip(entries, self.router.route_batch(texts, tokens)):
                 e.category, e.unit, e.routing_confidence = d.category, d.unit, d.confidence
-                e.routing_reason, e.triage = d.reason, d.triage
+                e.routing_reason, e.triage, e.co_units = d.reason, d.triage, list(d.co_units)
 
         def priority(e: Entry) -> None:
             p = decide_priority(district, e.doc.text_simplified, e.doc.emotion, e.doc.polarity,

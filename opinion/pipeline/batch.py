@@ -21,7 +21,7 @@ from opinion.alerts.engine import evaluate_batch
 from opinion.cases.lifecycle import follow_topic_merge, open_or_attach
 from opinion.ingest.dedup import NearDuplicateIndex
 from opinion.ingest.store import Copies, IngestReport, is_stored, new_items, new_post
-from opinion.models import Post, Source, Topic, Unit, db, utcnow
+from opinion.models import CaseCoUnit, Post, Source, Topic, Unit, db, utcnow
 from opinion.nlp.doc import Doc
 from opinion.pipeline.analysis import Entry, Pipeline
 from opinion.routing import Router
@@ -198,8 +198,15 @@ def _open_case(session, district: District, topic: Topic, entry: Entry, units: d
         return 0
     route_topic(topic, unit.id, entry.category)
     reason = f"{entry.routing_reason}；优先级：{entry.priority_reason}"
-    _, new = open_or_attach(session, district, topic, unit, priority=entry.priority or "normal",
-                            category=entry.category, reason=reason, now=now)
+    case, new = open_or_attach(session, district, topic, unit, priority=entry.priority or "normal",
+                               category=entry.category, reason=reason, now=now)
+    if new and unit.code == entry.unit:
+        # The catalogue's co-handlers (协办) see the case in their inbox and may reply; the lead
+        # unit stays in charge. A topic kept with an earlier unit keeps that case's co-handlers.
+        for code in entry.co_units:
+            co = units.get(code)
+            if co is not None and co.id != unit.id and all(c.unit_id != co.id for c in case.co_units):
+                session.add(CaseCoUnit(case=case, unit_id=co.id, added_by_id=None, added_at=now))
     return int(new)
 
 

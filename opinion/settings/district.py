@@ -64,6 +64,10 @@ class District:
     # 节假日安排 for years the chinese_calendar package does not know yet (opinion.settings.calendar): they win over it.
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()   # 调休上班日: weekend days that are working days
+    # The gazetteer (辖区地名录) and responsibility catalogue (事权清单) beside this file, read by
+    # opinion.routing on every batch; empty: routing uses the units' keywords and places only.
+    gazetteer_file: str = ""
+    catalogue_file: str = ""
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -219,7 +223,16 @@ def build_district(path: str, data: dict) -> District:
         alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: _fail(path, line, msg)),
         holidays=holidays,
         workdays=workdays,
+        gazetteer_file=_beside(path, data.get("gazetteer")),
+        catalogue_file=_beside(path, data.get("responsibilities")),
     )
+
+
+def _beside(path: str, name) -> str:
+    """A file named in the district file, relative to it; checked when routing reads it."""
+    if not name:
+        return ""
+    return str((Path(path).resolve().parent / str(name)) if not Path(str(name)).is_absolute() else Path(str(name)))
 
 
 def _calendar(path: str, raw: dict) -> tuple[frozenset[date], frozenset[date]]:

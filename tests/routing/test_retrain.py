@@ -46,6 +46,8 @@ def train_file(tmp_path):
 
 def test_reassignment_changes_routing_of_the_next_similar_topic(app, session, district, train_file, runner):
     assert RuleMatcher(district).match_keyword(NEXT) is None and RuleMatcher(district).match_place(NEXT) is None
+    gazetteer, catalogue = Router(district).tables()  # nor does the catalogue name its matter
+    assert catalogue.match(NEXT) is None and not gazetteer.find(NEXT)
     shipped = os.stat(MODEL_DIR / "model.npz").st_mtime
     retrain_with_corrections(app, [str(train_file)])  # the district's model before any correction
     router = Router(district, classifier=InstanceClassifier(app.instance_path), min_confidence=0.0)

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template
 from sqlalchemy import select
 
 from opinion.models import Setting, db
-from opinion.web.admin import config, jobs, units, users
+from opinion.web.admin import config, jobs, routing_files, units, users
 from opinion.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -33,3 +33,4 @@ units.add_routes(bp)
 users.add_routes(bp)
 config.add_routes(bp)
 jobs.add_routes(bp)
+routing_files.add_routes(bp)
