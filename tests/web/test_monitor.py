@@ -250,3 +250,64 @@ def test_a_search_word_finds_the_district_words_that_hold_it(app, client, sessio
     assert "共 1 条" in html
     html = client.get("/monitor/search", query_string={"q": "垃圾 中山路"}).get_data(as_text=True)
     assert "没有找到" in html  # every word must match, each by itself or a word that holds it
+
+
+def _case_alerts(session, n=3):
+    unit = session.execute(select(Unit).where(Unit.code == "slj")).scalar_one()
+    now = utcnow()
+    made = []
+    for i in range(n):
+        case = Case(unit_id=unit.id, title=f"超时工单{i}", priority="normal", status="new",
+                    acknowledge_due_at=now - timedelta(hours=3), respond_due_at=now + timedelta(hours=2),
+                    resolve_due_at=now + timedelta(days=3))
+        session.add(case)
+        session.flush()
+        alert = Alert(kind="case_overdue", severity="warning", message=f"工单 #{case.id}「超时工单{i}」超时",
+                      dedup_key=f"case_overdue:case:{case.id}", open_key=f"case_overdue:case:{case.id}",
+                      case_id=case.id, topic_id=None)
+        session.add(alert)
+        made.append(alert)
+    session.commit()
+    return made
+
+
+def test_case_alerts_link_to_the_case_and_are_acknowledged_in_bulk(client, session, monitored):
+    _, topic_alert = monitored
+    case_alerts = _case_alerts(session)
+    login(client, "monitor1")
+    html = client.get("/monitor/").get_data(as_text=True)
+    for a in case_alerts:
+        assert f'href="/cases/{a.case_id}"' in html and f'name="ids" value="{a.id}"' in html
+    ids = [str(a.id) for a in case_alerts[:2]] + [str(topic_alert.id)]
+    page = client.post("/monitor/alerts/acknowledge", data={"ids": ids, "next": "/monitor/"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "已确认 3 条预警" in page
+    statuses = {a.id: session.get(Alert, a.id).status for a in [*case_alerts, topic_alert]}
+    assert [statuses[a.id] for a in case_alerts] == ["acknowledged", "acknowledged", "open"]
+    again = client.post("/monitor/alerts/acknowledge", data={"ids": ids[:1] + [str(case_alerts[2].id)]},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "已确认 1 条预警；1 条此前已确认或已解除" in again
+    none = client.post("/monitor/alerts/acknowledge", data={}, follow_redirects=True).get_data(as_text=True)
+    assert "没有勾选预警" in none
+    events = session.execute(select(AuditEvent).where(AuditEvent.action == "alert.acknowledged")).scalars().all()
+    assert len(events) == 4
+
+
+def test_alert_history_lists_every_alert_with_filters(client, session, monitored):
+    _, topic_alert = monitored
+    case_alerts = _case_alerts(session)
+    login(client, "monitor1")
+    client.post("/monitor/alerts/acknowledge", data={"ids": [str(case_alerts[0].id)]})
+    page = client.get("/monitor/alerts").get_data(as_text=True)
+    assert "共 4 条" in page and "已确认" in page and f'href="/cases/{case_alerts[0].case_id}"' in page
+    assert f'href="/monitor/topics/{topic_alert.topic_id}"' in page
+    acknowledged = client.get("/monitor/alerts?status=acknowledged").get_data(as_text=True)
+    assert "共 1 条" in acknowledged and "超时工单0" in acknowledged and "超时工单1" not in acknowledged
+    critical = client.get("/monitor/alerts?severity=critical").get_data(as_text=True)
+    assert "共 1 条" in critical and "负面帖子激增" in critical
+    kind = client.get("/monitor/alerts?kind=case_overdue&q=超时工单2").get_data(as_text=True)
+    assert "共 1 条" in kind and "超时工单2" in kind
+    bad_date = client.get("/monitor/alerts?since=昨天").get_data(as_text=True)
+    assert "格式不对" in bad_date and "共 4 条" in bad_date
+    login(client, "slj_fyr")
+    assert client.get("/monitor/alerts").status_code == 403
