@@ -74,14 +74,27 @@ def index():
     active_since = now - timedelta(hours=current_app.config["TOPIC_DORMANT_HOURS"])
     topics = hot_topics(db.session, active_since)
     alerts = open_alerts(db.session)
-    centre = unit_by_code(db.session, current_app.extensions["district"].monitoring_centre)
-    return render_template("monitor.html", topics=topics, series=recent_counts(db.session, [t.id for t in topics], now),
+    district = current_app.extensions["district"]
+    centre = unit_by_code(db.session, district.monitoring_centre)
+    cases = console_cases(db.session, centre)
+    return render_template("monitor.html", guesses=_classifier_guesses(district, cases["triage"]), topics=topics, series=recent_counts(db.session, [t.id for t in topics], now),
                            sparkline=sparkline_points, alerts=alerts, open_alert_count=open_alert_count(db.session),
                            units=active_units(db.session, centre=False),
                            sources=db.session.execute(select(Source).order_by(Source.name)).scalars().all(),
-                           last_alert_id=max((a.id for a in alerts), default=0), **console_cases(db.session, centre),
+                           last_alert_id=max((a.id for a in alerts), default=0), **cases,
                            SEVERITY_NAMES=SEVERITY_NAMES, SOURCE_STATUS_NAMES=SOURCE_STATUS_NAMES,
                            alert_target=alert_target)
+
+
+def _classifier_guesses(district, cases) -> dict[int, str]:
+    """The unit the classifier would have chosen for each triage case (the lead unit of the
+    category it guessed), preselected so that a monitor who agrees only types the reason."""
+    guesses = {}
+    for case in cases:
+        lead = (district.categories.get(case.category) or [None])[0]
+        if lead and lead != district.monitoring_centre:
+            guesses[case.id] = lead
+    return guesses
 
 
 @bp.route("/stream")

@@ -311,3 +311,29 @@ def test_alert_history_lists_every_alert_with_filters(client, session, monitored
     assert "格式不对" in bad_date and "共 4 条" in bad_date
     login(client, "slj_fyr")
     assert client.get("/monitor/alerts").status_code == 403
+
+
+def test_triage_preselects_the_classifiers_guess(client, session, monitored):
+    case = _centre_case(session)
+    case.category = "环境保护"
+    session.commit()
+    login(client, "monitor1")
+    html = client.get("/monitor/").get_data(as_text=True)
+    form = html[html.index(f"/monitor/triage/{case.id}"):]
+    form = form[:form.index("</form>")]
+    assert 'value="sthjj" selected' in form and "（分类器建议）" in form
+    assert form.count("selected") == 1
+
+
+def test_reassigning_a_level_5_case_clears_the_ladders_marks(client, session, monitored):
+    case = _centre_case(session)
+    case.escalation_level, case.supervised, case.special_report = 5, True, True
+    session.commit()
+    login(client, "monitor1")
+    client.post(f"/monitor/triage/{case.id}", data={"unit": "sthjj", "reason": "异味属环保"})
+    session.refresh(case)
+    assert (case.escalation_level, case.supervised, case.special_report) == (0, False, False)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "专报批办" not in page and "查看专报" not in page and "现场督办</small>" not in page
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "case.transfer_reassigned")).scalar_one()
+    assert event.before["escalation_level"] == 5 and event.before["special_report"] is True
