@@ -11,7 +11,6 @@ from opinion.cases.lifecycle import follow_topic_merge
 from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.models import Topic, db, utcnow
-from opinion.pipeline.analysis import segmenter_for
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
 from opinion.topics.queries import copy_counts, latest_posts, posts_in_topic
@@ -117,15 +116,11 @@ def search():
     page = max(request.args.get("page", 1, type=int), 1)
     tokens, posts, total = [], [], 0
     if text:
-        tokens, posts = search_posts(db.session, _segmenter(), text, PAGE, (page - 1) * PAGE)
+        tokens, posts = search_posts(db.session, text, PAGE, (page - 1) * PAGE)
         total = count_posts(db.session, tokens) if tokens else 0
         if not tokens:
-            flash("检索词只含停用词或标点，请换一个词", "error")
+            flash("请输入要检索的词，多个词用空格分开", "error")
     return render_template("monitor_search.html", q=text, tokens=tokens, posts=posts, total=total,
                            page=page, pages=(total + PAGE - 1) // PAGE, POLARITY_NAMES=POLARITY_NAMES,
                            EMOTION_NAMES=EMOTION_NAMES)
 
-
-def _segmenter():
-    """The pipeline's own segmenter (district words kept whole): a query is cut as the posts were."""
-    return segmenter_for(current_app.extensions["district"])
