@@ -186,6 +186,11 @@ def noise_topic(app, session, monitored):
 def test_merge_and_split_topics_from_the_topic_page(app, client, session, monitored, noise_topic):
     topic, other = monitored[0], noise_topic
     login(client, "monitor1")
+    page = client.get(f"/monitor/topics/{topic.id}").get_data(as_text=True)
+    merge_form = page[page.index('name="into"'):]
+    # the other topic is offered by name in both pickers (merge and move), this one is not
+    assert page.count(f'<option value="{other.id}">#{other.id} ') == 2
+    assert f'<option value="{topic.id}">' not in merge_form and 'type="number"' not in page
     posts = session.execute(select(Post.id).where(Post.topic_id == other.id)).scalars().all()
     split = client.post(f"/monitor/topics/{other.id}/split", data={"post": posts[:1]}, follow_redirects=True)
     assert "已将 1 条帖子移入话题" in split.get_data(as_text=True)
@@ -203,7 +208,7 @@ def test_merge_and_split_topics_from_the_topic_page(app, client, session, monito
 
 @pytest.mark.parametrize("into,message", [
     ("99999", "没有编号为 99999 的话题"), ("#99999", "没有编号为 99999 的话题"),
-    ("abc", "话题编号“abc”应为数字"), ("", "请填写要并入的话题编号"),
+    ("abc", "话题编号“abc”应为数字"), ("", "请从列表中选择要并入的话题"),
 ])
 def test_merging_into_a_topic_that_does_not_exist_says_so(client, session, monitored, into, message):
     topic = monitored[0]
