@@ -22,6 +22,7 @@ from opinion.models import (
     CaseTransfer,
     DutyShift,
     Instruction,
+    Post,
     Reply,
     ReplyTemplate,
     Unit,
@@ -179,3 +180,11 @@ def reply_templates(session) -> list[ReplyTemplate]:
     """The reply templates (口径库), the ones in use first, by category."""
     return session.execute(select(ReplyTemplate).order_by(ReplyTemplate.active.desc(), ReplyTemplate.category,
                                                            ReplyTemplate.id)).scalars().all()
+
+
+def first_post(session, case: Case) -> Post | None:
+    """The post a case answers when no channel names one: the first original post of its topic."""
+    if case.topic_id is None:
+        return None
+    return session.execute(select(Post).where(Post.topic_id == case.topic_id, Post.duplicate_of_id.is_(None))
+                           .order_by(Post.created_at, Post.id).limit(1)).scalar_one_or_none()
