@@ -33,7 +33,9 @@ REPLY_STATUS_NAMES = {"draft": "草稿", "pending_approval": "待审核", "publi
 # Alerts.
 SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重"}
 RULE_NAMES = {"sensitive_word": "敏感词命中", "negative_surge": "负面激增", "volume_burst": "声量突增",
-              "influential_negative": "大V负面", "source_silent": "数据源静默", "case_overdue": "工单超时"}
+              "influential_negative": "大V负面", "source_silent": "数据源静默", "case_overdue": "工单超时",
+              "escalation": "工单督办"}
+ALERT_STATUS_NAMES = {"open": "未处理", "acknowledged": "已确认", "cleared": "已解除"}
 
 REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "special": "舆情专报"}
 

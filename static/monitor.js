@@ -2,11 +2,20 @@
 // The server ends each stream after a while; EventSource reconnects by itself with Last-Event-ID.
 (function () {
   "use strict";
+  // 全选: ticks every alert checkbox that belongs to the bulk form (form="bulk-ack").
+  var all = document.querySelector("[data-check-all]");
+  if (all) {
+    all.addEventListener("change", function () {
+      var boxes = document.querySelectorAll("input[name=ids][form='" + all.getAttribute("data-check-all") + "']");
+      Array.prototype.forEach.call(boxes, function (b) { b.checked = all.checked; });
+    });
+  }
   var feed = document.getElementById("alert-feed");
   if (!feed || !window.EventSource) { return; }
   var state = document.getElementById("live-state");
   var counter = document.getElementById("alert-count");
   var empty = document.getElementById("alert-empty");
+  var bulk = document.getElementById("bulk-ack");
   var token = document.querySelector("meta[name=csrf-token]").getAttribute("content");
   var source = new EventSource(feed.getAttribute("data-stream"));
 
@@ -20,10 +29,12 @@
   function addAlert(a) {
     if (feed.querySelector("li[data-id='" + a.id + "']")) { return; }
     var li = el("li", {"class": "sev " + a.severity + " fresh", "data-id": String(a.id)});
+    li.appendChild(el("input", {type: "checkbox", name: "ids", value: String(a.id), form: "bulk-ack",
+                                "aria-label": "选择预警 #" + a.id}));
     li.appendChild(el("span", {"class": "sevname"}, a.severity_name));
     li.appendChild(el("b", {}, a.at));
     li.appendChild(document.createTextNode(" "));
-    li.appendChild(a.topic_url ? el("a", {href: a.topic_url}, a.message) : el("span", {}, a.message));
+    li.appendChild(a.url ? el("a", {href: a.url}, a.message) : el("span", {}, a.message));
     var form = el("form", {method: "post", action: a.ack_url, "class": "inline"});
     form.appendChild(el("input", {type: "hidden", name: "csrf_token", value: token}));
     form.appendChild(el("button", {type: "submit", "class": "small"}, "确认"));
@@ -31,6 +42,7 @@
     li.appendChild(form);
     feed.insertBefore(li, feed.firstChild);
     if (empty) { empty.hidden = true; }
+    if (bulk) { bulk.hidden = false; }
     if (counter) { counter.textContent = String(parseInt(counter.textContent, 10) + 1); }
   }
 

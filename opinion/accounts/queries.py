@@ -5,7 +5,7 @@ Reading only; directory.py and the admin pages are what change units and account
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from opinion.models import Unit, User
 
@@ -34,9 +34,25 @@ def roster_units(session) -> list[Unit]:
     return session.execute(select(Unit).where(Unit.kind != "centre").order_by(Unit.id)).scalars().all()
 
 
-def all_users(session) -> list[User]:
-    """Every account, by role and then user name."""
-    return session.execute(select(User).order_by(User.role, User.username)).scalars().all()
+def users_page(session, *, q: str = "", role: str = "", unit: str = "", active: str = "",
+               page: int = 1, per_page: int = 30) -> tuple[list[User], int]:
+    """One page of accounts matching the admin's search (user name, name, phone or e-mail contains
+    `q`; role; unit code; "1"/"0" for in use/deactivated), by role and then user name, and how many match."""
+    query = select(User)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(User.username.ilike(like), User.name.ilike(like), User.phone.ilike(like),
+                                User.email.ilike(like)))
+    if role:
+        query = query.where(User.role == role)
+    if unit:
+        query = query.join(Unit, User.unit_id == Unit.id).where(Unit.code == unit)
+    if active in ("0", "1"):
+        query = query.where(User.active.is_(active == "1"))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(User.role, User.username)
+                           .offset((max(page, 1) - 1) * per_page).limit(per_page)).scalars().all()
+    return rows, total
 
 
 def user_by_username(session, username: str) -> User | None:

@@ -19,7 +19,7 @@ from opinion import audit
 from opinion.alerts import rules
 from opinion.errors import AlertStateError, PermissionDenied
 from opinion.labels import LEVEL_NAMES, RULE_NAMES, SEVERITY_NAMES
-from opinion.models import Alert, Case, Post, User, utcnow
+from opinion.models import OPEN_CASE_STATUSES, Alert, Case, Post, User, utcnow
 from opinion.notify import notify
 from opinion.settings.alerts import SEVERITIES
 from opinion.sla.ladder import Escalation
@@ -72,7 +72,7 @@ def evaluate_all(session, app, now: datetime | None = None) -> list[str]:
     for name in ("source_silent", "case_overdue"):
         if settings.enabled(name):
             findings += getattr(rules, name)(session, district, now)
-    cleared_before = _clear_post_alerts(session, district, now)
+    cleared_before = _clear_post_alerts(session, district, now) + _clear_closed_case_alerts(session, now)
     clear = {r: topic_ids for r in TOPIC_RULES} | {"source_silent": None, "case_overdue": None}
     for name in (*POST_RULES, *TOPIC_RULES):
         if not settings.enabled(name):
@@ -90,9 +90,9 @@ def _post_rule_candidates(district) -> list:
     settings = district.alerts
     conditions = [Post.id < 0]  # never true: keeps or_() valid when both rules are off
     if settings.enabled("sensitive_word"):
-        words = settings.rule("sensitive_word")["words"]
-        conditions += [Post.text.contains(w, autoescape=True)
-                       for w in (words if words is not None else district.sensitive_words) if w]
+        rule = settings.rule("sensitive_word")
+        words = [*(rule["words"] if rule["words"] is not None else district.sensitive_words), *rule["safety_words"]]
+        conditions += [Post.text.contains(w, autoescape=True) for w in words if w]
     if settings.enabled("influential_negative"):
         threshold = settings.rule("influential_negative")["min_followers"] or district.influential_followers
         conditions.append(and_(Post.polarity == "negative", Post.author_followers >= threshold))
@@ -146,9 +146,13 @@ def _extend(alert: Alert, f: rules.Finding) -> bool:
     ids = list(alert.post_ids or [])
     ids += [i for i in f.post_ids if i not in ids]
     alert.post_ids = ids[:rules.MAX_POST_LINKS] or None
-    alert.details = {**(alert.details or {}), **f.details}
+    details = alert.details or {}
+    alert.details = {**details, **f.details, "repeats": int(details.get("repeats", 0)) + 1}
     if f.rule in REWORDED:
-        alert.message = f.message
+        level = details.get("level")
+        alert.message = f.message + (f"；已升级为{LEVEL_NAMES[level]}" if level in LEVEL_NAMES else "")
+        if level is not None:
+            alert.details["base_message"] = f.message
     if SEVERITIES.index(f.severity) > SEVERITIES.index(alert.severity):
         alert.severity = f.severity
         return True
@@ -174,21 +178,77 @@ def _clear_post_alerts(session, district, now: datetime) -> list[Alert]:
     return cleared
 
 
+def case_key(case_id: int) -> str:
+    """The identity of a case's condition: overdue and escalated are one alert per case."""
+    return f"case_overdue:case:{case_id}"
+
+
 def raise_escalations(session, escalations: list[Escalation], now: datetime) -> list[Alert]:
-    """The monitors' alert for each case the ladder escalated in a tick: one per case, at the
-    highest level it reached (the ladder itself told the people its levels name)."""
+    """The monitors' alert for each case the ladder escalated in a tick: one live alert per case
+    (shared with its overdue alert), at the highest level it reached. A further escalation updates
+    that alert; it opens again only when it got more severe. Returns the alerts raised or worsened."""
     cases = {c.id: c for c in session.execute(
         select(Case).where(Case.id.in_([e.case_id for e in escalations]))).scalars()} if escalations else {}
-    raised = []
+    top: dict[int, Escalation] = {}
     for e in escalations:
-        case = cases[e.case_id]
-        alert = Alert(kind="escalation", severity="critical" if e.level >= 4 else "warning",
-                      message=f"工单 #{case.id}「{case.title}」升级为{LEVEL_NAMES[e.level]}（{e.reason}）",
-                      dedup_key=f"case:{case.id}:level:{e.level}", case_id=case.id, topic_id=case.topic_id,
-                      created_at=now)
-        session.add(alert)
+        if e.case_id not in top or e.level > top[e.case_id].level:
+            top[e.case_id] = e
+    live = {a.open_key: a for a in session.execute(select(Alert).where(
+        Alert.open_key.in_([case_key(i) for i in top]))).scalars()} if top else {}
+    raised = []
+    for case_id, e in top.items():
+        case = cases[case_id]
+        # Paperwork unless the case is urgent or at the top of the ladder (a leader's 批办).
+        severity = "critical" if e.level >= 5 or case.priority == "urgent" else "warning"
+        step = f"升级为{LEVEL_NAMES[e.level]}（{e.reason}）"
+        alert = live.get(case_key(case_id))
+        if alert is not None:
+            details = alert.details or {}
+            base = details.get("base_message") or alert.message
+            alert.message = f"{base}；{step}"
+            alert.details = {**details, "base_message": base, "level": e.level,
+                             "repeats": int(details.get("repeats", 0)) + 1, "last_seen_at": now.isoformat()}
+            if SEVERITIES.index(severity) > SEVERITIES.index(alert.severity):
+                alert.severity, alert.status = severity, "open"
+                raised.append(alert)
+            continue
+        base = f"工单 #{case.id}「{case.title}」"
+        alert = Alert(kind="escalation", severity=severity, message=f"{base}{step}",
+                      dedup_key=case_key(case.id), open_key=case_key(case.id), case_id=case.id,
+                      topic_id=case.topic_id, created_at=now,
+                      details={"base_message": base, "level": e.level, "last_seen_at": now.isoformat()})
+        try:
+            with session.begin_nested():
+                session.add(alert)
+        except IntegrityError:
+            continue
         raised.append(alert)
     return raised
+
+
+def _clear_closed_case_alerts(session, now: datetime) -> list[Alert]:
+    """A case's alert holds while the case is open; an escalated case that was finished clears."""
+    cleared = []
+    for alert in session.execute(select(Alert).join(Case, Alert.case_id == Case.id).where(
+            Alert.open_key.is_not(None), Alert.case_id.is_not(None),
+            Case.status.not_in(OPEN_CASE_STATUSES))).scalars():
+        _clear(alert, now)
+        cleared.append(alert)
+    return cleared
+
+
+def acknowledge_alerts(session, alerts: list[Alert], user: User, now: datetime | None = None) -> int:
+    """A monitor takes several open alerts in hand at once (each audited); alerts already taken or
+    cleared are passed over. Returns how many were acknowledged. Raises PermissionDenied."""
+    now = now or utcnow()
+    if user.role not in ACK_ROLES:
+        raise PermissionDenied("只有舆情监测员或系统管理员可以确认预警")
+    done = 0
+    for alert in alerts:
+        if alert.status == "open":
+            acknowledge_alert(session, alert, user, now)
+            done += 1
+    return done
 
 
 def notify_monitors(session, app, alert: Alert, now: datetime) -> list:

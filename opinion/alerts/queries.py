@@ -5,6 +5,8 @@ Reading only; engine.py is the one writer of alerts.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from opinion.models import Alert
@@ -27,3 +29,32 @@ def bursting_topics(session, topic_ids: list[int]) -> set[int]:
     """Those of the topics with a volume_burst alert still live (the rule engine's Poisson test)."""
     return set(session.execute(select(Alert.topic_id).where(
         Alert.topic_id.in_(topic_ids), Alert.kind == "volume_burst", Alert.open_key.is_not(None))).scalars())
+
+
+def alert_history(session, *, status: str = "", kind: str = "", severity: str = "", q: str = "",
+                  since: datetime | None = None, until: datetime | None = None, page: int = 1,
+                  per_page: int = 50) -> tuple[list[Alert], int]:
+    """One page of every alert ever raised that matches the monitor's filters, the gravest and
+    then the newest first among the open ones, newest first otherwise; and how many match."""
+    query = select(Alert)
+    if status:
+        query = query.where(Alert.status == status)
+    if kind:
+        query = query.where(Alert.kind == kind)
+    if severity:
+        query = query.where(Alert.severity == severity)
+    if q:
+        query = query.where(Alert.message.contains(q.strip(), autoescape=True))
+    if since is not None:
+        query = query.where(Alert.created_at >= since)
+    if until is not None:
+        query = query.where(Alert.created_at < until)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Alert.created_at.desc(), Alert.id.desc())
+                           .offset((max(page, 1) - 1) * per_page).limit(per_page)).scalars().all()
+    return rows, total
+
+
+def alerts_by_ids(session, ids: list[int]) -> list[Alert]:
+    """The alerts with these ids (unknown ids are left out)."""
+    return session.execute(select(Alert).where(Alert.id.in_(ids))).scalars().all() if ids else []

@@ -17,6 +17,7 @@ from opinion.ingest.schedule import expected_period
 from opinion.labels import CLOCK_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Case, Post, Source, Topic
 from opinion.nlp.fold import to_simplified
+from opinion.settings.alerts import VULNERABLE_WORDS
 from opinion.settings.district import District
 from opinion.topics.hot import burst
 
@@ -52,8 +53,18 @@ def _topic_name(topic: Topic | None) -> str:
     return f"话题「{topic.label or f'#{topic.id}'}」" if topic else "未归入话题的帖子"
 
 
+def safety_words_in(district: District, text: str) -> list[str]:
+    """The safety and incident words (opinion.settings.alerts.SAFETY_WORDS or the district's own
+    list) the text contains, in simplified characters."""
+    folded = to_simplified(text or "")
+    return [w for w in district.alerts.rule("sensitive_word")["safety_words"] if w and w in folded]
+
+
 def sensitive_word(district: District, posts: list[Post], now: datetime) -> list[Finding]:
-    """A post containing a sensitive word; one alert per topic and word while posts keep coming."""
+    """A post containing a sensitive word; one alert per topic and word while posts keep coming.
+
+    A post speaking of harm to people (毒跑道, 流鼻血, 中毒, 火灾 …) is an incident: one critical alert
+    per topic, whatever sensitive words it also has, ranked above every paperwork alert."""
     rule = district.alerts.rule("sensitive_word")
     words = rule["words"] if rule["words"] is not None else district.sensitive_words
     found: dict[str, Finding] = {}
@@ -62,10 +73,25 @@ def sensitive_word(district: District, posts: list[Post], now: datetime) -> list
             continue  # an import of old posts is history, not an alarm
         text = post.text or post.raw_text
         folded = to_simplified(text)  # 暴力執法 is 暴力执法: the word lists are simplified
-        for word in (w for w in words if w and w in folded):
-            scope = f"topic:{post.topic_id}" if post.topic_id else f"post:{post.id}"
-            key = f"sensitive_word:{scope}:{word}"
+        scope = f"topic:{post.topic_id}" if post.topic_id else f"post:{post.id}"
+        safety = safety_words_in(district, text) if district.alerts.enabled("sensitive_word") else []
+        matched = [w for w in words if w and w in folded]
+        if safety:
+            who = [w for w in VULNERABLE_WORDS if w in folded]
+            key = f"sensitive_word:{scope}:safety"
             if key not in found:
+                found[key] = Finding(
+                    "sensitive_word", key, "critical",
+                    f"{_topic_name(post.topic)}出现安全事件用语“{'、'.join(safety)}”"
+                    f"{'（涉及' + '、'.join(who) + '）' if who else ''}：{_snippet(text)}",
+                    topic_id=post.topic_id, details={"word": safety[0], "safety_words": safety, "incident": True,
+                                                     "last_post_at": post.created_at.isoformat()})
+            matched = [key]
+        else:
+            matched = [f"sensitive_word:{scope}:{w}" for w in matched]
+        for key in matched:
+            if key not in found:
+                word = key.rsplit(":", 1)[1]
                 critical = word in rule["critical_words"]
                 found[key] = Finding(
                     "sensitive_word", key, "critical" if critical else rule["severity"],

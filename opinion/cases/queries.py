@@ -22,6 +22,7 @@ from opinion.models import (
     CaseTransfer,
     DutyShift,
     Instruction,
+    Post,
     Reply,
     ReplyTemplate,
     Unit,
@@ -179,3 +180,30 @@ def reply_templates(session) -> list[ReplyTemplate]:
     """The reply templates (口径库), the ones in use first, by category."""
     return session.execute(select(ReplyTemplate).order_by(ReplyTemplate.active.desc(), ReplyTemplate.category,
                                                            ReplyTemplate.id)).scalars().all()
+
+
+def first_post(session, case: Case) -> Post | None:
+    """The post a case answers when no channel names one: the first original post of its topic."""
+    if case.topic_id is None:
+        return None
+    return session.execute(select(Post).where(Post.topic_id == case.topic_id, Post.duplicate_of_id.is_(None))
+                           .order_by(Post.created_at, Post.id).limit(1)).scalar_one_or_none()
+
+
+def backlog_by_unit(session, now: datetime) -> dict[str, dict]:
+    """Each unit's open cases now and how many of them are past a deadline (whenever received):
+    {unit code: {unit_name, open, overdue, max_overdue_days}}. The week's figures count only the
+    week's cases; a leader also needs what is still on each unit's desk."""
+    rows = session.execute(select(Case, Unit.code, Unit.name).join(Unit, Case.unit_id == Unit.id)
+                           .where(Case.status.in_(OPEN_CASE_STATUSES))).all()
+    out: dict[str, dict] = {}
+    for case, code, name in rows:
+        entry = out.setdefault(code, {"unit_name": name, "open": 0, "overdue": 0, "max_overdue_days": 0})
+        entry["open"] += 1
+        missed = [due for due, done in ((case.acknowledge_due_at, case.acknowledged_at),
+                                        (case.respond_due_at, case.first_response_at),
+                                        (case.resolve_due_at, case.resolved_at)) if done is None and due and due <= now]
+        if missed:
+            entry["overdue"] += 1
+            entry["max_overdue_days"] = max(entry["max_overdue_days"], (now - min(missed)).days)
+    return out

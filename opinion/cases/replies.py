@@ -9,6 +9,8 @@ opinion.cases.add_reply. One person composes on a case at a time (CaseEditLock).
 from __future__ import annotations
 
 import re
+import zlib
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -112,6 +114,7 @@ def check_reply(district: District, text: str) -> list[Finding]:
     found: list[Finding] = []
     if len(text) > MAX_LENGTH:
         found.append(Finding("too_long", "error", f"回复内容过长（{len(text)} 字，最多 {MAX_LENGTH} 字）"))
+    found += _repetition(text)
     for m in FILL_MARK.finditer(text):
         found.append(Finding("unfilled", "error", f"尚未填写：{m.group(0)}", m.start(), m.end()))
     for m in LEFT_PLACEHOLDER.finditer(text):
@@ -131,6 +134,28 @@ def check_reply(district: District, text: str) -> list[Finding]:
         if not any(re.search(p, text) for p in part["patterns"]):
             found.append(Finding("missing_part", "warning", f"缺少{part['name']}"))
     return sorted(found, key=lambda f: (f.start is None, f.start or 0))
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
+
+
+def _repetition(text: str) -> list[Finding]:
+    """A reply made of the same sentence (or the same few characters) over and over: a 5,000-character
+    paste passed every other check. Sentences repeated, or text that compresses to a fraction of
+    itself (zlib: real prose keeps well over a quarter of its size), are refused with the reason."""
+    if len(text) < 200:
+        return []
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) >= 4]
+    if len(sentences) >= 4:
+        sentence, count = Counter(sentences).most_common(1)[0]
+        if count >= 3 and count * len(sentence) >= 0.3 * len(text):
+            return [Finding("repetitive", "error", f"同一句话重复了 {count} 次（“{sentence[:20]}…”），"
+                                                   "请删去重复内容，只保留一遍")]
+    raw = text.encode("utf-8")
+    if len(zlib.compress(raw, 6)) < 0.12 * len(raw):
+        return [Finding("repetitive", "error", f"回复内容大量重复（{len(text)} 字中多为重复片段），"
+                                               "请删去重复内容后再提交")]
+    return []
 
 
 def _occurrences(text: str, word: str) -> list[int]:

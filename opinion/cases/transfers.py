@@ -100,7 +100,10 @@ def reassign_unit(session, district: District, case: Case, user: User, to_unit: 
         claim_open_key(session, case)
     case.received_at = now  # the new unit's clocks start at the reassignment
     case.acknowledged_at = case.first_response_at = None
+    # The ladder's marks belong to the unit that let the case slip: the new unit starts clean
+    # (no 专报批办 or 现场督办 badge, no 查看专报 link for a report about someone else's delay).
     case.escalation_level, case.extended_working_days = 0, 0
+    case.supervised = case.special_report = False
     set_deadlines(case, district)
     case.assignee = pick_assignee(session, to_unit, priority=case.priority, now=now)
     if request is not None:

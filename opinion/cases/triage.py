@@ -35,8 +35,12 @@ def reassign_to_unit(session, case: Case, unit: Unit, user: User, reason: str, n
         holder = session.execute(select(Case.id).where(Case.open_key == key)).scalar_one_or_none()
         if holder is not None:
             raise CaseStateError(f"{unit.name}已有该话题的在办工单 #{holder}，请改为合并工单")
-    before = {"unit": case.unit.code if case.unit else None, "assignee_id": case.assignee_id}
+    before = {"unit": case.unit.code if case.unit else None, "assignee_id": case.assignee_id,
+              "escalation_level": case.escalation_level, "supervised": case.supervised,
+              "special_report": case.special_report}
     from_unit_id = case.unit_id
+    # The ladder's marks were earned by the unit that had the case; the new unit starts clean.
+    case.escalation_level, case.supervised, case.special_report = 0, False, False
     case.unit_id, case.unit = unit.id, unit
     case.open_key = key
     assignee = pick_assignee(session, unit, priority=case.priority, now=now)

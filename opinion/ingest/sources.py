@@ -60,12 +60,13 @@ def apply_settings(source: Source, data: dict, *, new: bool) -> list[str]:
     if new:
         code = (data.get("code") or "").strip()
         if not _CODE.match(code):
-            raise SourceConfigError("代码应为 2–64 位小写字母、数字、- 或 _，且以字母或数字开头")
+            raise SourceConfigError(f"代码“{code}”不符合规则：代码应为 2–64 位小写英文字母、数字、- 或 _，"
+                                    "且以字母或数字开头（如 gov-rss、weibo_1），请改写后再保存")
         if db.session.execute(select(Source.id).where(Source.code == code)).first():
             raise SourceConfigError(f"代码“{code}”已被其他数据源使用")
         kind = (data.get("kind") or "").strip()
         if kind not in SOURCE_KIND_NAMES:
-            raise SourceConfigError(f"类型应为以下之一：{', '.join(SOURCE_KIND_NAMES)}")
+            raise SourceConfigError(f"请选择数据源类型：{'、'.join(SOURCE_KIND_NAMES.values())}之一")
         source.code, source.kind = code, kind
     name = (data.get("name") or "").strip()
     if not name or len(name) > 100:
@@ -89,10 +90,10 @@ def apply_settings(source: Source, data: dict, *, new: bool) -> list[str]:
         if data.get("access_token"):
             token = data["access_token"].strip()
             if len(token) < 8 or re.search(r"\s", token):
-                raise SourceConfigError("access_token 格式不对（至少 8 个字符，不含空格）")
+                raise SourceConfigError("访问令牌（access_token）格式不对：至少 8 个字符，不含空格，请从微博开放平台复制完整令牌")
             config["access_token"] = token
         if not config.get("access_token"):
-            raise SourceConfigError("微博开放接口需要 access_token")
+            raise SourceConfigError("微博开放接口需要访问令牌（access_token），请填写微博开放平台发放的令牌")
         source.url = config.get("base_url") or "https://api.weibo.com/2"
     elif source.kind == "webhook":
         for key, words in (("token", "令牌"), ("secret", "签名密钥")):

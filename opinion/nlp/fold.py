@@ -25,3 +25,14 @@ def fold(text: str) -> str:
     """What the analysis reads: full-width letters, digits and punctuation folded (NFKC), then
     traditional characters. Posts' bodies and search queries go through the same fold."""
     return to_simplified(unicodedata.normalize("NFKC", text))
+
+
+@lru_cache(maxsize=1)
+def _s2t():
+    import opencc  # lazy: as _t2s; only search asks for the traditional spelling of a query
+    return opencc.OpenCC("s2t")
+
+
+def to_traditional(text: str) -> str:
+    """Simplified characters as traditional ones (for finding posts written in traditional)."""
+    return _s2t().convert(text) if text else text

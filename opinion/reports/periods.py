@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from opinion.errors import ReportError
 
 _WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+# What people type: 第49周, 2026年第49周, 2026 年 第 49 周 (a week without a year is this year's).
+_WEEK_ZH = re.compile(r"^\s*(?:(\d{4})\s*年)?\s*第?\s*(\d{1,2})\s*周\s*$")
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,13 @@ def _midnight(day: date, tz: str) -> datetime:
 
 
 def week_period(text: str, tz: str = "Asia/Shanghai") -> Period:
-    """'2026-W47' (or '2026W47') → Monday 00:00 to the next Monday 00:00, local time."""
-    m = _WEEK.match(text or "")
+    """'2026-W47' (or '2026W47', '第47周', '2026年第47周') → Monday 00:00 to the next Monday 00:00,
+    local time."""
+    m = _WEEK.match(text or "") or _WEEK_ZH.match(text or "")
     if not m:
-        raise ReportError(f"周次 “{text}” 无法识别，应写成 “2026-W47” 这样的 ISO 周")
-    year, week = int(m.group(1)), int(m.group(2))
+        raise ReportError(f"周次 “{text}” 无法识别，请在周选择器中选择，或写成 “第49周”、“2026年第49周”")
+    year = int(m.group(1)) if m.group(1) else datetime.now(ZoneInfo(tz)).isocalendar().year
+    week = int(m.group(2))
     try:
         monday = date.fromisocalendar(year, week, 1)
     except ValueError:

@@ -15,11 +15,21 @@ SEVERITIES = ("info", "warning", "critical")
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|h)\s*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
+# Safety and incident vocabulary: a post that speaks of harm to people (children made ill by a school
+# track, poisoning, fire, a collapse) is an incident, and ranks above any paperwork alert. The
+# sensitive-word rule raises it as critical even where no sensitive word is present.
+SAFETY_WORDS = ("毒跑道", "毒操场", "流鼻血", "鼻出血", "中毒", "火灾", "起火", "着火", "失火", "爆炸",
+                "燃气泄漏", "煤气泄漏", "坍塌", "倒塌", "塌方", "触电", "溺水", "受伤", "死亡", "身亡", "伤亡",
+                "急救", "送医", "住院")
+# Who is harmed makes it graver; named in the alert, not an alert by themselves (every school
+# complaint mentions pupils).
+VULNERABLE_WORDS = ("孩子", "儿童", "学生", "幼儿园", "小学", "婴儿", "老人", "孕妇")
+
 # Each rule's settings and their defaults; the type of the default is the type the file must use
 # (None: the district's own list or figure, e.g. sensitive_words, influential_followers).
 RULE_DEFAULTS: dict[str, dict] = {
     "sensitive_word": {"enabled": True, "severity": "warning", "words": None, "critical_words": [],
-                       "window": "24 h"},
+                       "safety_words": list(SAFETY_WORDS), "window": "24 h"},
     "negative_surge": {"enabled": True, "severity": "warning", "window": "1 h", "baseline": "24 h",
                        "min_negative": 8, "min_share": 0.5, "alpha": 0.001},
     "volume_burst": {"enabled": True, "severity": "warning", "window": "1 h", "baseline": "24 h",
@@ -28,7 +38,8 @@ RULE_DEFAULTS: dict[str, dict] = {
                              "window": "24 h"},
     "source_silent": {"enabled": True, "severity": "warning", "silent_for": "6 h",
                       "kinds": ["rss", "weibo_api", "webhook"]},
-    "case_overdue": {"enabled": True, "severity": "warning", "critical_when": ["urgent", "resolve"]},
+    # An overdue case is paperwork: critical only when the case itself is urgent.
+    "case_overdue": {"enabled": True, "severity": "warning", "critical_when": ["urgent"]},
 }
 DEFAULT_CHANNELS = {"info": ["inapp"], "warning": ["inapp", "email", "webhook"],
                     "critical": ["inapp", "email", "webhook", "sms"]}

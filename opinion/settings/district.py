@@ -18,7 +18,13 @@ from opinion.settings.alerts import AlertSettings, parse_alert_settings
 UNIT_KINDS = ("department", "street", "centre")
 PRIORITIES = ("urgent", "high", "normal")
 CLOCKS = ("acknowledge", "respond", "resolve")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|h|working_days)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(\S+?)\s*$")
+# What people type for each unit: the file's English spellings and the Chinese an admin writes.
+_UNIT_WORDS = {"min": "min", "mins": "min", "minutes": "min", "分钟": "min", "分": "min",
+               "h": "h", "hour": "h", "hours": "h", "小时": "h", "个小时": "h", "时": "h",
+               "working_days": "working_days", "working_day": "working_days", "工作日": "working_days",
+               "个工作日": "working_days"}
+DURATION_RULE = "数字加单位，如 “30分钟”、“5小时” 或 “3个工作日”"
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,13 @@ def _fail(path: str, line: int | None, message: str):
 
 
 def parse_duration(text: str, path: str = "", line: int | None = None) -> Duration:
+    """A deadline as the file or an admin writes it: "30 min" or "30分钟", "5 h" or "5小时",
+    "3 working_days" or "3个工作日"."""
     m = _DURATION.match(str(text))
-    if not m:
-        _fail(path, line, f"时限 “{text}” 无法识别，应写成 “30 min”、“5 h” 或 “3 working_days”")
-    return Duration(float(m.group(1)), m.group(2))
+    unit = _UNIT_WORDS.get(m.group(2).lower()) if m else None
+    if unit is None:
+        _fail(path, line, f"时限 “{text}” 无法识别，应写成{DURATION_RULE}")
+    return Duration(float(m.group(1)), unit)
 
 
 def load_district(path: str | Path) -> District:

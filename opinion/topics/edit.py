@@ -31,6 +31,7 @@ from opinion.topics.state import (
     remove_contribution,
     state_from_dict,
 )
+from opinion.topics.store import refresh_hot_score
 
 EDIT_ACTIONS = ("topic.merged", "topic.posts_moved", "topic.split", "topic.renamed")
 
@@ -58,8 +59,9 @@ def _check_open(topic: Topic) -> None:
         raise TopicEditError(f"话题 #{topic.id} 已并入 #{topic.merged_into_id}，请在合并后的话题上操作")
 
 
-def _save(session, topic: Topic, state: TopicState) -> None:
-    """Write the edited state, and the counts and label that follow from the posts now in it."""
+def _save(session, topic: Topic, state: TopicState, now: datetime | None = None) -> None:
+    """Write the edited state, and the counts, label and hot score that follow from the posts now
+    in it (a split-off topic is as hot as its posts, not 0.0 until the next upkeep)."""
     topic.state = export_state(state)
     topic.keywords = list(topic.state.get("keywords") or [])[:10]
     if not topic.label_locked:
@@ -71,6 +73,7 @@ def _save(session, topic: Topic, state: TopicState) -> None:
     topic.post_count, topic.negative_count = count, negative
     if first is not None:
         topic.first_seen_at, topic.last_seen_at = first, last
+    refresh_hot_score(session, topic, now or utcnow())
 
 
 def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
@@ -90,8 +93,7 @@ def merge_topics(session, store, keep: Topic, gone: Topic, user: User | None,
     session.execute(update(Topic).where(Topic.merged_into_id == gone.id).values(merged_into_id=keep.id))
     gone.status, gone.merged_into_id, gone.post_count, gone.negative_count = "merged", keep.id, 0, 0
     keep.status = "open"
-    keep.hot_score = max(keep.hot_score or 0.0, gone.hot_score or 0.0)
-    _save(session, keep, merged)
+    _save(session, keep, merged, now)
     audit.record(session, "topic.merged", "topic", keep.id, actor=user, at=now, before=before,
                  after={"topics": [keep.id, gone.id], "posts": keep.post_count, "label": keep.label},
                  reason=f"话题 #{gone.id}「{before['gone']['label']}」并入 #{keep.id}")
@@ -107,6 +109,11 @@ def move_posts(session, store, posts: list[Post], target: Topic | None, user: Us
     posts = list({p.id: p for p in posts}.values())
     if not posts:
         raise TopicEditError("请选择要移动的帖子")
+    # A post's reposts (its near-duplicates, folded under it on the topic page) go where it goes:
+    # a split used to leave them behind, and the new topic showed 2 posts of a 30-post wave.
+    chosen = {p.id for p in posts}
+    posts += session.execute(select(Post).where(Post.duplicate_of_id.in_(chosen), Post.id.not_in(chosen),
+                                                Post.topic_id.in_({p.topic_id for p in posts}))).scalars().all()
     if any(p.topic_id is None for p in posts):
         raise TopicEditError("所选帖子中有未归入话题的帖子")
     sources = {t.id: t for t in session.execute(select(Topic).where(
@@ -149,11 +156,11 @@ def move_posts(session, store, posts: list[Post], target: Topic | None, user: Us
     received = merge_states(_state(target), incoming, key=target.key)
     # A monitor has drawn this line: upkeep must not merge either side back automatically.
     received.curated = True
-    _save(session, target, received)
+    _save(session, target, received, now)
     for tid, topic in sources.items():
         if tid != target.id:
             states[tid].curated = True
-            _save(session, topic, states[tid])
+            _save(session, topic, states[tid], now)
     action = "topic.posts_moved" if target.post_count != len(posts) else "topic.split"
     audit.record(session, action, "topic", target.id, actor=user, at=now,
                  before={"from": sorted(sources)},

@@ -1,70 +1,57 @@
-"""Search over posts by their jieba tokens: the query is cleaned and segmented the same way the
-posts were (folded to simplified characters too, so 積水 finds posts about 积水 and the reverse).
-A query word also matches the dictionary's longer words that hold it: the district's and the
-shipped user words keep "垃圾清运" whole, and a monitor searching 垃圾 means those posts too.
+"""Search over posts by what they say: a post matches when its text contains every word of the
+query (words are separated by spaces), whatever the segmenter did with it.
 
-On PostgreSQL the tokens are matched with JSONB containment, which the GIN index
-ix_post_tokens_gin answers without reading every post. SQLite has no such index, so there each
-token is looked for in the stored JSON text (the serialised token, quotes included, so "积水" does
-not match inside "积水点").
+Matching the segmenter's tokens missed posts (梧桐 did not find “老梧桐树”, kept whole by jieba) and
+expanding a query word to the dictionary's longer words found the wrong ones (老 brought in 老旧小区
+and 养老金). So a query word is looked for in the post's text as a substring, in the spelling
+typed, folded to simplified characters (積水 finds 积水) and in traditional characters (积水 finds
+積水), case-insensitively for Latin letters.
+
+The substring match reads the text column; PostgreSQL answers it newest first with the created_at
+index and stops at a page, and counting reads every post (a trigram index would spare that).
 """
 from __future__ import annotations
 
-import json
+import unicodedata
 
-from sqlalchemy import Text, and_, cast, func, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import and_, func, or_, select
 
 from opinion.models import Post
-from opinion.nlp.fold import fold
+from opinion.nlp.fold import fold, to_traditional
 
-MAX_TOKENS = 8
-MAX_ALTERNATIVES = 20   # longer dictionary words tried for one query word
-
-
-def post_tokens_jsonb():
-    """The indexed expression; queries must use exactly this for PostgreSQL to use the index."""
-    return cast(Post.tokens, JSONB)
+MAX_TERMS = 8
 
 
-def expand(tokens: list[str], words) -> list[list[str]]:
-    """For each query token, itself and the dictionary words that contain it."""
-    words = tuple(words)
-    return [[t, *[w for w in words if t in w and w != t][:MAX_ALTERNATIVES]]
-            for t in list(dict.fromkeys(tokens))[:MAX_TOKENS]]
+def query_terms(text: str) -> list[str]:
+    """The query's words: split on spaces, folded, without repeats or punctuation-only words."""
+    words = (fold(w).strip() for w in text.split())
+    return list(dict.fromkeys(w for w in words if w and not all(
+        unicodedata.category(c)[0] in "PSZ" for c in w)))[:MAX_TERMS]
 
 
-def search_query(groups: list[list[str]], dialect: str):
-    """A select of posts holding, for every group, one of its tokens; newest first (duplicates
-    left out). A group is a query word and the longer words that hold it (`expand`)."""
+def spellings(term: str) -> list[str]:
+    """The ways a post may write a query word: as folded (simplified) and in traditional."""
+    return list(dict.fromkeys([term.lower(), to_traditional(term).lower()]))
+
+
+def search_query(terms: list[str]):
+    """A select of posts whose text holds every term in one of its spellings; newest first
+    (duplicates left out)."""
+    text = func.lower(Post.text)
     query = select(Post).where(Post.duplicate_of_id.is_(None))
-    if dialect == "postgresql":
-        has = lambda t: post_tokens_jsonb().contains([t])
-    else:
-        text = cast(Post.tokens, Text)
-        has = lambda t: text.like(f"%{_like_escape(json.dumps(t))}%", escape="!")
-    query = query.where(and_(*[or_(*[has(t) for t in group]) for group in groups]))
+    query = query.where(and_(*[or_(*[text.contains(v, autoescape=True) for v in spellings(t)]) for t in terms]))
     return query.order_by(Post.created_at.desc(), Post.id.desc())
 
 
-def _like_escape(value: str) -> str:
-    return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-
-
-def search_posts(session, segmenter, text: str, limit: int = 50, offset: int = 0
-                 ) -> tuple[list[list[str]], list[Post]]:
-    """(the query's token groups, matching posts). No tokens (only stopwords or punctuation): no
-    posts."""
-    tokens = segmenter.segment(fold(text.strip()))
-    if not tokens:
+def search_posts(session, text: str, limit: int = 50, offset: int = 0) -> tuple[list[str], list[Post]]:
+    """(the query's words, matching posts). No words (only spaces): no posts."""
+    terms = query_terms(text.strip())
+    if not terms:
         return [], []
-    groups = expand(tokens, segmenter.dictionary_words)
-    dialect = session.get_bind().dialect.name
-    posts = session.execute(search_query(groups, dialect).limit(limit).offset(offset)).scalars().all()
-    return groups, posts
+    posts = session.execute(search_query(terms).limit(limit).offset(offset)).scalars().all()
+    return terms, posts
 
 
-def count_posts(session, groups: list[list[str]]) -> int:
-    dialect = session.get_bind().dialect.name
-    inner = search_query(groups, dialect).order_by(None).with_only_columns(Post.id).subquery()
+def count_posts(session, terms: list[str]) -> int:
+    inner = search_query(terms).order_by(None).with_only_columns(Post.id).subquery()
     return session.execute(select(func.count()).select_from(inner)).scalar()

@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from opinion.nlp.segment import load_stopwords
+
 MAX_CENTROID_TERMS = 120    # a topic keeps its strongest terms only: bounded memory per topic
 MAX_SKETCHES = 64           # recent near-duplicate sketches kept with a topic (survive restarts)
 MAX_CLAUSES = 40            # candidate clauses for the label kept with a topic
@@ -152,11 +154,29 @@ def state_from_dict(key: str, d: dict) -> TopicState:
     return s
 
 
-def top_keywords(s: TopicState, n: int = 8) -> list[str]:
-    """Plain words of the centroid, strongest first (metadata features shown separately)."""
+# Words a complaint is full of that say nothing of its matter: the centroid keeps them (they help
+# nothing but harm nothing there), a monitor reading "前、不、没有" as a topic's keywords learns nothing.
+_SAY_NOTHING = frozenset("""没有 没 不 不是 不能 不会 不要 前 后 还 还是 还有 就是 已经 现在 今天 昨天 这个 那个 这样 那样
+什么 怎么 为什么 怎么办 真的 一直 可以 大家 我们 他们 你们 自己 知道 觉得 希望 问题 情况 一下 有人 这里 那里 时候""".split())
+
+
+def _says_something(word: str) -> bool:
+    """A keyword worth showing: not a stopword, not a lone character, not a bare number."""
+    return (word not in _SAY_NOTHING and word not in load_stopwords() and len(word) > 1
+            and not word.isdigit())
+
+
+def _centroid_words(s: TopicState, n: int) -> list[str]:
+    """Plain words of the centroid, strongest first (metadata features left out)."""
     words = [(t, v) for t, v in s.vsum.items() if t[0] not in "#@【" and not t.startswith("u:")]
     words.sort(key=lambda kv: kv[1], reverse=True)
     return [t for t, _ in words[:n]]
+
+
+def top_keywords(s: TopicState, n: int = 8) -> list[str]:
+    """The keywords shown for a topic: centroid words, strongest first, without the words that say
+    nothing (stopwords, 前、不、没有, single characters, bare numbers)."""
+    return [t for t in _centroid_words(s, 4 * n) if _says_something(t)][:n]
 
 
 def clauses_of(text: str) -> list[str]:
@@ -194,7 +214,7 @@ def make_label(s: TopicState, max_chars: int = LABEL_CHARS) -> str:
             text, count = counter.most_common(1)[0]
             if count >= 2 and count >= 0.1 * max(s.n_vectors, 1):
                 return text.strip()[:max_chars]
-    kws = top_keywords(s, 8)
+    kws = _centroid_words(s, 8)  # the label's choice of clause weighs every centroid word
     if s.clauses and kws:
         top = kws[:3]
 

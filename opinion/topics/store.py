@@ -117,7 +117,10 @@ def refresh_hot_score(session, topic: Topic, now: datetime) -> None:
     followers = session.execute(select(Post.author_followers).where(
         Post.topic_id == topic.id, recent, Post.author_followers.is_not(None))
         .order_by(Post.author_followers.desc()).limit(20)).scalars().all()
-    topic.hot_score = round(hot_score(volume, previous, topic.negative_count / max(topic.post_count, 1),
+    # Yesterday's posts count half: a topic still on the hot list (active within the dormancy
+    # period) but quiet today cools down instead of showing 0.0 beside its 26 posts.
+    topic.hot_score = round(hot_score(volume + previous / 2, previous,
+                                      topic.negative_count / max(topic.post_count, 1),
                                       followers, reposts, comments), 2)
 
 

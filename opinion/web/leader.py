@@ -6,9 +6,12 @@ Everything is computed from the records by opinion.reports, so the dashboard, th
 """
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from opinion.cases.queries import backlog_by_unit
 from opinion.errors import OpinionError, ReportError
 from opinion.labels import EMOTION_NAMES, LEVEL_NAMES, REPORT_KINDS
 from opinion.models import Report, db, utcnow
@@ -36,17 +39,32 @@ def index():
     week = periods.week_of(now, district.timezone)
     return render_template(
         "leader.html", f=figures, window=window, week=week, trend=trend_chart(figures["trend"], figures["trend_before"]),
+        backlog=unit_rows_with_backlog(figures["units"], backlog_by_unit(db.session, now)),
         awaiting=cases_awaiting_instruction(db.session), reports=archive.archive(db.session, limit=20),
         last_week=week.previous(),
         EMOTION_NAMES=EMOTION_NAMES, LEVEL_NAMES=LEVEL_NAMES, REPORT_KINDS=REPORT_KINDS)
+
+
+def unit_rows_with_backlog(week_rows: list[dict], backlog: dict[str, dict]) -> list[dict]:
+    """The league table's rows with each unit's backlog now beside its week; a unit with a backlog
+    but no case received this week is listed too (it was missing, with the largest backlog)."""
+    empty = {"open": 0, "overdue": 0, "max_overdue_days": 0}
+    rows = [{**row, "backlog": backlog.get(row["unit"], empty)} for row in week_rows]
+    listed = {row["unit"] for row in week_rows}
+    rows += [{"unit": code, "unit_name": b["unit_name"], "accepted": 0, "backlog": b, "quiet_week": True}
+             for code, b in backlog.items() if code not in listed]
+    return sorted(rows, key=lambda r: (-r["backlog"]["overdue"], -r["backlog"]["open"]))
 
 
 @bp.route("/reports/")
 @roles_required(*READERS)
 def reports():
     kind = request.args.get("kind") if request.args.get("kind") in REPORT_KINDS else None
+    tz = current_app.extensions["district"].timezone
+    now = utcnow()
     return render_template("reports/archive.html", reports=archive.archive(db.session, kind, limit=200),
-                           kind=kind, REPORT_KINDS=REPORT_KINDS)
+                           kind=kind, REPORT_KINDS=REPORT_KINDS, this_week=periods.week_of(now, tz).label,
+                           today=now.astimezone(ZoneInfo(tz)).date().isoformat())
 
 
 @bp.route("/reports/<int:report_id>/<fmt>")

@@ -10,7 +10,7 @@ from flask import session as web_session
 from flask_login import current_user, login_required
 
 from opinion.cases import replies as service
-from opinion.cases.queries import approval_queue, pending_reply, visible_case
+from opinion.cases.queries import approval_queue, first_post, pending_reply, visible_case
 from opinion.errors import EditLockedError, PublishError
 from opinion.models import Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
@@ -141,8 +141,12 @@ def cancel(case_id: int):
 def approvals():
     if current_user.role == "spokesperson" and not current_user.is_unit_head:
         abort(403)
-    return render_template("approvals.html", rows=approval_queue(db.session, current_user), can_approve=service.can_approve,
-                           channel_of=lambda r: service.reply_channel(db.session, r.case)[0] is not None,
+    rows = approval_queue(db.session, current_user)
+    # What each reply answers, so the approver reads the citizen's words beside the answer.
+    channels = {r.id: service.reply_channel(db.session, r.case) for r in rows}
+    answered = {r.id: channels[r.id][1] or first_post(db.session, r.case) for r in rows}
+    return render_template("approvals.html", rows=rows, can_approve=service.can_approve, answered=answered,
+                           channel_of=lambda r: channels[r.id][0] is not None,
                            check=lambda r: service.check_reply(_district(), r.text))
 
 

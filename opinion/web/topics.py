@@ -11,10 +11,9 @@ from opinion.cases.lifecycle import follow_topic_merge
 from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.models import Topic, db, utcnow
-from opinion.pipeline.analysis import segmenter_for
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
-from opinion.topics.queries import copy_counts, latest_posts, posts_in_topic
+from opinion.topics.queries import copy_counts, hot_topics, latest_posts, posts_in_topic
 from opinion.topics.search import count_posts, search_posts
 from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
@@ -30,13 +29,18 @@ def show(topic_id: int):
     topic = db.session.get(Topic, topic_id) or abort(404)
     counts, slot = topic_timeline(db.session, topic.id, topic.first_seen_at, topic.last_seen_at)
     merged_into = db.session.get(Topic, topic.merged_into_id) if topic.merged_into_id else None
-    related = edit.related_topics(db.session, topic, utcnow() - timedelta(
-        hours=current_app.config["TOPIC_DORMANT_HOURS"])) if topic.status == "open" else []
+    active_since = utcnow() - timedelta(hours=current_app.config["TOPIC_DORMANT_HOURS"])
+    related = edit.related_topics(db.session, topic, active_since) if topic.status == "open" else []
+    # The topics a monitor may merge into or move posts to, by name: the related ones first, then
+    # the active ones by heat (typing a topic's number from another tab was the old way).
+    seen = {topic.id} | {t.id for t, _ in related}
+    others = [t for t in hot_topics(db.session, active_since, limit=60) if t.id not in seen]
     return render_template("monitor_topic.html", topic=topic, posts=latest_posts(db.session, topic.id),
                            copies=copy_counts(db.session, topic.id), related=related,
                            trend=sparkline_points(counts, 600, 80, 4), trend_counts=counts,
                            slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
                            cases=cases_on_topic(db.session, topic.id), merged_into=merged_into,
+                           choices=[t for t, _ in related] + others,
                            EMOTION_NAMES=EMOTION_NAMES, POLARITY_NAMES=POLARITY_NAMES)
 
 
@@ -76,7 +80,7 @@ def merge(topic_id: int):
     if into is None:
         flash(f"没有编号为 {number} 的话题" if number.isdigit() else
               f"话题编号“{number}”应为数字（话题页标题旁的 #号）" if number else
-              "请填写要并入的话题编号（话题页标题旁的 #号）", "error")
+              "请从列表中选择要并入的话题", "error")
         return redirect(url_for("topics.show", topic_id=topic.id))
     return _apply(into.id, lambda: _merge(into, topic),
                   f"话题 #{topic.id} 已并入 #{into.id}", back_to=topic.id)
@@ -117,15 +121,11 @@ def search():
     page = max(request.args.get("page", 1, type=int), 1)
     tokens, posts, total = [], [], 0
     if text:
-        tokens, posts = search_posts(db.session, _segmenter(), text, PAGE, (page - 1) * PAGE)
+        tokens, posts = search_posts(db.session, text, PAGE, (page - 1) * PAGE)
         total = count_posts(db.session, tokens) if tokens else 0
         if not tokens:
-            flash("检索词只含停用词或标点，请换一个词", "error")
+            flash("请输入要检索的词，多个词用空格分开", "error")
     return render_template("monitor_search.html", q=text, tokens=tokens, posts=posts, total=total,
                            page=page, pages=(total + PAGE - 1) // PAGE, POLARITY_NAMES=POLARITY_NAMES,
                            EMOTION_NAMES=EMOTION_NAMES)
 
-
-def _segmenter():
-    """The pipeline's own segmenter (district words kept whole): a query is cut as the posts were."""
-    return segmenter_for(current_app.extensions["district"])

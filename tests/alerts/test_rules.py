@@ -155,12 +155,18 @@ def test_case_overdue_one_alert_per_case_worsens_and_clears(app, session):
     evaluate_all(session, app, now)
     [alert] = alerts(session, "case_overdue")
     assert alert.case_id == case.id and alert.severity == "warning" and "签收已超时 1 小时" in alert.message
-    # Past the resolve deadline as well: the same alert, now critical, reworded, monitors told again.
+    # Past the resolve deadline as well: the same alert, reworded, still a warning (paperwork) ...
     case.resolve_due_at = case.respond_due_at = now + timedelta(minutes=1)
     session.commit()
     evaluate_all(session, app, now + timedelta(hours=3))
     [alert] = alerts(session, "case_overdue")
-    assert alert.severity == "critical" and "办结已超时" in alert.message and "签收已超时 4 小时" in alert.message
+    assert alert.severity == "warning" and "办结已超时" in alert.message and "签收已超时 4 小时" in alert.message
+    # ... until the case is found urgent: the same alert, now critical, monitors told again.
+    case.priority = "urgent"
+    session.commit()
+    evaluate_all(session, app, now + timedelta(hours=3))
+    [alert] = alerts(session, "case_overdue")
+    assert alert.severity == "critical"
     told = session.execute(select(func.count()).select_from(Notification).where(
         Notification.alert_id == alert.id)).scalar()
     assert told == 2
@@ -222,3 +228,47 @@ def test_scheduler_catches_post_alerts_a_failed_batch_missed(app, session, monke
     evaluate_all(session, app)
     session.commit()
     assert {a.kind for a in alerts(session)} >= {"sensitive_word", "influential_negative"}
+
+
+def test_a_safety_incident_outranks_paperwork(app, session):
+    """毒跑道 and nosebleeds are critical even with no sensitive word; an overdue normal case is not."""
+    from opinion.alerts.engine import evaluate_all as evaluate
+    ingest(session, app, make_source(session), [make_item("s1", "学校新铺的塑胶跑道味道很大，好几个孩子流鼻血了，是不是毒跑道")])
+    [incident] = alerts(session, "sensitive_word")
+    assert incident.severity == "critical" and "安全事件" in incident.message and "孩子" in incident.message
+    now = utcnow()
+    unit = session.execute(select(Unit).where(Unit.code == "slj")).scalar_one()
+    session.add(Case(unit_id=unit.id, title="报表迟交", priority="normal", status="acknowledged",
+                     acknowledged_at=now - timedelta(days=9), acknowledge_due_at=now - timedelta(days=10),
+                     respond_due_at=now - timedelta(days=8), resolve_due_at=now - timedelta(days=4),
+                     created_at=now - timedelta(days=10)))
+    session.commit()
+    evaluate(session, app, now)
+    [overdue] = alerts(session, "case_overdue")
+    assert overdue.severity == "warning"
+
+
+def test_an_escalated_overdue_case_has_one_alert_that_repeats_update(app, session):
+    from opinion.alerts.engine import raise_escalations
+    from opinion.sla.ladder import Escalation
+    make_user(session, "monitor1", "monitor")
+    now = utcnow()
+    unit = session.execute(select(Unit).where(Unit.code == "slj")).scalar_one()
+    case = Case(unit_id=unit.id, title="积水", priority="normal", status="new",
+                acknowledge_due_at=now - timedelta(hours=30), respond_due_at=now - timedelta(hours=2),
+                resolve_due_at=now + timedelta(days=5), created_at=now - timedelta(days=2))
+    session.add(case)
+    session.commit()
+    evaluate_all(session, app, now)
+    for level in (1, 2, 3):
+        raise_escalations(session, [Escalation(case.id, level, "签收超时")], now + timedelta(minutes=level))
+        session.commit()
+        evaluate_all(session, app, now + timedelta(minutes=level))
+    live = session.execute(select(Alert).where(Alert.case_id == case.id)).scalars().all()
+    assert len(live) == 1, [a.message for a in live]
+    assert "现场督办" in live[0].message and "签收已超时" in live[0].message
+    assert live[0].details["repeats"] >= 3
+    case.status, case.resolved_at = "closed", now
+    session.commit()
+    evaluate_all(session, app, now + timedelta(hours=1))
+    assert session.get(Alert, live[0].id).status == "cleared"

@@ -143,3 +143,19 @@ def test_manual_entry_refuses_bad_input_and_keeps_it(monitor, session, form, mes
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400 and message in page
     assert session.execute(select(Post)).scalars().all() == []
+
+
+def test_source_form_groups_fields_by_kind_in_chinese_and_explains_a_bad_code(client, session):
+    make_user(session, "admin", "admin")
+    login(client, "admin")
+    page = client.get("/sources/new").get_data(as_text=True)
+    # each kind's fields in its own group (the stylesheet shows only the chosen one); no browser-only pattern
+    assert all(f'kind-fields kind-{k}' in page for k in ("rss", "weibo_api", "webhook"))
+    assert "pattern=" not in page and "访问令牌" in page and ">access_token" not in page
+    bad = client.post("/sources/new", data={"code": "区政府门户", "kind": "rss", "name": "门户",
+                                            "url": "https://www.example.gov.cn/rss.xml"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "代码“区政府门户”不符合规则" in html and "小写英文字母" in html
+    assert 'value="区政府门户"' in html
+    token = client.post("/sources/new", data={"code": "wb", "kind": "weibo_api", "name": "微博"})
+    assert "需要访问令牌" in token.get_data(as_text=True)

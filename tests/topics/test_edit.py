@@ -161,7 +161,28 @@ def test_hot_score_cools_when_a_topic_goes_quiet(app, session):
     cool_down(session, topic.last_seen_at + timedelta(hours=1))
     assert topic.hot_score == hot_now  # an hour later the day's window still holds every post
     cool_down(session, topic.last_seen_at + timedelta(hours=30))
-    assert topic.hot_score < hot_now / 2  # a day and more of silence: no longer hot
+    assert 0 < topic.hot_score < hot_now / 2  # a day and more of silence: no longer hot, not 0.0
+    cool_down(session, topic.last_seen_at + timedelta(hours=50))
+    assert topic.hot_score == 0  # two quiet days: cold
+
+
+def test_a_split_takes_the_reposts_along_and_both_sides_get_a_heat(app, session, two_topics):
+    source, flood, school = two_topics
+    monitor = make_user(session, "monitor1", "monitor")
+    ingest(session, app, source, [make_item(f"r{i}", SCHOOL[0], minutes_ago=20 - i) for i in range(4)])
+    original = session.execute(select(Post).where(Post.external_id == "s0")).scalar_one()
+    reposts = session.execute(select(Post).where(Post.duplicate_of_id == original.id)).scalars().all()
+    assert len(reposts) == 4 and {p.topic_id for p in reposts} == {school.id}
+    new = split_topic(session, get_pipeline(app)[1], [original], monitor)
+    session.commit()
+    assert new.post_count == 5 and {p.topic_id for p in reposts} == {new.id}
+    assert new.hot_score > 0 and school.hot_score > 0
+
+
+def test_topic_keywords_leave_out_words_that_say_nothing():
+    from opinion.topics.state import TopicState, top_keywords
+    state = TopicState(key="t", vsum={"前": 9.0, "不": 8.0, "没有": 7.0, "中山路": 3.0, "积水": 2.0, "12": 5.0})
+    assert top_keywords(state) == ["中山路", "积水"]
 
 
 def _open_case(session, district, topic, unit_code):

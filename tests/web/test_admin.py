@@ -85,6 +85,24 @@ def test_deadline_table_saved_validated_and_seen_by_another_process(app, client,
         assert str(other.extensions["district"].deadlines["urgent"]["acknowledge"]) == "30分钟"
 
 
+def test_deadlines_are_typed_and_shown_in_chinese(app, client, session, admin):
+    login(client, "admin")
+    page = client.get("/admin/config/deadlines").get_data(as_text=True)
+    assert 'value="30分钟"' in page and 'value="5个工作日"' in page and "working_days" not in page
+    chinese = {**NORMAL_TABLE, "urgent-acknowledge": "20分钟", "urgent-respond": "4 小时", "high-resolve": "3个工作日",
+               "normal-resolve": "6 工作日"}
+    assert client.post("/admin/config/deadlines", data=chinese).status_code == 302
+    deadlines = app.extensions["district"].deadlines
+    assert (deadlines["urgent"]["acknowledge"].amount, deadlines["urgent"]["acknowledge"].unit) == (20, "min")
+    assert (deadlines["normal"]["resolve"].amount, deadlines["normal"]["resolve"].unit) == (6, "working_days")
+    assert session.get(Setting, "deadlines").value["high"]["resolve"] == "3个工作日"
+    page = client.get("/admin/config/deadlines").get_data(as_text=True)
+    assert 'value="4小时"' in page and 'value="6个工作日"' in page
+    bad = client.post("/admin/config/deadlines", data={**NORMAL_TABLE, "high-resolve": "三天"})
+    assert bad.status_code == 400 and "“三天” 无法识别" in bad.get_data(as_text=True)
+    assert "3个工作日" in bad.get_data(as_text=True)  # the rule, with an example, is in the message
+
+
 NORMAL_TABLE = {f"{p}-{c}": v for p, row in {"urgent": ["30 min", "5 h", "24 h"],
                                              "high": ["2 h", "24 h", "3 working_days"],
                                              "normal": ["1 working_days", "48 h", "5 working_days"]}.items()
@@ -92,9 +110,9 @@ NORMAL_TABLE = {f"{p}-{c}": v for p, row in {"urgent": ["30 min", "5 h", "24 h"]
 
 
 @pytest.mark.parametrize("changes,message", [
-    ({"urgent-acknowledge": "6 h"}, "“紧急”工单的签收时限（6 h）长于首次回应时限（5 h）"),
-    ({"high-respond": "4 working_days"}, "“重要”工单的首次回应时限（4 working_days）长于办结时限（3 working_days）"),
-    ({"normal-acknowledge": "3 working_days"}, "“一般”工单的签收时限（3 working_days）长于首次回应时限（48 h）"),
+    ({"urgent-acknowledge": "6 h"}, "“紧急”工单的签收时限（6小时）长于首次回应时限（5小时）"),
+    ({"high-respond": "4个工作日"}, "“重要”工单的首次回应时限（4个工作日）长于办结时限（3个工作日）"),
+    ({"normal-acknowledge": "3 working_days"}, "“一般”工单的签收时限（3个工作日）长于首次回应时限（48小时）"),
 ])
 def test_a_deadline_table_out_of_order_is_refused(app, client, session, admin, changes, message):
     login(client, "admin")
@@ -144,7 +162,7 @@ def test_users_created_deactivated_and_password_reset(client, session, admin):
 
 @pytest.mark.parametrize("page,words", [
     ("/admin/", ["辖区配置", "值班表"]), ("/admin/units", ["区水利局", "新增单位"]),
-    ("/admin/users", ["admin", "新建账号"]), ("/admin/config/deadlines", ["30 min", "working_days"]),
+    ("/admin/users", ["admin", "新建账号"]), ("/admin/config/deadlines", ["30分钟", "3个工作日"]),
     ("/admin/config/escalation", ["人工交办"]), ("/admin/config/alerts", ["quiet_hours"]),
     ("/admin/config/words", ["爆炸"]), ("/admin/config/erroneous_terms", ["卫计委=卫生健康委员会"]),
     ("/admin/config/reply_required_parts", ["称呼"]), ("/admin/templates", ["口径库"]),
@@ -195,3 +213,20 @@ def test_holiday_dates_entered_on_the_page_move_deadlines(app, client, admin):
     assert date(2027, 2, 8) in district.holidays and date(2027, 1, 2) in district.workdays
     assert add_working_days(at("2026-12-31 10:00"), 1, district) == at("2027-01-02 10:00")
     assert "尚未录入" not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_accounts_page_is_paginated_and_searchable(client, session, admin):
+    for n in range(45):
+        make_user(session, f"zs_{n:02d}", "spokesperson", "zs").name = f"发言人{n:02d}"
+    session.commit()
+    login(client, "admin")
+    first = client.get("/admin/users").get_data(as_text=True)
+    assert "第 1 / 2 页" in first and first.count('<tr id="u') == 30 and "共 48 个" in first
+    second = client.get("/admin/users?page=2").get_data(as_text=True)
+    assert second.count('<tr id="u') == 18
+    found = client.get("/admin/users?q=发言人07").get_data(as_text=True)
+    assert found.count('<tr id="u') == 1 and "zs_07" in found
+    leaders = client.get("/admin/users?role=leader").get_data(as_text=True)
+    assert leaders.count('<tr id="u') == 1 and ">leader<" in leaders
+    none = client.get("/admin/users?q=不存在的人").get_data(as_text=True)
+    assert "没有符合条件的账号" in none

@@ -136,9 +136,9 @@ def test_search_on_tokens(client, monitored, query, found):
         assert "没有找到" in html
 
 
-def test_search_with_only_stopwords_says_so(client, monitored):
+def test_search_with_only_punctuation_says_so(client, monitored):
     login(client, "monitor1")
-    assert "只含停用词或标点" in client.get("/monitor/search?q=，。").get_data(as_text=True)
+    assert "请输入要检索的词" in client.get("/monitor/search?q=，。").get_data(as_text=True)
 
 
 def test_with_csrf_on_a_post_without_token_is_refused(app, client, session, monitored):
@@ -186,6 +186,11 @@ def noise_topic(app, session, monitored):
 def test_merge_and_split_topics_from_the_topic_page(app, client, session, monitored, noise_topic):
     topic, other = monitored[0], noise_topic
     login(client, "monitor1")
+    page = client.get(f"/monitor/topics/{topic.id}").get_data(as_text=True)
+    merge_form = page[page.index('name="into"'):]
+    # the other topic is offered by name in both pickers (merge and move), this one is not
+    assert page.count(f'<option value="{other.id}">#{other.id} ') == 2
+    assert f'<option value="{topic.id}">' not in merge_form and 'type="number"' not in page
     posts = session.execute(select(Post.id).where(Post.topic_id == other.id)).scalars().all()
     split = client.post(f"/monitor/topics/{other.id}/split", data={"post": posts[:1]}, follow_redirects=True)
     assert "已将 1 条帖子移入话题" in split.get_data(as_text=True)
@@ -203,7 +208,7 @@ def test_merge_and_split_topics_from_the_topic_page(app, client, session, monito
 
 @pytest.mark.parametrize("into,message", [
     ("99999", "没有编号为 99999 的话题"), ("#99999", "没有编号为 99999 的话题"),
-    ("abc", "话题编号“abc”应为数字"), ("", "请填写要并入的话题编号"),
+    ("abc", "话题编号“abc”应为数字"), ("", "请从列表中选择要并入的话题"),
 ])
 def test_merging_into_a_topic_that_does_not_exist_says_so(client, session, monitored, into, message):
     topic = monitored[0]
@@ -238,6 +243,23 @@ def test_related_topics_are_suggested_and_folded_in_from_the_topic_page(client, 
     assert "可能相关的话题" not in client.get(f"/monitor/topics/{noise.id}").get_data(as_text=True)
 
 
+def test_a_search_finds_every_post_that_contains_the_words(app, client, session, monitored):
+    """梧桐 finds 老梧桐树 however jieba cut it; 老梧桐树 is not widened to 老旧小区 or 养老金."""
+    ingest(session, app, make_source(session, "s3"), [
+        make_item("w1", "小区里的老梧桐树被砍了，太可惜"),
+        make_item("w2", "那棵老梧桐树有五十年了"),
+        make_item("w3", "老梧桐树下的长椅也拆了"),
+        make_item("w4", "老旧小区改造什么时候开始"),
+        make_item("w5", "养老金今年涨了多少")])
+    login(client, "monitor1")
+    html = client.get("/monitor/search", query_string={"q": "梧桐"}).get_data(as_text=True)
+    assert "共 3 条" in html
+    html = client.get("/monitor/search", query_string={"q": "老梧桐树"}).get_data(as_text=True)
+    assert "共 3 条" in html and "老旧小区" not in html and "养老金" not in html and "（含" not in html
+    html = client.get("/monitor/search", query_string={"q": "梧桐樹"}).get_data(as_text=True)
+    assert "共 3 条" in html  # traditional in the query finds the simplified posts
+
+
 def test_a_search_word_finds_the_district_words_that_hold_it(app, client, session, monitored):
     ingest(session, app, make_source(session, "s2"), [
         make_item("g1", "夏天垃圾清运不及时，小区门口臭气熏天"),
@@ -245,8 +267,95 @@ def test_a_search_word_finds_the_district_words_that_hold_it(app, client, sessio
         make_item("g3", "垃圾到处都是")])
     login(client, "monitor1")
     html = client.get("/monitor/search", query_string={"q": "垃圾"}).get_data(as_text=True)
-    assert "共 3 条" in html and "垃圾清运" in html and "（含" in html
+    assert "共 3 条" in html and "垃圾清运" in html
     html = client.get("/monitor/search", query_string={"q": "垃圾清运"}).get_data(as_text=True)
     assert "共 1 条" in html
     html = client.get("/monitor/search", query_string={"q": "垃圾 中山路"}).get_data(as_text=True)
     assert "没有找到" in html  # every word must match, each by itself or a word that holds it
+
+
+def _case_alerts(session, n=3):
+    unit = session.execute(select(Unit).where(Unit.code == "slj")).scalar_one()
+    now = utcnow()
+    made = []
+    for i in range(n):
+        case = Case(unit_id=unit.id, title=f"超时工单{i}", priority="normal", status="new",
+                    acknowledge_due_at=now - timedelta(hours=3), respond_due_at=now + timedelta(hours=2),
+                    resolve_due_at=now + timedelta(days=3))
+        session.add(case)
+        session.flush()
+        alert = Alert(kind="case_overdue", severity="warning", message=f"工单 #{case.id}「超时工单{i}」超时",
+                      dedup_key=f"case_overdue:case:{case.id}", open_key=f"case_overdue:case:{case.id}",
+                      case_id=case.id, topic_id=None)
+        session.add(alert)
+        made.append(alert)
+    session.commit()
+    return made
+
+
+def test_case_alerts_link_to_the_case_and_are_acknowledged_in_bulk(client, session, monitored):
+    _, topic_alert = monitored
+    case_alerts = _case_alerts(session)
+    login(client, "monitor1")
+    html = client.get("/monitor/").get_data(as_text=True)
+    for a in case_alerts:
+        assert f'href="/cases/{a.case_id}"' in html and f'name="ids" value="{a.id}"' in html
+    ids = [str(a.id) for a in case_alerts[:2]] + [str(topic_alert.id)]
+    page = client.post("/monitor/alerts/acknowledge", data={"ids": ids, "next": "/monitor/"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "已确认 3 条预警" in page
+    statuses = {a.id: session.get(Alert, a.id).status for a in [*case_alerts, topic_alert]}
+    assert [statuses[a.id] for a in case_alerts] == ["acknowledged", "acknowledged", "open"]
+    again = client.post("/monitor/alerts/acknowledge", data={"ids": ids[:1] + [str(case_alerts[2].id)]},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "已确认 1 条预警；1 条此前已确认或已解除" in again
+    none = client.post("/monitor/alerts/acknowledge", data={}, follow_redirects=True).get_data(as_text=True)
+    assert "没有勾选预警" in none
+    events = session.execute(select(AuditEvent).where(AuditEvent.action == "alert.acknowledged")).scalars().all()
+    assert len(events) == 4
+
+
+def test_alert_history_lists_every_alert_with_filters(client, session, monitored):
+    _, topic_alert = monitored
+    case_alerts = _case_alerts(session)
+    login(client, "monitor1")
+    client.post("/monitor/alerts/acknowledge", data={"ids": [str(case_alerts[0].id)]})
+    page = client.get("/monitor/alerts").get_data(as_text=True)
+    assert "共 4 条" in page and "已确认" in page and f'href="/cases/{case_alerts[0].case_id}"' in page
+    assert f'href="/monitor/topics/{topic_alert.topic_id}"' in page
+    acknowledged = client.get("/monitor/alerts?status=acknowledged").get_data(as_text=True)
+    assert "共 1 条" in acknowledged and "超时工单0" in acknowledged and "超时工单1" not in acknowledged
+    critical = client.get("/monitor/alerts?severity=critical").get_data(as_text=True)
+    assert "共 1 条" in critical and "负面帖子激增" in critical
+    kind = client.get("/monitor/alerts?kind=case_overdue&q=超时工单2").get_data(as_text=True)
+    assert "共 1 条" in kind and "超时工单2" in kind
+    bad_date = client.get("/monitor/alerts?since=昨天").get_data(as_text=True)
+    assert "格式不对" in bad_date and "共 4 条" in bad_date
+    login(client, "slj_fyr")
+    assert client.get("/monitor/alerts").status_code == 403
+
+
+def test_triage_preselects_the_classifiers_guess(client, session, monitored):
+    case = _centre_case(session)
+    case.category = "环境保护"
+    session.commit()
+    login(client, "monitor1")
+    html = client.get("/monitor/").get_data(as_text=True)
+    form = html[html.index(f"/monitor/triage/{case.id}"):]
+    form = form[:form.index("</form>")]
+    assert 'value="sthjj" selected' in form and "（分类器建议）" in form
+    assert form.count("selected") == 1
+
+
+def test_reassigning_a_level_5_case_clears_the_ladders_marks(client, session, monitored):
+    case = _centre_case(session)
+    case.escalation_level, case.supervised, case.special_report = 5, True, True
+    session.commit()
+    login(client, "monitor1")
+    client.post(f"/monitor/triage/{case.id}", data={"unit": "sthjj", "reason": "异味属环保"})
+    session.refresh(case)
+    assert (case.escalation_level, case.supervised, case.special_report) == (0, False, False)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "专报批办" not in page and "查看专报" not in page and "现场督办</small>" not in page
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "case.transfer_reassigned")).scalar_one()
+    assert event.before["escalation_level"] == 5 and event.before["special_report"] is True

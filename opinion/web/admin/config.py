@@ -98,7 +98,7 @@ def _form(key: str) -> dict:
     """The section as form fields."""
     if key == "deadlines":
         table = section(current_app, "deadlines")
-        return {f"{p}-{c}": str(table[p][c]) for p in PRIORITIES for c in CLOCKS}
+        return {f"{p}-{c}": _shown(table[p][c]) for p in PRIORITIES for c in CLOCKS}
     if key == "words":
         prio = section(current_app, "priority") or {}
         return {"sensitive_words": "\n".join(section(current_app, "sensitive_words") or []),
@@ -113,7 +113,7 @@ def _form(key: str) -> dict:
 def _parse(key: str, form) -> dict:
     """Form fields to {section: value}; FormError for what the district checker would not say well."""
     if key == "deadlines":
-        table = {p: {c: form.get(f"{p}-{c}", "").strip() for c in CLOCKS} for p in PRIORITIES}
+        table = {p: {c: _shown(form.get(f"{p}-{c}", "")) for c in CLOCKS} for p in PRIORITIES}
         _check_deadline_order(table)
         return {"deadlines": table}
     if key == "words":
@@ -147,6 +147,15 @@ def _parse(key: str, form) -> dict:
     if not isinstance(value, expected):
         raise FormError("内容应为" + ("键值映射" if expected is dict else "列表（每项以 “- ” 开头）"))
     return {key: value}
+
+
+def _shown(text) -> str:
+    """A deadline in the words an admin reads and types ("3个工作日"), however it was written; text
+    that does not parse stays as typed, for the district checker to refuse with its rule."""
+    try:
+        return str(parse_duration(str(text).strip()))
+    except DistrictFileError:
+        return str(text).strip()
 
 
 # For comparing a table's clocks only: a working day counts as a day. The deadlines themselves are
