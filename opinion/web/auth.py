@@ -17,6 +17,7 @@ from opinion import audit
 from opinion.accounts.directory import PASSWORD_RULE, password_problem
 from opinion.accounts.queries import failed_logins, user_by_username
 from opinion.models import User, db, utcnow
+from opinion.web.errors import safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -100,7 +101,8 @@ def login():
         db.session.commit()
         session.permanent = True
         login_user(user)
-        return redirect(url_for(HOME_BY_ROLE[user.role]))
+        # Back to the page the person was on (a session that expired mid-form), only on this site.
+        return redirect(safe_next(request.args.get("next")) or url_for(HOME_BY_ROLE[user.role]))
     return render_template("login.html")
 
 
