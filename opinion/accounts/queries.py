@@ -56,3 +56,9 @@ def failed_logins(session, account: str, address: str, since: datetime) -> int:
     if last_login is not None:
         failures = failures.where(AuditEvent.at > last_login)
     return session.execute(failures).scalar()
+
+
+def unit_spokespersons(session, unit_id: int) -> list[User]:
+    """The active spokespersons of a unit: who hears of its cases when nobody is assigned."""
+    return session.execute(select(User).where(User.unit_id == unit_id, User.role == "spokesperson",
+                                              User.active.is_(True)).order_by(User.id)).scalars().all()

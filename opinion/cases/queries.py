@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from opinion.cases.lifecycle import visible_cases
 from opinion.labels import PRIORITY_NAMES
@@ -20,6 +21,7 @@ from opinion.models import (
     CaseCoUnit,
     CaseExtension,
     CaseTransfer,
+    CaseView,
     DutyShift,
     Instruction,
     Reply,
@@ -179,3 +181,24 @@ def reply_templates(session) -> list[ReplyTemplate]:
     """The reply templates (口径库), the ones in use first, by category."""
     return session.execute(select(ReplyTemplate).order_by(ReplyTemplate.active.desc(), ReplyTemplate.category,
                                                            ReplyTemplate.id)).scalars().all()
+
+
+def seen_case_ids(session, user: User, case_ids: list[int]) -> set[int]:
+    """Which of these cases the person has opened: the inbox marks the others 未读."""
+    if not case_ids:
+        return set()
+    return set(session.execute(select(CaseView.case_id).where(CaseView.user_id == user.id,
+                                                              CaseView.case_id.in_(case_ids))).scalars())
+
+
+def mark_case_seen(session, user: User, case_id: int, now: datetime) -> None:
+    """Record that the person opened the case (a second tab racing the first is harmless)."""
+    view = session.get(CaseView, (user.id, case_id))
+    if view is not None:
+        view.seen_at = now
+        return
+    try:
+        with session.begin_nested():
+            session.add(CaseView(user_id=user.id, case_id=case_id, seen_at=now))
+    except IntegrityError:
+        pass  # the other tab wrote it first; it is seen either way

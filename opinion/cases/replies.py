@@ -258,7 +258,8 @@ def reject(session, reply: Reply, user: User, note: str, now: datetime) -> None:
     reply.status, reply.review_note = "rejected", note[:2000]
     if reply.author is not None:
         notify(session, [reply.author], f"回复被退回：工单 #{reply.case_id}",
-               f"{user.name} 退回了您对“{reply.case.title}”的回复：{note[:500]}", case=reply.case, now=now)
+               f"{user.name} 退回了您对“{reply.case.title}”的回复：{note[:500]}", case=reply.case,
+               kind="reply_rejected", now=now)
     audit.record(session, "reply.rejected", "case", reply.case_id, actor=user, at=now, reason=note[:2000],
                  after={"reply_id": reply.id})
 

@@ -85,7 +85,7 @@ def decide_extension(session, district: District, request: CaseExtension, user: 
                if approve else f"已驳回延期申请，办结时限不变：{note}")
     if request.requested_by is not None:
         notify(session, [request.requested_by], f"【延期审批】工单 #{case.id}「{case.title}」", verdict,
-               case=case, now=now)
+               case=case, kind="extension_decided", now=now)
     audit.record(session, f"case.extension_{request.status}", "case", case.id, actor=user, at=now,
                  reason=note or None, before=before,
                  after={"extension_id": request.id, "resolve_due_at": _iso(case.resolve_due_at),
@@ -132,7 +132,7 @@ def write_instruction(session, case: Case, user: User, text: str, now: datetime)
     people = session.execute(select(User).where(User.active.is_(True), (User.unit_id == case.unit_id)
                                                 | (User.role == "monitor")).order_by(User.id)).scalars().all()
     notify(session, people, f"【领导批示】工单 #{case.id}「{case.title}」", f"{user.name}批示：{text}",
-           case=case, now=now)
+           case=case, kind="instruction", now=now)
     audit.record(session, "case.instruction", "case", case.id, actor=user, at=now, reason=text,
                  after={"instruction_id": instruction.id, "notified": [p.username for p in people]})
     return instruction
