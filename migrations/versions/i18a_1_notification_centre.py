@@ -1,4 +1,5 @@
-"""notification centre: a notification's kind, per-person notification settings, cases opened
+"""notification centre: a notification's kind, per-person notification settings, cases opened;
+an extension's floor on the resolve deadline (cases.extended_until)
 
 Revision ID: i18a_1
 Revises: 0004
@@ -33,9 +34,13 @@ def upgrade():
         sa.Column('seen_at', sa.DateTime(), nullable=False),
     )
     op.create_index('ix_case_view_case_id', 'case_view', ['case_id'])
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('extended_until', sa.DateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('extended_until')
     op.drop_index('ix_case_view_case_id', table_name='case_view')
     op.drop_table('case_view')
     op.drop_table('notification_setting')

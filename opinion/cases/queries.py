@@ -26,6 +26,7 @@ from opinion.models import (
     Instruction,
     Reply,
     ReplyTemplate,
+    RoutingCorrection,
     Unit,
     User,
     utcnow,
@@ -202,3 +203,13 @@ def mark_case_seen(session, user: User, case_id: int, now: datetime) -> None:
             session.add(CaseView(user_id=user.id, case_id=case_id, seen_at=now))
     except IntegrityError:
         pass  # the other tab wrote it first; it is seen either way
+
+
+def transferred_away(session, user: User, case_id: int) -> RoutingCorrection | None:
+    """The latest reassignment that took case `case_id` away from the person's unit, if any: the
+    original unit is told where it went instead of "page not found"."""
+    if user.unit_id is None:
+        return None
+    return session.execute(select(RoutingCorrection).where(
+        RoutingCorrection.case_id == case_id, RoutingCorrection.from_unit_id == user.unit_id)
+        .order_by(RoutingCorrection.at.desc(), RoutingCorrection.id.desc()).limit(1)).scalar_one_or_none()

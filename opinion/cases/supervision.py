@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from opinion import audit
-from opinion.cases.deadlines import set_deadlines
+from opinion.cases.deadlines import extension_target, set_deadlines
 from opinion.cases.lifecycle import check_lead, check_monitor
 from opinion.cases.transfers import monitors
 from opinion.errors import CaseStateError, PermissionDenied
@@ -79,8 +79,14 @@ def decide_extension(session, district: District, request: CaseExtension, user: 
     request.decided_by_id, request.decided_at, request.decision_note = user.id, now, note[:2000] or None
     before = {"resolve_due_at": _iso(case.resolve_due_at), "extended_working_days": case.extended_working_days}
     if approve:
+        target = extension_target(district, case, request.working_days, now)
+        if target <= now:  # a calendar with no working day ahead; refuse rather than approve the past
+            raise CaseStateError(f"延期 {request.working_days} 个工作日后办结时限仍早于现在，无法批准；请核对工作日历")
         case.extended_working_days += request.working_days
         set_deadlines(case, district)
+        if case.resolve_due_at < target:  # overdue when approved: the days count from now
+            case.extended_until = target
+            set_deadlines(case, district)
     verdict = (f"已批准延期，办结时限延至 {case.resolve_due_at.astimezone(ZoneInfo(district.timezone)):%Y-%m-%d %H:%M}"
                if approve else f"已驳回延期申请，办结时限不变：{note}")
     if request.requested_by is not None:

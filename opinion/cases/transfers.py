@@ -101,7 +101,7 @@ def reassign_unit(session, district: District, case: Case, user: User, to_unit: 
         claim_open_key(session, case)
     case.received_at = now  # the new unit's clocks start at the reassignment
     case.acknowledged_at = case.first_response_at = None
-    case.escalation_level, case.extended_working_days = 0, 0
+    case.escalation_level, case.extended_working_days, case.extended_until = 0, 0, None
     set_deadlines(case, district)
     case.assignee = pick_assignee(session, to_unit, priority=case.priority, now=now)
     if request is not None:

@@ -54,6 +54,9 @@ class Case(db.Model):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by this unit, if reassigned
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     extended_working_days: Mapped[int] = mapped_column(Integer, default=0)  # approved 延期, in all
+    # An extension approved on an overdue case counts from its approval, not from the missed
+    # deadline: the resolve deadline is never before this (None: no such extension).
+    extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 现场督办 mark (level 3)
     special_report: Mapped[bool] = mapped_column(Boolean, default=False)  # 专报批办 mark (level 5)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from opinion.accounts.queries import active_units, unit_by_code
 from opinion.cases import duty, supervision, transfers
 from opinion.cases import lifecycle as service
-from opinion.cases.queries import case_records, mark_case_seen, visible_case
+from opinion.cases.queries import case_records, mark_case_seen, transferred_away, visible_case
 from opinion.errors import ConflictError, OpinionError
 from opinion.labels import LEVEL_NAMES
 from opinion.models import Case, CaseExtension, Unit, User, db, utcnow
@@ -68,7 +68,13 @@ def _page(case: Case, draft: dict | None = None, status: int = 200):
 @bp.route("/<int:case_id>")
 @login_required
 def show(case_id: int):
-    case = _get_visible(case_id)
+    case = visible_case(db.session, current_user, case_id)
+    if case is None:
+        moved = transferred_away(db.session, current_user, case_id)
+        if moved is None:
+            abort(404)
+        return render_template("case_moved.html", case_id=case_id, moved=moved,
+                               title=db.session.get(Case, case_id).title)
     # Opening the case is reading it: the inbox stops marking it 未读 and its notifications are read.
     now = utcnow()
     mark_case_seen(db.session, current_user, case.id, now)
