@@ -3,12 +3,11 @@ a case moved to another unit says where it went, an extension on an overdue case
 the past."""
 from __future__ import annotations
 
-from sqlalchemy import select
 
 from opinion.cases import supervision, transfers
 from opinion.cases.deadlines import extension_target
 from opinion.cases.replies import placeholder_values
-from opinion.models import Post, Topic
+from opinion.models import Post
 from tests.cases.conftest import open_case, people, unit  # noqa: F401 - fixture
 from tests.conftest import at
 from tests.factories import login, make_source
