@@ -15,7 +15,7 @@ from tests.factories import login
 
 
 def _bell(html: str) -> int:
-    match = re.search(r'class="bell[^"]*"[^>]*>🔔(?:<span class="count">(\d+)</span>)?', html)
+    match = re.search(r'class="bell[^"]*"[^>]*>.*?通知(?:<span class="count">(\d+)</span>)?', html, re.S)
     assert match, "no bell on the page"
     return int(match.group(1) or 0)
 
