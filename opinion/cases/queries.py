@@ -109,9 +109,14 @@ def case_records(session, case_id: int) -> dict[str, list]:
     requests and leaders' instructions (under the names the case page reads)."""
     def rows(query):
         return session.execute(query).scalars().all()
+    history = rows(select(AuditEvent).where(AuditEvent.object_type == "case", AuditEvent.object_id == case_id)
+                   .order_by(AuditEvent.at, AuditEvent.id))
+    actors = {e.actor for e in history if e.actor and e.actor != "system"}
     return {
-        "history": rows(select(AuditEvent).where(AuditEvent.object_type == "case", AuditEvent.object_id == case_id)
-                        .order_by(AuditEvent.at, AuditEvent.id)),
+        "history": history,
+        # The history says who by the name people know (李区长), not the log-in name (leader).
+        "actor_names": dict(session.execute(select(User.username, User.name).where(User.username.in_(actors))).all())
+        if actors else {},
         "transfers_done": rows(select(CaseTransfer).where(CaseTransfer.case_id == case_id).order_by(CaseTransfer.id)),
         "extensions": rows(select(CaseExtension).where(CaseExtension.case_id == case_id).order_by(CaseExtension.id)),
         "instructions": rows(select(Instruction).where(Instruction.case_id == case_id).order_by(Instruction.at)),

@@ -3,7 +3,6 @@ a case moved to another unit says where it went, an extension on an overdue case
 the past."""
 from __future__ import annotations
 
-
 from opinion.cases import supervision, transfers
 from opinion.cases.deadlines import extension_target
 from opinion.cases.replies import placeholder_values
@@ -30,6 +29,11 @@ def test_posts_come_before_the_forms_and_speak_in_words(client, session, distric
     posts, composer, extension = html.index("网民帖子"), html.index('id="composer"'), html.index("申请延期")
     assert posts < composer < extension
     assert "（强烈）" in html and "0.01" not in html
+    supervision.write_instruction(session, case, people["leader2"], "请今日答复", at("2026-11-23 10:00"))
+    people["leader2"].name = "李区长"
+    session.commit()
+    history = client.get(f"/cases/{case.id}").get_data(as_text=True).split("办理记录")[1]
+    assert "李区长" in history and "leader2" not in history  # who did it, by the name people know
 
 
 def test_greeting_uses_the_name_people_see(session, district, people):  # noqa: F811

@@ -88,3 +88,14 @@ def test_inbox_marks_cases_not_yet_opened(client, session, district, people):  #
     assert html.count('class="badge unread"') == 1
     row = re.search(r'<tr class="[^"]*unread[^"]*">.*?</tr>', html, re.S).group(0)
     assert "中山路积水" in row and second.title in row
+
+
+def test_a_deadline_about_to_pass_reaches_the_centre(session, district, people):  # noqa: F811
+    from opinion.sla.ladder import tick
+    case = open_case(session, district)
+    almost = case.acknowledge_due_at - (case.acknowledge_due_at - case.created_at) * 0.1  # 90 % of the time gone
+    tick(session, district, almost)
+    session.commit()
+    kinds = session.execute(select(Notification.kind).where(Notification.case_id == case.id,
+                                                            Notification.user_id == case.assignee_id)).scalars().all()
+    assert "deadline" in kinds
