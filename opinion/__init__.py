@@ -13,6 +13,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# How long a connection waits for SQLite's write lock before "database is locked". Jobs hold the
+# lock only for short writes (they render and call the network outside a transaction), so a web
+# request that meets one waits a moment and goes on; past this it gets the 503 page, not a 500.
+SQLITE_BUSY_TIMEOUT_MS = 10000
 
 
 @event.listens_for(Engine, "connect")
@@ -22,7 +26,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
         cur.close()
 
 

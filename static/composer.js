@@ -73,7 +73,23 @@
     }, delay === undefined ? 300 : delay);
   }
 
-  text.addEventListener("input", function () { holdLock(); check(); });
+  // The live count against the channel's limit (a Weibo comment: 140), in characters as the
+  // server counts them, with the way out when the reply is longer.
+  var counter = document.getElementById("reply-count");
+  function count() {
+    if (!counter) return;
+    var n = Array.from(text.value).length, limit = parseInt(text.dataset.limit || "0", 10);
+    var words = "已输入 " + n + " 字";
+    if (limit) {
+      words += " / " + text.dataset.channel + "每条最多 " + limit + " 字";
+      if (n > limit) words += "：超出 " + (n - limit) + " 字，发送时可分条发布，或改为短回复并附全文链接";
+    }
+    counter.textContent = words;
+    counter.classList.toggle("over", limit > 0 && n > limit);
+  }
+  count();
+
+  text.addEventListener("input", function () { holdLock(); check(); count(); });
   picker.addEventListener("change", function () {
     var option = picker.selectedOptions[0];
     if (!option || !option.dataset.body) return;
@@ -81,6 +97,7 @@
     text.value = option.dataset.body;
     holdLock();
     check(0);
+    count();
     var at = text.value.indexOf("【请填写");
     text.focus();
     if (at >= 0) text.setSelectionRange(at, text.value.indexOf("】", at) + 1);

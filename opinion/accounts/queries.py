@@ -58,3 +58,9 @@ def users_page(session, *, q: str = "", role: str = "", unit: str = "", active: 
 def user_by_username(session, username: str) -> User | None:
     """The account with this user name, or None."""
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def unit_spokespersons(session, unit_id: int) -> list[User]:
+    """The active spokespersons of a unit: who hears of its cases when nobody is assigned."""
+    return session.execute(select(User).where(User.unit_id == unit_id, User.role == "spokesperson",
+                                              User.active.is_(True)).order_by(User.id)).scalars().all()

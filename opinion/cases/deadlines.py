@@ -40,7 +40,14 @@ def resolve_deadline(district: District, case) -> datetime:
         due = compute_deadlines(district, case.priority, case.received_at or case.created_at)["resolve"]
     if case.extended_working_days:
         due = add_duration(due, Duration(case.extended_working_days, "working_days"), district.timezone, district)
-    return due
+    floor = getattr(case, "extended_until", None)
+    return max(due, floor) if floor else due
+
+
+def extension_target(district: District, case, days: int, now: datetime) -> datetime:
+    """Where `days` more working days take the resolve deadline: counted from the later of now and
+    the current deadline, so an extension on an overdue case never ends in the past."""
+    return add_duration(max(now, case.resolve_due_at), Duration(days, "working_days"), district.timezone, district)
 
 
 def set_deadlines(case: Case, district: District) -> None:

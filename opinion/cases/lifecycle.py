@@ -16,11 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from opinion import audit
+from opinion.accounts.queries import unit_spokespersons
 from opinion.cases.deadlines import resolve_deadline, set_deadlines
 from opinion.cases.duty import pick_assignee
 from opinion.errors import CaseStateError, ConflictError, PermissionDenied
-from opinion.labels import CASE_STATUS_NAMES, LEVEL_NAMES, SATISFACTION_NAMES
+from opinion.labels import CASE_STATUS_NAMES, LEVEL_NAMES, PRIORITY_NAMES, SATISFACTION_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Case, CaseCoUnit, Reply, Topic, Unit, User
+from opinion.notify import notify
 from opinion.routing.priority import higher
 from opinion.settings.district import District
 
@@ -101,6 +103,10 @@ def open_or_attach(session, district: District, topic: Topic, unit: Unit, *, pri
     audit.record(session, "case.opened", "case", case.id, at=now, reason=reason,
                  after={"unit": unit.code, "priority": priority,
                         "assignee": case.assignee.username if case.assignee else None})
+    notify(session, [case.assignee] if case.assignee else unit_spokespersons(session, unit.id),
+           f"【新工单】#{case.id}「{case.title}」",
+           f"{unit.name}收到一件{PRIORITY_NAMES.get(priority, priority)}工单，请及时签收。", case=case,
+           kind="case_assigned", now=now)
     return case, True
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from opinion.cases.lifecycle import visible_cases
 from opinion.labels import PRIORITY_NAMES
@@ -20,11 +21,13 @@ from opinion.models import (
     CaseCoUnit,
     CaseExtension,
     CaseTransfer,
+    CaseView,
     DutyShift,
     Instruction,
     Post,
     Reply,
     ReplyTemplate,
+    RoutingCorrection,
     Unit,
     User,
     utcnow,
@@ -107,9 +110,14 @@ def case_records(session, case_id: int) -> dict[str, list]:
     requests and leaders' instructions (under the names the case page reads)."""
     def rows(query):
         return session.execute(query).scalars().all()
+    history = rows(select(AuditEvent).where(AuditEvent.object_type == "case", AuditEvent.object_id == case_id)
+                   .order_by(AuditEvent.at, AuditEvent.id))
+    actors = {e.actor for e in history if e.actor and e.actor != "system"}
     return {
-        "history": rows(select(AuditEvent).where(AuditEvent.object_type == "case", AuditEvent.object_id == case_id)
-                        .order_by(AuditEvent.at, AuditEvent.id)),
+        "history": history,
+        # The history says who by the name people know (李区长), not the log-in name (leader).
+        "actor_names": dict(session.execute(select(User.username, User.name).where(User.username.in_(actors))).all())
+        if actors else {},
         "transfers_done": rows(select(CaseTransfer).where(CaseTransfer.case_id == case_id).order_by(CaseTransfer.id)),
         "extensions": rows(select(CaseExtension).where(CaseExtension.case_id == case_id).order_by(CaseExtension.id)),
         "instructions": rows(select(Instruction).where(Instruction.case_id == case_id).order_by(Instruction.at)),
@@ -207,3 +215,34 @@ def backlog_by_unit(session, now: datetime) -> dict[str, dict]:
             entry["overdue"] += 1
             entry["max_overdue_days"] = max(entry["max_overdue_days"], (now - min(missed)).days)
     return out
+
+
+def seen_case_ids(session, user: User, case_ids: list[int]) -> set[int]:
+    """Which of these cases the person has opened: the inbox marks the others 未读."""
+    if not case_ids:
+        return set()
+    return set(session.execute(select(CaseView.case_id).where(CaseView.user_id == user.id,
+                                                              CaseView.case_id.in_(case_ids))).scalars())
+
+
+def mark_case_seen(session, user: User, case_id: int, now: datetime) -> None:
+    """Record that the person opened the case (a second tab racing the first is harmless)."""
+    view = session.get(CaseView, (user.id, case_id))
+    if view is not None:
+        view.seen_at = now
+        return
+    try:
+        with session.begin_nested():
+            session.add(CaseView(user_id=user.id, case_id=case_id, seen_at=now))
+    except IntegrityError:
+        pass  # the other tab wrote it first; it is seen either way
+
+
+def transferred_away(session, user: User, case_id: int) -> RoutingCorrection | None:
+    """The latest reassignment that took case `case_id` away from the person's unit, if any: the
+    original unit is told where it went instead of "page not found"."""
+    if user.unit_id is None:
+        return None
+    return session.execute(select(RoutingCorrection).where(
+        RoutingCorrection.case_id == case_id, RoutingCorrection.from_unit_id == user.unit_id)
+        .order_by(RoutingCorrection.at.desc(), RoutingCorrection.id.desc()).limit(1)).scalar_one_or_none()

@@ -82,9 +82,18 @@ def placeholder_values(session, case: Case, now: datetime, tz: str = "Asia/Shang
                                   Post.duplicate_of_id.is_(None), Post.author.is_not(None))
         .order_by(Post.created_at).limit(1)).scalar_one_or_none()
     local = now.astimezone(ZoneInfo(tz))
-    return {"称呼": f"网友“{author}”" if author else "网友", "话题": case.title,
+    return {"称呼": _greeting(author), "话题": case.title,
             "单位": case.unit.name, "承办单位": case.unit.name,
             "日期": f"{local.year}年{local.month}月{local.day}日"}
+
+
+def _greeting(author: str | None) -> str:
+    """Greet by the name people see: 网友“江边老王”, but 网友25994 itself, not 网友“网友25994”."""
+    if not author:
+        return "网友"
+    if author.startswith(("网友", "市民", "用户")):
+        return author
+    return f"网友“{author}”"
 
 
 def template_problems(body: str) -> list[str]:
@@ -102,6 +111,52 @@ def render(body: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         body = body.replace("{" + name + "}", value)
     return body
+
+
+# --- a reply longer than its channel takes --------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+
+
+def split_reply(text: str, limit: int) -> list[str]:
+    """`text` as numbered parts of at most `limit` characters each, cut between sentences where
+    one fits (then anywhere): a Weibo comment takes 140, an official answer often runs to 300."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text]
+    room = limit - len("（10/10）")
+    pieces, current = [], ""
+    for sentence in (s for s in _SENTENCE_END.split(text) if s):
+        while len(sentence) > room:  # a sentence longer than a part: cut it
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(sentence[:room])
+            sentence = sentence[room:]
+        if len(current) + len(sentence) > room:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    if current:
+        pieces.append(current)
+    return [f"（{n}/{len(pieces)}）{piece}" for n, piece in enumerate(pieces, 1)]
+
+
+def short_reply(text: str, limit: int, link: str) -> str:
+    """A reply within `limit` that keeps the opening sentences and points to the full answer at
+    `link` (published on the unit's website or the 12345 platform)."""
+    tail = f"详细答复见：{link}"
+    room = limit - len(tail)
+    if room < 10:
+        raise CaseStateError(f"全文链接太长（{len(link)} 字），放不进 {limit} 字的回复，请使用短链接")
+    head = ""
+    for sentence in (s for s in _SENTENCE_END.split(text.strip()) if s):
+        if len(head) + len(sentence) > room:
+            break
+        head += sentence
+    if not head:
+        head = text.strip()[:room - 1] + "…"
+    return head + tail
 
 
 # --- the check ---------------------------------------------------------------------------------
@@ -223,7 +278,7 @@ def save_draft(session, case: Case, user: User, text: str, now: datetime, *,
 
 def submit(session, district: District, case: Case, user: User, text: str, now: datetime, *,
            template_id: int | None = None, link: str | None = None, confirmed: bool = False,
-           tz: str = "Asia/Shanghai") -> Outcome:
+           split: bool = False, tz: str = "Asia/Shanghai") -> Outcome:
     """Save, check, then publish or send to approval. The caller commits in every outcome, so a
     blocked reply stays as a draft and nothing the author wrote is lost."""
     acquire_lock(session, case, user, now, tz)
@@ -241,7 +296,7 @@ def submit(session, district: District, case: Case, user: User, text: str, now: 
                f"{user.name} 提交了对“{case.title}”的回复（{reason}），请审核。", case=case, now=now)
         return Outcome("pending_approval", reply, findings, reason)
     try:
-        publish(session, case, reply, user, now, link=link)
+        publish(session, case, reply, user, now, link=link, split=split)
     except (PublishError, CaseStateError) as exc:  # raised before anything was recorded as sent
         return Outcome("blocked", reply, findings + [Finding("publish", "error", str(exc))])
     release_lock(session, case, user)
@@ -283,7 +338,8 @@ def reject(session, reply: Reply, user: User, note: str, now: datetime) -> None:
     reply.status, reply.review_note = "rejected", note[:2000]
     if reply.author is not None:
         notify(session, [reply.author], f"回复被退回：工单 #{reply.case_id}",
-               f"{user.name} 退回了您对“{reply.case.title}”的回复：{note[:500]}", case=reply.case, now=now)
+               f"{user.name} 退回了您对“{reply.case.title}”的回复：{note[:500]}", case=reply.case,
+               kind="reply_rejected", now=now)
     audit.record(session, "reply.rejected", "case", reply.case_id, actor=user, at=now, reason=note[:2000],
                  after={"reply_id": reply.id})
 
@@ -307,7 +363,15 @@ def reply_channel(session, case: Case):
     return None, None
 
 
-def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, link: str | None = None) -> None:
+def channel_limit(session, case: Case) -> tuple[int | None, str | None]:
+    """(characters the case's reply channel takes, the channel's name); (None, None) if no limit."""
+    collector, post = reply_channel(session, case)
+    limit = getattr(collector, "max_reply_chars", None) if collector is not None else None
+    return limit, (post.source.name if post is not None else None)
+
+
+def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, link: str | None = None,
+            split: bool = False) -> None:
     """Post the reply back where the citizen wrote, or record it as answered elsewhere with its link.
 
     Raises PublishError (the reply kept, with the error) when the channel refuses, and
@@ -323,8 +387,9 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
             raise CaseStateError("发布链接须以 http:// 或 https:// 开头")
     else:
         limit = getattr(collector, "max_reply_chars", None)  # a Weibo comment takes 140 characters
-        if limit and len(reply.text) > limit:
-            raise CaseStateError(f"“{post.source.name}”的回复最多 {limit} 字，当前 {len(reply.text)} 字，请精简")
+        if limit and len(reply.text) > limit and not split:
+            raise CaseStateError(f"“{post.source.name}”的回复最多 {limit} 字，当前 {len(reply.text)} 字："
+                                 "请精简，或选择“分条发布”，或改为短回复并附全文链接")
     # Record first, inside a savepoint, then post: a case that refuses the reply (its state, a
     # conflict) fails here, before anything is public; a channel that refuses undoes only the
     # record, never the draft, which the caller commits.
@@ -339,7 +404,18 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
         raise
     if collector is not None:
         try:
-            url = collector.publish_reply(post.external_id, reply.text)
+            limit = getattr(collector, "max_reply_chars", None)
+            parts = split_reply(reply.text, limit) if split and limit else [reply.text]
+            # A part refused after the first went out cannot be taken back: the error says how far it got.
+            urls = []
+            for part in parts:
+                try:
+                    urls.append(collector.publish_reply(post.external_id, part))
+                except Exception as exc:
+                    if urls:
+                        exc.args = (f"已发出前 {len(urls)} 条（共 {len(parts)} 条），第 {len(urls) + 1} 条失败：{exc}",)
+                    raise
+            url = urls[0]
         except Exception as exc:  # a channel failure of any kind is the channel's, not ours: keep it
             savepoint.rollback()
             why = redact(str(exc), secret_values(post.source.config))  # the API URL carries the token

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from opinion import audit
-from opinion.cases.deadlines import set_deadlines
+from opinion.cases.deadlines import extension_target, set_deadlines
 from opinion.cases.lifecycle import check_lead, check_monitor
 from opinion.cases.transfers import monitors
 from opinion.errors import CaseStateError, PermissionDenied
@@ -79,13 +79,19 @@ def decide_extension(session, district: District, request: CaseExtension, user: 
     request.decided_by_id, request.decided_at, request.decision_note = user.id, now, note[:2000] or None
     before = {"resolve_due_at": _iso(case.resolve_due_at), "extended_working_days": case.extended_working_days}
     if approve:
+        target = extension_target(district, case, request.working_days, now)
+        if target <= now:  # a calendar with no working day ahead; refuse rather than approve the past
+            raise CaseStateError(f"延期 {request.working_days} 个工作日后办结时限仍早于现在，无法批准；请核对工作日历")
         case.extended_working_days += request.working_days
         set_deadlines(case, district)
+        if case.resolve_due_at < target:  # overdue when approved: the days count from now
+            case.extended_until = target
+            set_deadlines(case, district)
     verdict = (f"已批准延期，办结时限延至 {case.resolve_due_at.astimezone(ZoneInfo(district.timezone)):%Y-%m-%d %H:%M}"
                if approve else f"已驳回延期申请，办结时限不变：{note}")
     if request.requested_by is not None:
         notify(session, [request.requested_by], f"【延期审批】工单 #{case.id}「{case.title}」", verdict,
-               case=case, now=now)
+               case=case, kind="extension_decided", now=now)
     audit.record(session, f"case.extension_{request.status}", "case", case.id, actor=user, at=now,
                  reason=note or None, before=before,
                  after={"extension_id": request.id, "resolve_due_at": _iso(case.resolve_due_at),
@@ -132,7 +138,7 @@ def write_instruction(session, case: Case, user: User, text: str, now: datetime)
     people = session.execute(select(User).where(User.active.is_(True), (User.unit_id == case.unit_id)
                                                 | (User.role == "monitor")).order_by(User.id)).scalars().all()
     notify(session, people, f"【领导批示】工单 #{case.id}「{case.title}」", f"{user.name}批示：{text}",
-           case=case, now=now)
+           case=case, kind="instruction", now=now)
     audit.record(session, "case.instruction", "case", case.id, actor=user, at=now, reason=text,
                  after={"instruction_id": instruction.id, "notified": [p.username for p in people]})
     return instruction

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from opinion import audit
+from opinion.accounts.queries import unit_spokespersons
 from opinion.cases.deadlines import set_deadlines
 from opinion.cases.duty import pick_assignee
 from opinion.cases.lifecycle import check_lead, check_monitor, claim_open_key, transition
@@ -76,7 +77,7 @@ def send_back(session, case: Case, user: User, note: str, now: datetime) -> None
     request.decision_note = note[:2000]
     if request.requested_by is not None:
         notify(session, [request.requested_by], f"【退回驳回】工单 #{case.id}「{case.title}」",
-               f"监测中心决定仍由{case.unit.name}办理：{note}", case=case, now=now)
+               f"监测中心决定仍由{case.unit.name}办理：{note}", case=case, kind="transfer_decided", now=now)
 
 
 def reassign_unit(session, district: District, case: Case, user: User, to_unit: Unit, note: str,
@@ -102,7 +103,7 @@ def reassign_unit(session, district: District, case: Case, user: User, to_unit: 
     case.acknowledged_at = case.first_response_at = None
     # The ladder's marks belong to the unit that let the case slip: the new unit starts clean
     # (no 专报批办 or 现场督办 badge, no 查看专报 link for a report about someone else's delay).
-    case.escalation_level, case.extended_working_days = 0, 0
+    case.escalation_level, case.extended_working_days, case.extended_until = 0, 0, None
     case.supervised = case.special_report = False
     set_deadlines(case, district)
     case.assignee = pick_assignee(session, to_unit, priority=case.priority, now=now)
@@ -113,9 +114,16 @@ def reassign_unit(session, district: District, case: Case, user: User, to_unit: 
                                    to_unit_id=to_unit.id, category=case.category,
                                    text=_routing_text(session, case), by_id=user.id, at=now)
     session.add(correction)
-    if case.assignee is not None:
-        notify(session, [case.assignee], f"【改派】工单 #{case.id}「{case.title}」",
-               f"监测中心将此工单由{from_unit.name}改派至{to_unit.name}，请及时签收。", case=case, now=now)
+    # The new unit hears of it (its assignee, else its spokespersons), and whoever asked to return
+    # it hears where it went.
+    receivers = [case.assignee] if case.assignee is not None else unit_spokespersons(session, to_unit.id)
+    notify(session, receivers, f"【改派】工单 #{case.id}「{case.title}」",
+           f"监测中心将此工单由{from_unit.name}改派至{to_unit.name}，请及时签收。", case=case,
+           kind="reassigned", now=now)
+    if request is not None and request.requested_by is not None:
+        notify(session, [request.requested_by], f"【退回同意】工单 #{case.id}「{case.title}」",
+               f"监测中心已将此工单改派至{to_unit.name}" + (f"：{note}" if note else "。"), case=case,
+               kind="transfer_decided", now=now)
     return correction
 
 

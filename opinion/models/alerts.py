@@ -10,7 +10,7 @@ from opinion.models.accounts import User
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
-__all__ = ["Alert", "FailedJob", "Notification"]
+__all__ = ["Alert", "FailedJob", "Notification", "NotificationSetting", "NOTIFICATION_KINDS"]
 
 
 class Alert(db.Model):
@@ -58,6 +58,8 @@ class Notification(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    # What happened (NOTIFICATION_KINDS); NULL for rows written before kinds were recorded.
+    kind: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -79,3 +81,23 @@ class FailedJob(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str] = mapped_column(Text, default="")
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# The events a person is told about in the notification centre (通知中心), by name.
+NOTIFICATION_KINDS = {
+    "instruction": "领导批示", "reply_rejected": "回复被退回", "reassigned": "工单改派",
+    "transfer_decided": "退回申请结果", "extension_decided": "延期审批结果", "case_assigned": "新工单",
+    "deadline": "时限提醒",
+}
+
+
+class NotificationSetting(db.Model):
+    """Which events a person also wants outside the system (e-mail, a webhook robot), beside the
+    in-app notification centre that always gets every one."""
+
+    __tablename__ = "notification_setting"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    channels: Mapped[list] = mapped_column(JSON, default=list)  # e.g. ["email", "webhook"]
+    kinds: Mapped[list] = mapped_column(JSON, default=list)  # NOTIFICATION_KINDS keys; empty: none
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

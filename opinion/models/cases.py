@@ -11,7 +11,7 @@ from opinion.models.accounts import Unit, User
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
-__all__ = ["CASE_STATUSES", "OPEN_CASE_STATUSES", "Case", "Reply", "ReplyTemplate", "CaseEditLock", "CaseCoUnit", "CaseTransfer", "CaseExtension", "Instruction", "DutyShift", "RoutingCorrection"]
+__all__ = ["CASE_STATUSES", "OPEN_CASE_STATUSES", "Case", "Reply", "ReplyTemplate", "CaseEditLock", "CaseCoUnit", "CaseTransfer", "CaseExtension", "Instruction", "DutyShift", "RoutingCorrection", "CaseView"]
 
 CASE_STATUSES = ("new", "acknowledged", "replied", "resolved", "verified", "closed",
                  "transferred_back", "reopened", "merged")
@@ -54,6 +54,9 @@ class Case(db.Model):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by this unit, if reassigned
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     extended_working_days: Mapped[int] = mapped_column(Integer, default=0)  # approved 延期, in all
+    # An extension approved on an overdue case counts from its approval, not from the missed
+    # deadline: the resolve deadline is never before this (None: no such extension).
+    extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 现场督办 mark (level 3)
     special_report: Mapped[bool] = mapped_column(Boolean, default=False)  # 专报批办 mark (level 5)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -238,3 +241,12 @@ class RoutingCorrection(db.Model):
     from_unit: Mapped[Unit | None] = relationship(foreign_keys=[from_unit_id])
     to_unit: Mapped[Unit] = relationship(foreign_keys=[to_unit_id])
     by: Mapped[User | None] = relationship()
+
+
+class CaseView(db.Model):
+    """When a person last opened a case: the inbox marks the cases they have not opened (未读)."""
+
+    __tablename__ = "case_view"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -36,11 +36,9 @@ def store(session, document: ReportDocument, *, formats=None, trigger: str = "ma
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ReportError(f"不支持的报告格式 {', '.join(unknown)}（OPINION_REPORT_FORMATS 可选 {', '.join(FORMATS)}）")
-    report = session.execute(select(Report).where(Report.kind == document.kind,
-                                                  Report.period == document.key)).scalar_one_or_none()
-    if report is None:
-        report = Report(kind=document.kind, period=document.key)
-        session.add(report)
+    # Render and write the files before the row is touched: a PDF takes seconds, and a pending row
+    # would be flushed by the next query, so SQLite's write lock would be held for all that time
+    # and a log-in's write would meet "database is locked".
     folder = archive_root() / document.kind
     folder.mkdir(parents=True, exist_ok=True)
     files, errors = {}, []
@@ -55,6 +53,11 @@ def store(session, document: ReportDocument, *, formats=None, trigger: str = "ma
         tmp.write_bytes(data)
         os.replace(tmp, path)
         files[fmt] = str(path.relative_to(current_app.instance_path))
+    report = session.execute(select(Report).where(Report.kind == document.kind,
+                                                  Report.period == document.key)).scalar_one_or_none()
+    if report is None:
+        report = Report(kind=document.kind, period=document.key)
+        session.add(report)
     report.title = document.title[:200]
     report.period_start = document.period.start if document.period else None
     report.period_end = document.period.end if document.period else None

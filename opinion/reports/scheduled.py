@@ -52,5 +52,11 @@ def special_due(session, now: datetime) -> list[Report]:
                                               Instruction.at > Report.generated_at).exists()
     stale = session.execute(select(Report.case_id).where(Report.kind == "special", instructed)
                             .order_by(Report.case_id)).scalars().all()
-    return [generate_special(session, case_id=case_id, trigger="ladder", now=now)
-            for case_id in [*new, *stale]]
+    made = []
+    for case_id in dict.fromkeys([*new, *stale]):
+        made.append(generate_special(session, case_id=case_id, trigger="ladder", now=now))
+        # One report, one short write: the document was rendered before its row was written
+        # (archive.store), and committing here ends the write before the next one renders, so a
+        # web request never waits behind twenty PDFs.
+        session.commit()
+    return made

@@ -117,7 +117,7 @@ def _fire(session, district: District, case, step: dict, reason: str, now: datet
         channels = ("inapp", *channels)  # the case page and the inbox show every step too
     people = recipients(session, case, step.get("notify", []))
     subject, body = _message(step, case, reason, district)
-    notify(session, people, subject, body, channels=channels, case=case, now=now)
+    notify(session, people, subject, body, channels=channels, case=case, kind="deadline", now=now)
     return [p.username for p in people]
 
 

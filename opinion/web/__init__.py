@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, redirect, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -19,6 +19,7 @@ from opinion.web import (
     inbox,
     leader,
     monitor,
+    notifications,
     replies,
     sources,
     supervision,
@@ -28,6 +29,7 @@ from opinion.web import (
 from opinion.web.api import push as ingest_api
 from opinion.web.api import read as read_api
 from opinion.web.auth import HOME_BY_ROLE
+from opinion.web.errors import init_error_pages
 
 csrf = CSRFProtect()
 
@@ -35,7 +37,7 @@ csrf = CSRFProtect()
 def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
-                   sources, tokens, topics, admin):
+                   sources, tokens, topics, admin, notifications):
         app.register_blueprint(module.bp)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
     csrf.exempt(read_api.bp)  # a Bearer token in a header, which no browser adds by itself; no cookies
@@ -81,18 +83,4 @@ def register_blueprints(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    for code, message in ((403, "您无权访问此页面"), (404, "页面不存在"), (400, "请求无效")):
-        app.register_error_handler(code, _error_page(code, message))
-    for code in (405, 500):  # the API answers JSON for these too; pages keep Flask's own
-        app.register_error_handler(code, _error_page(code, None))
-
-
-def _error_page(code: int, message: str | None):
-    def handler(exc):
-        if request.path.startswith("/api/"):  # programs read {"error", "code"}, never a page
-            return read_api.error_response(code)
-        if message is None:
-            return exc
-        detail = getattr(exc, "description", None) if code == 400 else None
-        return render_template("error.html", code=code, message=message, detail=detail), code
-    return handler
+    init_error_pages(app, read_api.error_response)

@@ -39,6 +39,7 @@ from opinion.accounts.directory import PASSWORD_RULE, password_problem
 from opinion.accounts.login import claim_check, clear_checks, password_matches
 from opinion.accounts.queries import user_by_username
 from opinion.models import User, db
+from opinion.web.errors import safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -155,9 +156,11 @@ def login():
             return render_template("login.html"), 403
         if user.totp_enabled_at:
             # The password was right; the log-in waits for the second step (5 minutes at most).
-            session[PENDING] = {"user": user.get_id(), "at": time.time()}
+            # Back to the page the person was on (a session that expired mid-form), only on this site.
+            session[PENDING] = {"user": user.get_id(), "at": time.time(),
+                                "next": safe_next(request.args.get("next"))}
             return redirect(url_for("auth.login_code"))
-        return _logged_in(user, username, address)
+        return _logged_in(user, username, address, next_url=safe_next(request.args.get("next")))
     return render_template("login.html")
 
 
@@ -165,7 +168,7 @@ PENDING, PENDING_SECONDS = "two_factor_pending", 300
 ANY_ADDRESS = "两步验证：所有地址"  # the throttle's address for an account's codes from anywhere
 
 
-def _logged_in(user: User, username: str, address: str, how: str = ""):
+def _logged_in(user: User, username: str, address: str, how: str = "", next_url: str | None = None):
     clear_checks(db.session, _account(username), address)
     clear_checks(db.session, _account(username), ANY_ADDRESS)
     audit.record(db.session, "user.login", "user", user.id, actor=user, reason=address + how)
@@ -173,7 +176,7 @@ def _logged_in(user: User, username: str, address: str, how: str = ""):
     session.pop(PENDING, None)
     session.permanent = True
     login_user(user)
-    return redirect(url_for(HOME_BY_ROLE[user.role]))
+    return redirect(next_url or url_for(HOME_BY_ROLE[user.role]))
 
 
 def _pending_user() -> User | None:
@@ -209,7 +212,8 @@ def login_code():
         if used == "recovery":
             left = two_factor.recovery_left(user)
             flash(f"已使用一个恢复码，还剩 {left} 个；用完前请在“两步验证”页重新设置", "info")
-        return _logged_in(user, user.username, address, "（恢复码）" if used == "recovery" else "")
+        return _logged_in(user, user.username, address, "（恢复码）" if used == "recovery" else "",
+                          next_url=(session.get(PENDING) or {}).get("next"))
     return render_template("login_code.html")
 
 

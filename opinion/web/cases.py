@@ -15,10 +15,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from opinion.accounts.queries import active_units, unit_by_code
 from opinion.cases import duty, supervision, transfers
 from opinion.cases import lifecycle as service
-from opinion.cases.queries import case_records, visible_case
+from opinion.cases.queries import case_records, mark_case_seen, transferred_away, visible_case
 from opinion.errors import ConflictError, OpinionError
 from opinion.labels import LEVEL_NAMES
 from opinion.models import Case, CaseExtension, Unit, User, db, utcnow
+from opinion.notify.queries import mark_read
 from opinion.topics.queries import posts_with_waves
 from opinion.topics.trends import sparkline_points, topic_timeline
 from opinion.web.forms import commit_or_flash
@@ -67,7 +68,19 @@ def _page(case: Case, draft: dict | None = None, status: int = 200):
 @bp.route("/<int:case_id>")
 @login_required
 def show(case_id: int):
-    return _page(_get_visible(case_id))
+    case = visible_case(db.session, current_user, case_id)
+    if case is None:
+        moved = transferred_away(db.session, current_user, case_id)
+        if moved is None:
+            abort(404)
+        return render_template("case_moved.html", case_id=case_id, moved=moved,
+                               title=db.session.get(Case, case_id).title)
+    # Opening the case is reading it: the inbox stops marking it 未读 and its notifications are read.
+    now = utcnow()
+    mark_case_seen(db.session, current_user, case.id, now)
+    mark_read(db.session, current_user, now, case_id=case.id)
+    db.session.commit()
+    return _page(case)
 
 
 def _act(case_id: int, action, done):

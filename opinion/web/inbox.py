@@ -9,7 +9,8 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from opinion.cases.queries import awaiting_approval, inbox_counts, inbox_page
+from opinion.cases.queries import awaiting_approval, inbox_counts, inbox_page, seen_case_ids
+from opinion.labels import LEVEL_NAMES
 from opinion.models import Case, db, utcnow
 from opinion.web.auth import roles_required
 
@@ -32,5 +33,7 @@ def index():
                              loads=(selectinload(Case.assignee),), now=now, **filters)
     return render_template("inbox.html", rows=rows, counts=inbox_counts(db.session, current_user, now), now=now,
                            filters=filters, page=page, awaiting=awaiting_approval(db.session, [c.id for c, _ in rows]),
+                           seen=seen_case_ids(db.session, current_user, [c.id for c, _ in rows]),
+                           LEVEL_NAMES=LEVEL_NAMES,
                            pages=max((total + PAGE - 1) // PAGE, 1), total=total, STATUS_FILTERS=STATUS_FILTERS,
                            query_args={k: v for k, v in args.items() if k != "page"})

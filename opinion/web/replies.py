@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from opinion.cases import replies as service
 from opinion.cases.queries import approval_queue, first_post, pending_reply, visible_case
-from opinion.errors import EditLockedError, PublishError
+from opinion.errors import EditLockedError, OpinionError, PublishError
 from opinion.models import Case, Reply, db, utcnow
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
@@ -46,12 +46,16 @@ def reply_composer(case: Case) -> dict:
     draft = service.draft_of(session, case, current_user)
     text = web_session.pop(_unsent_key(case.id), None) or (draft.text if draft else "")
     lock = service.current_lock(session, case, now)
-    collector, _ = service.reply_channel(session, case)
+    collector, post = service.reply_channel(session, case)
+    limit = getattr(collector, "max_reply_chars", None) if collector is not None else None
     pending = [r for r in case.replies if r.status == "pending_approval"]
+    rendered = [(t.id, t.title, service.render(t.body, values)) for t in service.templates_for(session, case)]
     return {
         "can_compose": current_user.role in ACTORS and case.is_open,
-        "templates": [(t.id, t.title, service.render(t.body, values))
-                      for t in service.templates_for(session, case)],
+        # Each template says whether it fits this case's channel once filled in (a 129-character
+        # skeleton is 208 characters filled, and Weibo takes 140).
+        "templates": [(i, title, body, limit is None or len(body) <= limit) for i, title, body in rendered],
+        "limit": limit, "channel_name": post.source.name if post is not None else None,
         "draft": draft, "text": text,
         "findings": service.check_reply(_district(), text) if text else [],
         "locked_by": lock.user if lock is not None and lock.user_id != current_user.id else None,
@@ -78,7 +82,12 @@ def submit(case_id: int):
             return None
         return service.submit(db.session, _district(), case, current_user, text, utcnow(),
                               template_id=template_id, link=link, tz=_tz(),
-                              confirmed=request.form.get("confirmed") == "1")
+                              confirmed=request.form.get("confirmed") == "1",
+                              split=request.form.get("split") == "1")
+    if request.form.get("action") == "send" and request.form.get("preview_ok") != "1":
+        preview = _preview(case, text, template_id, link)
+        if preview is not None:
+            return preview
     sent = commit_or_flash(send, stale=CONFLICT)
     if not sent:  # locked by another person, case closed or changed
         web_session[_unsent_key(case_id)] = text[:20000]  # shown again in the composer
@@ -95,6 +104,56 @@ def submit(case_id: int):
         errors = [f.message for f in outcome.findings if f.severity == "error"]
         flash("未发送，草稿已保存。" + ("；".join(errors) if errors else "请核对下列提示后勾选“我已核对”再发送"),
               "error")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+
+
+def _preview(case: Case, text: str, template_id: int | None, link: str | None):
+    """Before a reply goes straight to the public, show exactly what will be posted and where,
+    and ask to confirm. None where the submission will not publish at once (the check blocks it,
+    or it goes to approval first): those outcomes say so themselves."""
+    findings = service.check_reply(_district(), text)
+    confirmed = request.form.get("confirmed") == "1"
+    if any(f.severity == "error" for f in findings) or (findings and not confirmed):
+        return None
+    if service.approval_reason(db.session, _district(), case, text):
+        return None
+    limit, channel = service.channel_limit(db.session, case)
+    split = request.form.get("split") == "1"
+    too_long = bool(limit and len(text.strip()) > limit)
+    parts = service.split_reply(text, limit) if too_long and split else [text.strip()]
+    # Keep the text as a draft now: the person may leave the preview and come back.
+    try:
+        service.acquire_lock(db.session, case, current_user, utcnow(), _tz())
+        service.save_draft(db.session, case, current_user, text, utcnow(), template_id=template_id, link=link)
+        db.session.commit()
+    except OpinionError:  # locked by someone else: the ordinary submission says so
+        db.session.rollback()
+        return None
+    return render_template("reply_preview.html", case=case, text=text, parts=parts, limit=limit,
+                           channel=channel, too_long=too_long and not split, split=split, link=link,
+                           template_id=template_id, confirmed=confirmed,
+                           split_count=len(service.split_reply(text, limit)) if too_long else 1)
+
+
+@bp.route("/cases/<int:case_id>/shorten", methods=["POST"])
+@login_required
+def shorten(case_id: int):
+    """Turn a reply too long for its channel into a short one that links to the full answer."""
+    case = _get_case(case_id)
+    text, full_link = request.form.get("text", ""), request.form.get("full_link", "").strip()
+    limit, _ = service.channel_limit(db.session, case)
+    if not full_link.lower().startswith(("http://", "https://")):
+        flash("请填写以 http:// 或 https:// 开头的全文链接（如单位网站上发布的完整答复）", "error")
+        web_session[_unsent_key(case_id)] = text[:20000]
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+    try:
+        short = service.short_reply(text, limit or len(text), full_link)
+    except OpinionError as exc:
+        flash(str(exc), "error")
+        web_session[_unsent_key(case_id)] = text[:20000]
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
+    web_session[_unsent_key(case_id)] = short
+    flash(f"已改为 {len(short)} 字的短回复并附全文链接，请核对后发送", "info")
     return redirect(url_for("cases.show", case_id=case_id, _anchor="composer"))
 
 

@@ -83,6 +83,7 @@ def test_requests_and_decisions_are_notified(app, session, district, people):
     session.commit()
     rows = session.execute(select(Notification).order_by(Notification.id)).scalars().all()
     assert [(n.user.username, n.subject.split("】")[0][1:]) for n in rows] == [
+        ("jyj_fyr", "新工单"),  # the case's opening tells its assignee (notification centre)
         ("monitor1", "延期申请"), ("monitor2", "延期申请"), ("jyj_fyr", "延期审批"),
         ("monitor1", "退回申请"), ("monitor2", "退回申请")]
-    assert "办结时限延至 2026-12-02 09:00" in rows[2].body  # 5 + 2 working days from Mon 11-23
+    assert "办结时限延至 2026-12-02 09:00" in rows[3].body  # 5 + 2 working days from Mon 11-23

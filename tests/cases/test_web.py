@@ -204,7 +204,7 @@ def test_case_page_folds_copies_and_shows_influence_and_trend(client, session, d
     session.commit()
     login(client, "jyj_fyr")
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "话题帖子（2）" in page  # the three copies fold into their original
+    assert "网民帖子（2）" in page  # the three copies fold into their original
     assert "另有 3 条相同转发" in page and "123,456" in page
     assert '<svg class="trend"' in page
     # A wave whose original sits in another topic shows its first copy, with the rest counted.
@@ -221,7 +221,7 @@ def test_case_page_folds_copies_and_shows_influence_and_trend(client, session, d
         post(f"w{i}", "区医院挂号排长队三小时", 700 + i, duplicate_of_id=source_post.id)
     session.commit()
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "话题帖子（3）" in page and page.count("区医院挂号排长队三小时") == 1
+    assert "网民帖子（3）" in page and page.count("区医院挂号排长队三小时") == 1
     assert "另有 4 条相同转发" in page
 
 

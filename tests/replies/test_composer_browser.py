@@ -77,6 +77,9 @@ def test_spokesperson_composes_checks_fixes_and_sends(live_server, browser):
     expect(page.locator("#approval-note")).to_have_text("")
     with page.expect_navigation():   # a slow host may take longer than expect()'s 5 s to answer the POST
         page.click("button:text-is('发送回复')")
+    expect(page.locator("blockquote.exact")).to_contain_text("积水已排除")  # exactly what will be posted
+    with page.expect_navigation():
+        page.click("button:text-is('确认发布')")
     expect(page.locator(".flash").first).to_contain_text("回复已发布（已通过原渠道回复网友）")
     assert "已回应" in page.locator("dl").inner_text()
     expect(page.locator(".reply-item")).to_contain_text("积水已排除")

@@ -55,13 +55,49 @@ def test_blocked_submission_keeps_the_text_and_says_why(client, session, case):
     assert 'class="reply-item"' not in html  # a draft is not shown as a reply
 
 
-def test_send_publishes_and_the_case_moves(client, session, case):
+def test_send_shows_exactly_what_will_be_posted_then_publishes_on_confirm(client, session, case):
     login(client, "slj_fyr")
-    response = client.post(f"/replies/cases/{case.id}/submit",
-                           data={"text": GOOD, "action": "send", "link": LINK}, follow_redirects=True)
+    preview = client.post(f"/replies/cases/{case.id}/submit", data={"text": GOOD, "action": "send", "link": LINK})
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "确认发布回复" in html and GOOD in html and LINK in html
+    session.refresh(case)
+    assert case.first_response_at is None  # nothing is public before the confirmation
+    assert session.execute(select(Reply.status)).scalar_one() == "draft"  # but nothing is lost either
+    response = client.post(f"/replies/cases/{case.id}/submit", follow_redirects=True,
+                           data={"text": GOOD, "action": "send", "link": LINK, "preview_ok": "1"})
     assert "回复已发布" in response.get_data(as_text=True)
     session.refresh(case)
     assert case.status == "replied" and case.first_response_at is not None
+
+
+LONG = ("网友您好！经区水利局调查核实，中山路下穿隧道积水系排水泵站故障所致。我局已于12月7日晚组织抢修队伍连夜更换水泵，"
+        "并安排两台移动抽水车在隧道口值守。目前隧道已恢复通行，下一步我局将会同交警部门在降雨期间实行临时交通管制，"
+        "并在明年汛期前完成泵站扩容改造。如有疑问请致电 0731-88886666。感谢您的监督！")
+
+
+def test_a_reply_too_long_for_the_channel_offers_split_or_a_short_reply_with_link(client, session, channel_case,
+                                                                                   monkeypatch):
+    from tests.replies import fake_channel
+    monkeypatch.setattr(fake_channel.FakeChannel, "max_reply_chars", 140, raising=False)  # a Weibo comment
+    case = channel_case
+    assert len(LONG) > 140
+    login(client, "slj_fyr")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'data-limit="140"' in page and "每条最多 140 字" in page
+    offered = client.post(f"/replies/cases/{case.id}/submit", data={"text": LONG, "action": "send"})
+    html = offered.get_data(as_text=True)
+    assert "不能原样发布" in html and "分 2 条发布" in html and "生成短回复" in html
+    shortened = client.post(f"/replies/cases/{case.id}/shorten", follow_redirects=True,
+                            data={"text": LONG, "full_link": "https://slj.example.gov.cn/a/1"})
+    html = shortened.get_data(as_text=True)
+    assert "已改为" in html and "详细答复见：https://slj.example.gov.cn/a/1" in html
+    split_preview = client.post(f"/replies/cases/{case.id}/submit", data={"text": LONG, "action": "send", "split": "1"})
+    assert "（1/2）" in split_preview.get_data(as_text=True) and "（2/2）" in split_preview.get_data(as_text=True)
+    done = client.post(f"/replies/cases/{case.id}/submit", follow_redirects=True,
+                       data={"text": LONG, "action": "send", "split": "1", "preview_ok": "1"})
+    assert "回复已发布" in done.get_data(as_text=True)
+    assert [len(text) <= 140 for _, text in fake_channel.SENT] == [True, True]
+    assert "".join(t.split("）", 1)[1] for _, t in fake_channel.SENT) == LONG
 
 
 def test_a_second_person_sees_who_holds_the_lock(app, session, case):

@@ -48,6 +48,9 @@ def test_spokesperson_answers_the_most_urgent_case(live_server, browser):
     page.fill("input[name=link]", "https://weibo.example/slj/1")  # this source has no reply channel
     with page.expect_navigation():   # a slow host may take longer than expect()'s 5 s
         page.click("button:text-is('发送回复')")
+    assert "抽水车" in page.locator("blockquote.exact").inner_text()  # the preview before it goes public
+    with page.expect_navigation():
+        page.click("button:text-is('确认发布')")
     assert "回复已发布" in page.locator(".flash").inner_text()
     assert "已回应" in page.content()
     page.screenshot(path=str(SHOTS / "case.png"), full_page=True)

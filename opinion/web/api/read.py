@@ -41,7 +41,8 @@ MAX_ID = 2**31 - 1
 CASE_FILTERS = ("open", "done", "all", *CASE_STATUSES)
 # The statuses an API path answers without reaching a view (app-wide handlers, opinion.web).
 HTTP_CODES = {400: ("请求无效", "bad_request"), 403: ("无权访问", "forbidden"), 404: ("接口不存在", "not_found"),
-              405: ("该接口不支持此请求方法", "method_not_allowed"), 500: ("服务器内部错误", "internal_error")}
+              405: ("该接口不支持此请求方法", "method_not_allowed"), 500: ("服务器内部错误", "internal_error"),
+              503: ("系统繁忙，请稍后重试", "busy")}
 
 
 def fail(status: int, message: str, code: str):
