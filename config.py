@@ -60,6 +60,10 @@ class Config:
     SMS_SUCCESS = os.environ.get("OPINION_SMS_SUCCESS", "")  # e.g. code=0; empty: HTTP 2xx
     NOTIFY_TIMEOUT = float(os.environ.get("OPINION_NOTIFY_TIMEOUT", "10"))
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("OPINION_NOTIFY_MAX_ATTEMPTS", "6"))
+    # The public pages (查询码 lookup, survey): requests per address, and where the counts live
+    # (memory:// per process; redis://127.0.0.1:6379 to share them between processes).
+    PUBLIC_RATE_LIMIT = os.environ.get("OPINION_PUBLIC_RATE_LIMIT", "20 per minute;200 per day")
+    RATELIMIT_STORAGE_URI = os.environ.get("OPINION_RATELIMIT_STORAGE_URI", "memory://")
     WEB_HOST = os.environ.get("OPINION_HOST", "127.0.0.1")
     WEB_PORT = int(os.environ.get("OPINION_PORT", "5000"))
     SESSION_COOKIE_HTTPONLY = True

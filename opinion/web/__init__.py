@@ -19,6 +19,7 @@ from opinion.web import (
     inbox,
     leader,
     monitor,
+    public,
     replies,
     sources,
     supervision,
@@ -35,8 +36,9 @@ csrf = CSRFProtect()
 def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
-                   sources, tokens, topics, admin):
+                   sources, tokens, topics, admin, public):
         app.register_blueprint(module.bp)
+    public.limiter.init_app(app)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
     csrf.exempt(read_api.bp)  # a Bearer token in a header, which no browser adds by itself; no cookies
     tz = ZoneInfo(app.config["TIMEZONE"])
