@@ -26,6 +26,7 @@ from opinion.web import (
     tokens,
     topics,
 )
+from opinion.web.api import open311
 from opinion.web.api import push as ingest_api
 from opinion.web.api import read as read_api
 from opinion.web.auth import HOME_BY_ROLE
@@ -36,10 +37,11 @@ csrf = CSRFProtect()
 def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
-                   sources, tokens, topics, admin, public):
+                   sources, tokens, topics, admin, public, open311):
         app.register_blueprint(module.bp)
     public.limiter.init_app(app)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
+    csrf.exempt(open311.bp)  # partner systems with an api_key, as the GeoReport standard has it
     csrf.exempt(read_api.bp)  # a Bearer token in a header, which no browser adds by itself; no cookies
     tz = ZoneInfo(app.config["TIMEZONE"])
 
