@@ -29,6 +29,7 @@ from opinion.web import (
 from opinion.web.api import open311
 from opinion.web.api import push as ingest_api
 from opinion.web.api import read as read_api
+from opinion.web.api import write as write_api  # noqa: F401 - adds the case actions to read_api.bp
 from opinion.web.auth import HOME_BY_ROLE
 
 csrf = CSRFProtect()
