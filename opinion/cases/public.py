@@ -18,7 +18,7 @@ from opinion.labels import CASE_STATUS_NAMES, SATISFACTION_NAMES
 from opinion.models import LOOKUP_ALPHABET, LOOKUP_LENGTH, Case, SurveyLink
 
 __all__ = ["mask_personal", "normalise_code", "format_code", "find_by_code", "public_view", "PublicCase",
-           "lookup_line", "with_lookup_line"]
+           "lookup_line", "with_lookup_line", "without_lookup_line"]
 
 # --- masking -----------------------------------------------------------------------------------
 
@@ -68,6 +68,14 @@ def lookup_line(case: Case) -> str:
     return f"【办理进度查询码：{format_code(case.lookup_code)}】"
 
 
+_LOOKUP_LINE = re.compile(r"\n?【办理进度查询码：[0-9A-Z]{5}-[0-9A-Z]{5}】")
+
+
+def without_lookup_line(text: str) -> str:
+    """A reply as shown to everyone else (信息公开, Open311): the code is the citizen's to use."""
+    return _LOOKUP_LINE.sub("", text or "")
+
+
 def with_lookup_line(text: str, case: Case) -> str:
     """A reply's text as published: it carries the case's code once, at the end."""
     line = lookup_line(case)
@@ -112,7 +120,9 @@ def public_view(session, case: Case, now: datetime) -> PublicCase:
     """The public fields of `case`, every text masked. Internal notes (the resolution note,
     routing reasons, transfer and extension reasons), staff and the topic's posts are left out."""
     survey = None
-    if case.status == "resolved":
+    # Where the case has a phone number the link goes by SMS only: a reply on a public channel
+    # (a Weibo comment) shows the code to everyone, an SMS only to the citizen.
+    if case.status == "resolved" and not case.contact_phone:
         survey = session.execute(
             select(SurveyLink.token).where(SurveyLink.case_id == case.id, SurveyLink.used_at.is_(None),
                                            SurveyLink.expires_at > now)

@@ -79,4 +79,9 @@ def test_citizen_looks_up_reads_the_reply_and_answers_the_survey_once(resolved_c
     page.goto(f"{base}/p/?code={code}")
     expect(page.locator(".case-status")).to_have_text("重新办理")
     assert page.locator("text=参加满意度回访").count() == 0
+    page.click("text=信息公开")  # the month's figures and the published replies
+    expect(page.locator("table.disclosure")).to_contain_text("区教育局")
+    expect(page.locator("main")).to_contain_text("已协调城管清理占道摊点")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "public-open-390.png"), full_page=True)
     assert not [e for e in errors if "410" not in e], errors

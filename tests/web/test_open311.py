@@ -78,6 +78,7 @@ def test_an_open311_client_files_a_request_and_follows_it_to_closed(running):
 
     [status] = requests.get(f"{api}/requests/{request_id}.json", timeout=10).json()
     assert status["status"] == "closed" and "井盖已于今日补装完毕" in status["status_notes"]
+    assert "查询码" not in status["status_notes"]  # the code is the citizen's, not every reader's
     listed = requests.get(f"{api}/requests.json", params={"status": "closed"}, timeout=10).json()
     assert [r["service_request_id"] for r in listed] == [request_id]
     assert requests.get(f"{api}/requests.json", params={"status": "open"}, timeout=10).json() == []

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from collectors.base import NormalisedPost
 from opinion.accounts import tokens
-from opinion.cases.public import format_code, mask_personal
+from opinion.cases.public import format_code, mask_personal, without_lookup_line
 from opinion.cases.queries import cases_on_topic
 from opinion.errors import ApiTokenError
 from opinion.ingest.importer import get_or_create_source
@@ -157,7 +157,7 @@ def _request_json(post: Post) -> dict:
     return {
         "service_request_id": str(post.id),
         "status": "closed" if closed else "open",
-        "status_notes": mask_personal(replies[-1].text) if replies else None,
+        "status_notes": mask_personal(without_lookup_line(replies[-1].text)) if replies else None,
         "service_name": data.get("service_code"),
         "service_code": data.get("service_code"),
         "description": mask_personal(data.get("description") or post.text),

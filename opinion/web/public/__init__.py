@@ -1,4 +1,5 @@
-"""Pages for citizens, without log-in: look a case up by its 查询码, answer the satisfaction survey.
+"""Pages for citizens, without log-in: look a case up by its 查询码, answer the satisfaction survey,
+read the 信息公开 page (each unit's month in figures, the published replies; an admin can close it).
 
 Nothing here reads a Case into a template: opinion.cases.public hands over a masked public view.
 Unknown and malformed codes, like unusable survey links, get one and the same answer, and every
@@ -6,14 +7,21 @@ route is rate-limited per address (Flask-Limiter, see `limiter`), so codes canno
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+import re
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 from opinion.cases import public, survey
 from opinion.errors import OpinionError
 from opinion.labels import SATISFACTION_NAMES
 from opinion.models import db, utcnow
+from opinion.reports import disclosure
+from opinion.settings.overrides import save_section
+from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("public", __name__, url_prefix="/p")
@@ -77,3 +85,51 @@ def thanks():
     return render_template("public/message.html", title="感谢您的评价",
                            message="您的评价已记录。" + ("该事项将重新办理，承办单位会再次答复您。" if reopened else
                                                    "感谢您对我们工作的支持。"))
+
+
+def _month() -> tuple[int, int]:
+    text = request.args.get("month", "")
+    if re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", text):
+        return int(text[:4]), int(text[5:])
+    local = utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return local.year, local.month
+
+
+@bp.route("/open")
+@limiter.limit(_rate)
+def disclosure_page():
+    """信息公开: each unit's month in figures, and the published replies, searchable."""
+    district = current_app.extensions["district"]
+    is_admin = current_user.is_authenticated and current_user.role == "admin"
+    if not district.public_disclosure and not is_admin:
+        return render_template("public/message.html", title="信息公开暂未开放",
+                               message="信息公开页面目前未开放，请稍后再来；查询本人反映事项的办理进度请使用查询码。"), 404
+    year, month = _month()
+    start, end = disclosure.month_bounds(year, month, current_app.config["TIMEZONE"])
+    try:
+        page = max(1, min(int(request.args.get("page", 1)), 10_000))
+    except ValueError:
+        page = 1
+    query = request.args.get("q", "")[:disclosure.MAX_QUERY]
+    replies, total = disclosure.published_replies(db.session, start, end, query=query, page=page)
+    months = []
+    y, m = year, month
+    for _ in range(12):
+        months.append(f"{y}-{m:02d}")
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return render_template("public/open.html", year=year, month=month, months=months, query=query, page=page,
+                           rows=disclosure.monthly_figures(db.session, district, start, end),
+                           replies=replies, total=total, per_page=20, enabled=district.public_disclosure,
+                           is_admin=is_admin)
+
+
+@bp.route("/open/switch", methods=["POST"])
+@roles_required("admin")
+def disclosure_switch():
+    """An admin opens or closes the 信息公开 page; audited as a configuration change."""
+    enabled = request.form.get("enabled") == "1"
+    done = commit_or_flash(lambda: save_section(current_app._get_current_object(), "public_disclosure",
+                                                {"enabled": enabled}, current_user))
+    if done:
+        flash("信息公开页面已开放" if enabled else "信息公开页面已关闭，公众访问将看到“暂未开放”", "info")
+    return redirect(url_for("public.disclosure_page"))
