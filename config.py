@@ -73,6 +73,15 @@ class Config:
     # Each live alert stream holds a server thread this long, then the browser reconnects.
     MONITOR_STREAM_SECONDS = float(os.environ.get("OPINION_MONITOR_STREAM_SECONDS", "25"))
     MONITOR_MAX_STREAMS = int(os.environ.get("OPINION_MONITOR_MAX_STREAMS", "4"))  # per web process
+    # The public pages (查询码 lookup, survey): requests per address, and where the counts live
+    # (memory:// per process; redis://127.0.0.1:6379 to share them between processes).
+    PUBLIC_RATE_LIMIT = os.environ.get("OPINION_PUBLIC_RATE_LIMIT", "20 per minute;200 per day")
+    RATELIMIT_STORAGE_URI = os.environ.get("OPINION_RATELIMIT_STORAGE_URI", "memory://")
+    # Case-event webhooks for partner systems (opinion.notify.webhooks): comma-separated URLs, the
+    # HMAC-SHA256 signing secret (environment only), and attempts before a delivery is given up.
+    CASE_WEBHOOK_URLS = [u.strip() for u in os.environ.get("OPINION_CASE_WEBHOOKS", "").split(",") if u.strip()]
+    CASE_WEBHOOK_SECRET = os.environ.get("OPINION_CASE_WEBHOOK_SECRET", "")
+    CASE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("OPINION_CASE_WEBHOOK_MAX_ATTEMPTS", "8"))
     WEB_HOST = os.environ.get("OPINION_HOST", "127.0.0.1")
     WEB_PORT = int(os.environ.get("OPINION_PORT", "5000"))
     SESSION_COOKIE_HTTPONLY = True

@@ -25,6 +25,7 @@ from opinion.backup import backup_database
 from opinion.cases.lifecycle import close_finished
 from opinion.ingest.schedule import jitter_seconds
 from opinion.models import Source, db, utcnow
+from opinion.notify import webhooks
 from opinion.notify.delivery import deliver_pending
 from opinion.pipeline.batch import upkeep_topics
 from opinion.pipeline.runs import collect_one
@@ -84,6 +85,13 @@ def deliver_notifications(app, session) -> None:
     counts = deliver_pending(session, app, utcnow())
     if any(counts.values()):
         log.info("notifications: %s", counts)
+
+
+@job("case-event webhooks")  # failed deliveries stay pending and are retried with back-off
+def case_webhooks(app, session) -> None:
+    counts = webhooks.run(session, app.config, utcnow())
+    if any(counts.values()):
+        log.info("case webhooks: %s", counts)
 
 
 @job("routing retraining")  # on failure the current model stays in use
@@ -226,6 +234,7 @@ def start_scheduler(app, blocking: bool):
     scheduler.add_job(topic_upkeep, "interval", minutes=5, args=[app], id="topic_upkeep", **common)
     scheduler.add_job(alert_rules, "interval", minutes=1, args=[app], id="alert_rules", **common)
     scheduler.add_job(_dispatch, "interval", seconds=20, args=[app, "deliver_notifications"], id="notify", **common)
+    scheduler.add_job(case_webhooks, "interval", seconds=30, args=[app], id="case_webhooks", **common)
     # Sunday night, when nobody routes by hand: the week's corrections join the training data.
     scheduler.add_job(_dispatch, "cron", day_of_week="sun", hour=2, args=[app, "retrain_routing"], id="retrain_routing",
                       **common)

@@ -185,11 +185,12 @@ def test_upgrade_from_the_first_schema_keeps_the_rows_it_had(database_url, tmp_p
         with engine.connect() as conn:
             status, published, updated = conn.execute(sa.text(
                 "SELECT status, published_at, updated_at FROM reply")).one()
-            reopen_count, supervised = conn.execute(sa.text(
-                "SELECT reopen_count, supervised FROM cases")).one()
+            reopen_count, supervised, code = conn.execute(sa.text(
+                "SELECT reopen_count, supervised, lookup_code FROM cases")).one()
         assert status == "published" and str(published).startswith("2026-01-02 03:00")
         assert str(updated).startswith("2026-01-02 03:00")
         assert reopen_count == 0 and not supervised
+        assert code is not None and len(code) == 10  # every existing case gets its 查询码
     finally:
         engine.dispose()
         assert run_module("db", "downgrade", "base", env=env).returncode == 0

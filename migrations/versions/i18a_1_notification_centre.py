@@ -2,7 +2,7 @@
 an extension's floor on the resolve deadline (cases.extended_until)
 
 Revision ID: i18a_1
-Revises: 0004
+Revises: i17b_2
 Create Date: 2026-12-07 21:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'i18a_1'
-down_revision = '0004'
+down_revision = 'i17b_2'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """failed_jobs: queued tasks that failed their last retry, for the admin
 
 Revision ID: i19_1
-Revises: 0004
+Revises: i18a_1
 Create Date: 2026-12-07 21:00:00.000000
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'i19_1'
-down_revision = '0004'
+down_revision = 'i18a_1'
 branch_labels = None
 depends_on = None
 

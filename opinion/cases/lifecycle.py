@@ -19,6 +19,7 @@ from opinion import audit
 from opinion.accounts.queries import unit_spokespersons
 from opinion.cases.deadlines import resolve_deadline, set_deadlines
 from opinion.cases.duty import pick_assignee
+from opinion.cases.public import with_lookup_line
 from opinion.errors import CaseStateError, ConflictError, PermissionDenied
 from opinion.labels import CASE_STATUS_NAMES, LEVEL_NAMES, PRIORITY_NAMES, SATISFACTION_NAMES
 from opinion.models import OPEN_CASE_STATUSES, Case, CaseCoUnit, Reply, Topic, Unit, User
@@ -27,7 +28,7 @@ from opinion.routing.priority import higher
 from opinion.settings.district import District
 
 __all__ = ["TRANSITIONS", "transition", "open_or_attach", "acknowledge", "add_reply", "resolve",
-           "record_callback", "close", "merge", "check_can_act", "check_version", "visible_cases",
+           "record_callback", "apply_callback", "close", "merge", "check_can_act", "check_version", "visible_cases",
            "pick_assignee"]
 
 # action -> (statuses it may start from, status it leads to, the action's Chinese name)
@@ -212,6 +213,7 @@ def add_reply(session, case: Case, user: User, text: str, now: datetime, *,
     if reply is None:
         reply = Reply(case=case, author_id=user.id, created_at=now)
         session.add(reply)
+    text = with_lookup_line(text, case)  # the citizen follows the matter up with it (查询码)
     reply.text, reply.channel, reply.external_url = text, channel, external_url
     reply.status, reply.published_at = "published", now
     if case.acknowledged_at is None:
@@ -249,19 +251,26 @@ def record_callback(session, district: District, case: Case, user: User, satisfa
     """回访: the citizen's verdict. 满意/基本满意 verifies the case (it closes on the next tick);
     不满意 reopens it with a new resolve deadline counted from now."""
     check_monitor(user, "登记回访结果")
-    if satisfaction not in SATISFACTION_NAMES:
-        raise CaseStateError("请选择回访结果：满意、基本满意或不满意")
     note = (note or "").strip()
     if satisfaction == "unsatisfied" and not note:
         raise CaseStateError("群众不满意时须记录不满意的原因")
+    apply_callback(session, district, case, user, satisfaction, note, now)
+
+
+def apply_callback(session, district: District, case: Case, user: User | None, satisfaction: str,
+                   note: str, now: datetime, *, channel: str = "phone") -> None:
+    """The callback's effects, whoever recorded it: a monitor after a phone call, or the citizen
+    on the survey page (`user` None, `channel` "survey")."""
+    if satisfaction not in SATISFACTION_NAMES:
+        raise CaseStateError("请选择回访结果：满意、基本满意或不满意")
     verdict = SATISFACTION_NAMES[satisfaction]
     if satisfaction != "unsatisfied":
         transition(session, case, "verify", user, now, reason=note or verdict,
-                   extra={"satisfaction": satisfaction})
+                   extra={"satisfaction": satisfaction, "channel": channel})
         case.satisfaction, case.verified_at = satisfaction, now
         return
-    transition(session, case, "reopen", user, now, reason=f"回访{verdict}：{note}",
-               extra={"satisfaction": satisfaction})
+    transition(session, case, "reopen", user, now, reason=f"回访{verdict}：{note or '（群众未填写原因）'}",
+               extra={"satisfaction": satisfaction, "channel": channel})
     case.satisfaction, case.verified_at = satisfaction, now
     case.reopened_at, case.reopen_count = now, case.reopen_count + 1
     case.resolved_at = None

@@ -23,6 +23,7 @@ from collectors.redact import redact, secret_values
 from opinion import audit
 from opinion.cases import lifecycle as cases
 from opinion.cases.editlock import acquire_lock, current_lock, release_lock  # noqa: F401  (part of this API)
+from opinion.cases.public import with_lookup_line
 from opinion.errors import CaseStateError, PermissionDenied, PublishError
 from opinion.models import Case, Post, Reply, ReplyTemplate, Source, User
 from opinion.notify import notify
@@ -387,8 +388,9 @@ def publish(session, case: Case, reply: Reply, user: User, now: datetime, *, lin
             raise CaseStateError("发布链接须以 http:// 或 https:// 开头")
     else:
         limit = getattr(collector, "max_reply_chars", None)  # a Weibo comment takes 140 characters
-        if limit and len(reply.text) > limit and not split:
-            raise CaseStateError(f"“{post.source.name}”的回复最多 {limit} 字，当前 {len(reply.text)} 字："
+        length = len(with_lookup_line(reply.text, case))
+        if limit and length > limit and not split:
+            raise CaseStateError(f"“{post.source.name}”的回复最多 {limit} 字，当前 {length} 字（含结尾的查询码）："
                                  "请精简，或选择“分条发布”，或改为短回复并附全文链接")
     # Record first, inside a savepoint, then post: a case that refuses the reply (its state, a
     # conflict) fails here, before anything is public; a channel that refuses undoes only the

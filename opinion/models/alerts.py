@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opinion.models.accounts import User
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
-__all__ = ["Alert", "FailedJob", "Notification", "NotificationSetting", "NOTIFICATION_KINDS"]
+__all__ = ["Alert", "FailedJob", "Notification", "NotificationSetting", "NOTIFICATION_KINDS", "WebhookDelivery"]
 
 
 class Alert(db.Model):
@@ -101,3 +101,25 @@ class NotificationSetting(db.Model):
     kinds: Mapped[list] = mapped_column(JSON, default=list)  # NOTIFICATION_KINDS keys; empty: none
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """One case event (an audit event) for one partner system's webhook URL (opinion.notify.webhooks).
+
+    The body is fixed when the event is queued, so every retry sends the same bytes; the pair
+    (event, url) is unique, so an event is queued for a URL once.
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("event_id", "url", name="uq_webhook_delivery_event_url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_event.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    event: Mapped[str] = mapped_column(String(40))  # case.created | case.escalated | case.replied | …
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,6 +2,7 @@
 edit locks; the reply templates and duty roster they draw on; monitors' routing corrections."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -11,11 +12,21 @@ from opinion.models.accounts import Unit, User
 from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.topics import Topic
 
-__all__ = ["CASE_STATUSES", "OPEN_CASE_STATUSES", "Case", "Reply", "ReplyTemplate", "CaseEditLock", "CaseCoUnit", "CaseTransfer", "CaseExtension", "Instruction", "DutyShift", "RoutingCorrection", "CaseView"]
+__all__ = ["CASE_STATUSES", "OPEN_CASE_STATUSES", "Case", "Reply", "ReplyTemplate", "CaseEditLock", "CaseCoUnit", "CaseTransfer", "CaseExtension", "Instruction", "DutyShift", "RoutingCorrection", "CaseView", "SurveyLink", "LOOKUP_ALPHABET", "LOOKUP_LENGTH",
+           "new_lookup_code"]
 
 CASE_STATUSES = ("new", "acknowledged", "replied", "resolved", "verified", "closed",
                  "transferred_back", "reopened", "merged")
 OPEN_CASE_STATUSES = ("new", "acknowledged", "replied", "transferred_back", "reopened")
+# 查询码: Crockford's base32 (no I, L, O, U, so a code read out over the phone or copied from a
+# screenshot is not mistyped); ten characters are 50 random bits, which nobody guesses at the
+# rate the public lookup allows.
+LOOKUP_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LOOKUP_LENGTH = 10
+
+
+def new_lookup_code() -> str:
+    return "".join(secrets.choice(LOOKUP_ALPHABET) for _ in range(LOOKUP_LENGTH))
 
 
 class Case(db.Model):
@@ -60,6 +71,11 @@ class Case(db.Model):
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 现场督办 mark (level 3)
     special_report: Mapped[bool] = mapped_column(Boolean, default=False)  # 专报批办 mark (level 5)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # The citizen's side (opinion.cases.public): the code the reply carries for the public lookup,
+    # and a phone number where one is known (an Open311 request, a hotline), for the survey's SMS.
+    lookup_code: Mapped[str] = mapped_column(String(LOOKUP_LENGTH), unique=True, index=True,
+                                             default=new_lookup_code)
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -250,3 +266,22 @@ class CaseView(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SurveyLink(db.Model):
+    """A link to the satisfaction survey (回访) given to the citizen when a case is resolved.
+
+    It works once (`used_at`) and until `expires_at`; the answer is the case's callback, with
+    the same effects as a monitor's (opinion.cases.survey).
+    """
+
+    __tablename__ = "survey_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    case: Mapped[Case] = relationship()

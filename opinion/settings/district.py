@@ -62,6 +62,7 @@ class District:
     extension_cap_working_days: int = 15
     transfer_back_working_days: int = 2
     callback_no_answer_days: int = 7  # a resolved case with no callback answer closes after these
+    public_disclosure: bool = True  # the 信息公开 page (/p/open); an admin switches it off and on
     performance: dict = field(default_factory=dict)  # weights and grade cut-offs (opinion.reports.performance)
     source: str = ""
     erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
@@ -224,6 +225,7 @@ def build_district(path: str, data: dict) -> District:
         extension_cap_working_days=int(data.get("extension_cap_working_days", 15)),
         transfer_back_working_days=int(data.get("transfer_back_working_days", 2)),
         callback_no_answer_days=int(data.get("callback_no_answer_days", 7)),
+        public_disclosure=_switch(data.get("public_disclosure")),
         performance=_performance(path, data.get("performance") or {}),
         source=path,
         erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
@@ -242,6 +244,13 @@ def _beside(path: str, name) -> str:
     if not name:
         return ""
     return str((Path(path).resolve().parent / str(name)) if not Path(str(name)).is_absolute() else Path(str(name)))
+
+
+def _switch(raw) -> bool:
+    """`public_disclosure: {enabled: false}` (as the admin page stores it) or a plain boolean."""
+    if raw is None:
+        return True
+    return bool(raw.get("enabled", True)) if isinstance(raw, dict) else bool(raw)
 
 
 def _calendar(path: str, raw: dict) -> tuple[frozenset[date], frozenset[date]]:

@@ -20,14 +20,17 @@ from opinion.web import (
     leader,
     monitor,
     notifications,
+    public,
     replies,
     sources,
     supervision,
     tokens,
     topics,
 )
+from opinion.web.api import open311
 from opinion.web.api import push as ingest_api
 from opinion.web.api import read as read_api
+from opinion.web.api import write as write_api  # noqa: F401 - adds the case actions to read_api.bp
 from opinion.web.auth import HOME_BY_ROLE
 from opinion.web.errors import init_error_pages
 
@@ -37,9 +40,11 @@ csrf = CSRFProtect()
 def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
-                   sources, tokens, topics, admin, notifications):
+                   sources, tokens, topics, admin, notifications, public, open311):
         app.register_blueprint(module.bp)
+    public.limiter.init_app(app)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
+    csrf.exempt(open311.bp)  # partner systems with an api_key, as the GeoReport standard has it
     csrf.exempt(read_api.bp)  # a Bearer token in a header, which no browser adds by itself; no cookies
     tz = ZoneInfo(app.config["TIMEZONE"])
 

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from opinion.accounts.queries import active_units, unit_by_code
-from opinion.cases import duty, supervision, transfers
+from opinion.cases import duty, supervision, survey, transfers
 from opinion.cases import lifecycle as service
 from opinion.cases.queries import case_records, mark_case_seen, transferred_away, visible_case
 from opinion.errors import ConflictError, OpinionError
@@ -30,6 +30,11 @@ STALE = "该工单刚被他人修改，您的操作未保存。请查看最新�
 
 def _get_visible(case_id: int) -> Case:
     return visible_case(db.session, current_user, case_id) or abort(404)
+
+
+def public_base_url() -> str:
+    """Where citizens reach this system (OPINION_PUBLIC_URL), for links sent to them."""
+    return current_app.config.get("PUBLIC_URL") or request.host_url
 
 
 def _district():
@@ -157,9 +162,10 @@ def reply(case):
                              external_url=request.form.get("url") or None)
 
 
-@_action("resolve", "已办结")
+@_action("resolve", "已办结，已生成群众满意度回访链接")
 def resolve(case):
-    return service.resolve(db.session, case, current_user, _form("note"), utcnow())
+    return survey.resolve(db.session, _district(), case, current_user, _form("note"), utcnow(),
+                          base_url=public_base_url())
 
 
 @_action("callback", "回访结果已登记")

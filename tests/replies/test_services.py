@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from opinion.cases import replies
+from opinion.cases.public import lookup_line
 from opinion.errors import CaseStateError, EditLockedError, PermissionDenied, PublishError
 from opinion.models import AuditEvent, CaseEditLock, Notification, Reply, ReplyTemplate, Unit
 from tests.conftest import at
@@ -136,7 +137,8 @@ def test_reply_goes_back_through_the_channel(session, district, channel_case, pe
     out = replies.submit(session, district, channel_case, people["slj_fyr"], GOOD, now)
     session.commit()
     assert out.status == "published"
-    assert fake_channel.SENT == [("a", GOOD)]  # answered under the first post of the topic
+    # answered under the first post of the topic, the case's 查询码 at the end for the citizen
+    assert fake_channel.SENT == [("a", f"{GOOD}\n{lookup_line(channel_case)}")]
     assert out.reply.channel == "fakeweibo" and out.reply.external_url == "https://weibo.example/comment/a/1"
 
 
