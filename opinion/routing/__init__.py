@@ -19,13 +19,17 @@ place words, then the classifier's category and its lead unit.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from opinion.errors import DistrictFileError
 from opinion.routing.catalogue import LOCAL_STREET, Catalogue, FileCache, Matter, load_catalogue
 from opinion.routing.places import Gazetteer, PlaceResolution, load_gazetteer, unknown_place_words
 from opinion.routing.rules import RuleMatcher
 from opinion.settings.district import District
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,9 +62,15 @@ class Router:
             if district.catalogue_file else None
 
     def tables(self) -> tuple[Gazetteer | None, Catalogue | None]:
-        """The gazetteer and catalogue as they are on disk now (re-read when edited)."""
-        return (self._gazetteer.get() if self._gazetteer else None,
-                self._catalogue.get() if self._catalogue else None)
+        """The gazetteer and catalogue as they are on disk now (re-read when edited). A file broken
+        from the start (an edit made outside the admin page) leaves routing on the units' keywords
+        and places, logged, rather than failing every post; a later broken edit keeps the last good copy."""
+        try:
+            return (self._gazetteer.get() if self._gazetteer else None,
+                    self._catalogue.get() if self._catalogue else None)
+        except DistrictFileError as exc:
+            log.error("routing falls back to the units' keywords: %s", exc)
+            return None, None
 
     @property
     def classifier(self):
@@ -125,8 +135,9 @@ class Router:
                  category: str) -> RoutingDecision:
         centre = self.district.monitoring_centre
         if place.ambiguous and (matter is None or matter.local):
+            what = f"{matter.code}（{found}）" if matter else found
             return RoutingDecision(matter.category if matter else category, centre, confidence,
-                                   f"{place.reason}；{matter.code + '（' + found + '）' if matter else found}，需人工确定属地 → 转监测中心人工分拨",
+                                   f"{place.reason}；{what}，需人工确定属地 → 转监测中心人工分拨",
                                    triage=True, matter=matter.code if matter else None,
                                    candidates=list(place.streets))
         street = place.street

@@ -117,6 +117,13 @@ def test_an_edited_catalogue_takes_effect_without_a_restart(router, district_dir
     assert "nosuch" in router._catalogue.error
 
 
+def test_a_catalogue_broken_from_the_start_leaves_routing_on_the_units_keywords(district_dir):
+    (district_dir / "responsibilities.yaml").write_text("matters: [oops", encoding="utf-8")
+    router = Router(load_district(district_dir / "district.yaml"), classifier=FixedClassifier())
+    d = route(router, "中山路下穿隧道积水半米深")
+    assert d.unit == "slj" and d.reason.startswith("规则：关键词")  # the old rules, not an error
+
+
 def test_an_edited_gazetteer_takes_effect_without_a_restart(router, district_dir):
     assert route(router, "幸福里社区物业不作为").unit == "fgj"
     path = district_dir / "gazetteer.yaml"
