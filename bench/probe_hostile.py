@@ -68,6 +68,7 @@ VALUES = [
     ("deep-200000", '"text": "深", "x": ' + DEEP, "refuse"),
     ("emoji-and-rtl", '"text": "积水😀\\u202e反转\\u200b零宽"', "accept"),
     ("private-use-and-noncharacter", '"text": "积水\\ue000\\uffff"', "accept"),
+    ("raw-line-separators", '"text": "积水\u2028\u2029\x85严重"', "accept"),  # raw in the JSON text
     ("author-300-chars", '"text": "长作者", "author": "' + "名" * 300 + '"', "accept"),
 ]
 
