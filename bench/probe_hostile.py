@@ -68,6 +68,7 @@ VALUES = [
     ("deep-200000", '"text": "深", "x": ' + DEEP, "refuse"),
     ("emoji-and-rtl", '"text": "积水😀\\u202e反转\\u200b零宽"', "accept"),
     ("private-use-and-noncharacter", '"text": "积水\\ue000\\uffff"', "accept"),
+    ("raw-line-separators", '"text": "积水\u2028\u2029\x85严重"', "accept"),  # raw in the JSON text
     ("author-300-chars", '"text": "长作者", "author": "' + "名" * 300 + '"', "accept"),
 ]
 
@@ -273,12 +274,13 @@ def probe_collector(app, db, stored, tally: Tally) -> None:
             except Exception:  # noqa: BLE001
                 ok, detail = False, crashed()
             tally.add("collector", name, ok, detail)
-    for name, chunked in [("drip-no-length", False), ("drip-chunked", True)]:
-        ok, detail = drip_probe(app, db, chunked)
+    for name, chunked, headers in [("drip-no-length", False, False), ("drip-chunked", True, False),
+                                   ("drip-headers", False, True)]:
+        ok, detail = drip_probe(app, db, chunked, headers)
         tally.add("collector", name, ok, detail)
 
 
-def drip_probe(app, db, chunked: bool) -> tuple[bool, str]:
+def drip_probe(app, db, chunked: bool, headers: bool) -> tuple[bool, str]:
     """A feed dripping a byte every 0.1 s: the run must end within the deadline (2 s here) + 1 s."""
     from opinion.pipeline.runs import run_source
     from tests.factories import make_source
@@ -289,8 +291,14 @@ def drip_probe(app, db, chunked: bool) -> tuple[bool, str]:
         conn, _ = listener.accept()
         try:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" +
-                         (b"Transfer-Encoding: chunked\r\n\r\n" if chunked else b"Connection: close\r\n\r\n"))
+            head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" + b"X-Pad: pppp\r\n" * 30 +
+                    (b"Transfer-Encoding: chunked\r\n\r\n" if chunked else b"Connection: close\r\n\r\n"))
+            for i in range(len(head) if headers else 0):
+                if stop.is_set():
+                    return
+                conn.sendall(head[i:i + 1])
+                time.sleep(0.1)
+            conn.sendall(b"" if headers else head)
             for _ in range(100):
                 if stop.is_set():
                     break
@@ -302,7 +310,7 @@ def drip_probe(app, db, chunked: bool) -> tuple[bool, str]:
             conn.close()
 
     threading.Thread(target=serve, daemon=True).start()
-    source = make_source(db.session, f"drip-{int(chunked)}", kind="rss")
+    source = make_source(db.session, f"drip-{int(chunked)}{int(headers)}", kind="rss")
     source.config = {"url": f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml", "timeout_total": 2}
     db.session.commit()
     started = time.monotonic()

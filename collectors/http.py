@@ -7,6 +7,8 @@ holds the scheduler's worker for longer than `total` seconds.
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Mapping
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from collectors.base import CollectorError, RateLimited
 from collectors.redact import redact, secret_values
@@ -73,13 +76,25 @@ def _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_s
     max_bytes = int(config.get("max_bytes", MAX_BYTES))
     session = requests.Session()
     session.max_redirects = MAX_REDIRECTS
+    sockets = _Sockets()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _DeadlineAdapter(sockets))
+    # A server dripping its headers is cut by this timer; the body's reads watch the deadline too.
+    timer = threading.Timer(total, sockets.cut_all)
+    timer.daemon = True
     started = time.monotonic()
+    timer.start()
     try:
         with session.request(method, url, params=params, data=data, stream=True, timeout=timeout,
                              headers={"User-Agent": USER_AGENT, **(headers or {})}) as resp:
-            body = _read_body(resp, started + total, timeout[1], max_bytes, url, total)
+            body = _read_body(resp, started + total, timeout[1], max_bytes, url, total, sockets)
             fetched = Fetched(resp.status_code, resp.url, resp.headers, body)
+    except requests.exceptions.RequestException:
+        if sockets.cut:
+            raise CollectorError(_too_slow(total, url)) from None
+        raise
     finally:
+        timer.cancel()
         session.close()
     if fetched.status in rate_limit_statuses:
         wait = _retry_after(fetched.headers)
@@ -90,13 +105,68 @@ def _fetch(url, method, params, data, headers, config, rate_limit_statuses, ok_s
     return fetched
 
 
+class _Sockets:
+    """The sockets one fetch opened, so that its deadline timer can shut them all, whatever they
+    are waiting for (a connection, headers, the body)."""
+
+    def __init__(self):
+        self.open: list[socket.socket] = []
+        self.cut = False
+        self._lock = threading.Lock()
+
+    def add(self, sock) -> None:
+        with self._lock:
+            self.open.append(sock)
+            if self.cut:
+                _shut(sock)
+
+    def cut_all(self) -> None:
+        with self._lock:
+            self.cut = True
+            for sock in self.open:
+                _shut(sock)
+
+
+def _shut(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # a blocked recv returns at once; close stays with urllib3
+    except OSError:
+        pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections report their sockets to `sockets` once connected."""
+
+    def __init__(self, sockets: _Sockets):
+        self.sockets = sockets
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        sockets = self.sockets
+
+        def tracked(pool_cls):
+            class Connection(pool_cls.ConnectionCls):
+                def connect(self):
+                    super().connect()
+                    sockets.add(self.sock)
+            return type(pool_cls.__name__, (pool_cls,), {"ConnectionCls": Connection})
+
+        self.poolmanager.pool_classes_by_scheme = {
+            scheme: tracked(cls) for scheme, cls in self.poolmanager.pool_classes_by_scheme.items()}
+
+
+def _too_slow(total: float, url: str) -> str:
+    return f"下载超过 {total:g} 秒仍未完成，已中止（服务器过慢，请稍后重试或联系对方）：{_host(url)}"
+
+
 def _read_body(resp: requests.Response, deadline: float, read_timeout: float, max_bytes: int, url: str,
-               total: float) -> bytes:
+               total: float, sockets: _Sockets) -> bytes:
     """The body, read in what the socket has (read1, at most READ_SIZE) with the socket's timeout
     set to the time left before `deadline`: a server dripping one byte every half second without a
     Content-Length is cut at the deadline. (iter_content(64 KiB) waited for 64 KiB or the end, so the
     deadline was never looked at: 84-221 s for a 30-second limit.)"""
-    too_slow = f"下载超过 {total:g} 秒仍未完成，已中止（服务器过慢，请稍后重试或联系对方）：{_host(url)}"
+    too_slow = _too_slow(total, url)
     raw, sock = resp.raw, _socket(resp)
     chunks, size = [], 0
     while True:
@@ -108,7 +178,7 @@ def _read_body(resp: requests.Response, deadline: float, read_timeout: float, ma
         try:
             chunk = raw.read1(READ_SIZE)
         except urllib3.exceptions.ReadTimeoutError:
-            if time.monotonic() >= deadline - 0.05:
+            if sockets.cut or time.monotonic() >= deadline - 0.05:
                 raise CollectorError(too_slow) from None
             raise requests.exceptions.ReadTimeout(f"read timed out after {read_timeout:g} s") from None
         except urllib3.exceptions.DecodeError as exc:
@@ -118,6 +188,8 @@ def _read_body(resp: requests.Response, deadline: float, read_timeout: float, ma
         except urllib3.exceptions.ProtocolError as exc:
             raise requests.exceptions.ChunkedEncodingError(exc) from None
         if not chunk:
+            if sockets.cut:  # the end the deadline timer made, not the server's: not a whole body
+                raise CollectorError(too_slow)
             return b"".join(chunks)
         size += len(chunk)
         if size > max_bytes:

@@ -141,7 +141,10 @@ def _quote_left_open(lines: list[str]) -> bool:
 
 
 def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
-    for n, line in enumerate(text.splitlines(), start=1):
+    # Lines end at \n only: str.splitlines() also splits at U+2028, U+0085 and \x1c, which JSON
+    # writers leave raw inside strings, and cut a good line in two bad ones.
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:

@@ -23,8 +23,9 @@ class DrippingServer:
     """Answers every request with headers at once, then one body byte every `every` seconds for
     `seconds`, with no Content-Length (or chunked), like the slow sources seen in the field."""
 
-    def __init__(self, every: float = 0.1, seconds: float = 10.0, chunked: bool = False):
-        self.every, self.seconds, self.chunked = every, seconds, chunked
+    def __init__(self, every: float = 0.1, seconds: float = 10.0, chunked: bool = False,
+                 drip_headers: bool = False):
+        self.every, self.seconds, self.chunked, self.drip_headers = every, seconds, chunked, drip_headers
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.stop = threading.Event()
@@ -48,7 +49,15 @@ class DrippingServer:
             conn.recv(65536)
             head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
             head += b"Transfer-Encoding: chunked\r\n\r\n" if self.chunked else b"Connection: close\r\n\r\n"
-            conn.sendall(head)
+            if self.drip_headers:  # the status line and headers themselves, a byte at a time
+                head += b"".join(b"X-Padding-%d: %s\r\n" % (i, b"p" * 40) for i in range(20))
+                for i in range(len(head)):
+                    if self.stop.is_set():
+                        return
+                    conn.sendall(head[i:i + 1])
+                    time.sleep(self.every)
+            else:
+                conn.sendall(head)
             body = FEED_HEAD + "积".encode() * 1000
             end = time.monotonic() + self.seconds
             for i in range(len(body)):
@@ -82,6 +91,18 @@ def test_a_dripping_body_is_cut_at_the_total_deadline(dripping):
     assert 1.4 <= elapsed < 2.5, elapsed
     assert "下载超过 1.5 秒" in str(caught.value) and "127.0.0.1" in str(caught.value)
     assert "无响应" not in str(caught.value)  # it did answer, too slowly: the words say which
+
+
+def test_dripping_headers_are_cut_at_the_total_deadline():
+    server = DrippingServer(every=0.05, drip_headers=True)
+    try:
+        started = time.monotonic()
+        with pytest.raises(CollectorError) as caught:
+            fetch(server.url, config={"timeout_total": 1.5})
+        assert time.monotonic() - started < 2.5
+        assert "下载超过 1.5 秒" in str(caught.value)
+    finally:
+        server.close()
 
 
 def test_the_default_deadline_is_thirty_seconds_in_the_words():

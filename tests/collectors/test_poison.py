@@ -198,3 +198,14 @@ def test_csv_a_real_multiline_field_is_kept(runner, session, tmp_path):
     assert "新增 2 条" in result.output and "拒收 0 条" in result.output, result.output
     post = session.execute(select(Post).where(Post.external_id == "M1")).scalar_one()
     assert post.raw_text == "第一行\n第二行，隧道积水"
+
+
+def test_jsonl_a_raw_line_separator_inside_a_string_is_not_a_new_line(runner, session, tmp_path):
+    """U+2028, U+0085 and \\x1c are legal raw inside JSON strings; str.splitlines() cut there."""
+    path = tmp_path / "separators.jsonl"
+    lines = [json.dumps({"id": f"S{i}", "text": f"隧道积水{sep}车辆熄火"}, ensure_ascii=False)
+             for i, sep in enumerate(["\u2028", "\u2029", "\x85", "\x1c", "\x0c"])]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(path), "--rejected", str(tmp_path / "r.csv")])
+    assert "共 5 行" in result.output and "新增 5 条" in result.output and "拒收 0 条" in result.output, result.output
+    assert count(session) == 5

@@ -8,7 +8,8 @@ A timestamp more than five minutes away from our clock is refused, so a captured
 replayed later; inside the window a resent item is answered "duplicate" and stored once.
 The body is one item or a batch ({"items": [...]} or a list), each item like an import line
 (id, text, created_at, author, author_followers, url, reposts, comments, likes). The answer lists
-every item as accepted, duplicate or rejected with the reason. `GET /api/v1/openapi.json` describes
+every item as accepted, duplicate or rejected with the reason: a bad value (a NUL, a count beyond
+the column, Infinity, a 200,000-deep array) is refused for its item alone, never for the batch. `GET /api/v1/openapi.json` describes
 all this for the people who write the sender (openapi.json beside this file), and the read API
 (read.py) beside it; a personal API token is refused here, as a source's token is there.
 """
