@@ -73,6 +73,7 @@ def test_spokesperson_answers_a_leaders_instruction(live_server, browser, width,
         page.click("a.bell")
     entry = page.locator(".notifications li.unread", has_text="领导批示")
     expect(entry).to_contain_text("请水利局今晚答复网民")
+    _shoot(page, f"notifications-{width}.png")
     with page.expect_navigation():
         entry.locator("a").click()
     assert page.url.endswith(f"/cases/{case_id}")
@@ -92,6 +93,7 @@ def test_spokesperson_answers_a_leaders_instruction(live_server, browser, width,
     expect(page.locator("h1")).to_contain_text("确认发布回复")
     expect(page.locator(".preview")).to_contain_text("以评论回复网友原帖")
     expect(page.locator("blockquote.exact")).to_contain_text(REPLY)
+    _shoot(page, f"preview-{width}.png")
     with app.app_context():
         from opinion.models import db
         assert db.session.execute(select(Reply.status)).scalar_one() == "draft"  # not public yet
