@@ -118,6 +118,7 @@ def import_file(app, path: str, source_code: str = "import", fmt: str = "auto",
         bar.update(len(pending))
         pending.clear()
 
+    chars = 0
     try:
         for n, row in rows:
             summary.lines += 1
@@ -130,9 +131,14 @@ def import_file(app, path: str, source_code: str = "import", fmt: str = "auto",
             if post.external_id in pending:  # the same id twice in one batch: the first is kept
                 summary.report.duplicate.append(post.external_id)
                 continue
+            if pending and chars + len(post.text) > BATCH_CHARS:  # long rows: see BATCH_CHARS
+                flush()
+                chars = 0
             pending[post.external_id] = (post, n, row)
+            chars += len(post.text)
             if len(pending) >= batch:
                 flush()
+                chars = 0
         if pending:
             flush()
     finally:

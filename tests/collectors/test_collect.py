@@ -14,7 +14,7 @@ from opinion.models import Post, Source, utcnow
 from opinion.pipeline import runs as collect_module
 from opinion.pipeline.runs import run_source
 from tests.collectors.fake_server import Reply, wait_for
-from tests.factories import make_source
+from tests.factories import login, make_source, make_user
 
 
 def rss_source(session, server, path="/feed.xml", code="rss", **config):
@@ -223,3 +223,18 @@ def test_batches_keep_order_and_give_an_oversized_item_a_batch_of_its_own():
     posts = [NormalisedPost(external_id=str(i), text="字" * n) for i, n in enumerate([10, 10, 100, 10, 10, 10])]
     got = [[p.external_id for p in b] for b in collect_module.batches(list(posts), size=2, chars=50)]
     assert got == [["0", "1"], ["2"], ["3", "4"], ["5"]]
+
+
+def test_an_undeclared_big5_feed_is_stored_readable_and_the_guess_is_on_the_source_page(
+        app, session, server, fixture_bytes, client):
+    server.routes["/feed.xml"] = Reply(200, fixture_bytes("big5_undeclared.xml"), {"Content-Type": "text/xml"})
+    source = rss_source(session, server)
+    line = run_source(app, source)
+    assert "新增 2" in line and "已按内容推测为 Big5（繁体中文）" in line
+    raw = session.execute(select(Post.raw_text).where(Post.external_id == "big5-u-1")).scalar_one()
+    assert raw.startswith("區政府回應南環路積水問題")
+    assert any("Big5" in w for w in source.state["last_run"]["warnings"])
+    make_user(session, "monitor1", "monitor", "center")
+    login(client, "monitor1")
+    page = client.get("/sources/").get_data(as_text=True)
+    assert "注意：订阅未声明编码，已按内容推测为 Big5（繁体中文）" in page

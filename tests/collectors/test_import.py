@@ -1,6 +1,7 @@
 """File import: Excel with a column map, the rejected-rows file, the summary."""
 import codecs
 import csv
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from opinion.models import Post
+from opinion.pipeline import runs
 
 
 def write_xlsx(path, rows):
@@ -84,3 +86,19 @@ def test_utf16_csv_with_a_bom_is_read_without_a_warning(runner, session, tmp_pat
     result = runner.invoke(args=["import", str(path)])
     assert "新增 1 条" in result.output and "注意" not in result.output
     assert session.execute(select(Post.text).where(Post.external_id == "u1")).scalar_one() == "中山路隧道積水半米深"
+
+
+def test_long_rows_are_imported_in_batches_bounded_by_their_text(app, session, tmp_path, monkeypatch):
+    article = "南环路排水管网改造期间夜间实施交通管制，请市民绕行。" * 120
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps({"id": f"long-{i}", "text": f"{i}{article}"}, ensure_ascii=False) + "\n"
+                            for i in range(120)), encoding="utf-8")
+    sizes, real_ingest = [], runs.ingest
+
+    def recording(session_, app_, source_, batch, now=None):
+        sizes.append(sum(len(p.text) for p in batch))
+        return real_ingest(session_, app_, source_, batch, now=now)
+    monkeypatch.setattr(runs, "ingest", recording)
+    summary = runs.import_file(app, str(path), rejected_path=str(tmp_path / "rejected.csv"))
+    assert len(summary.report.accepted) == 120 and len(sizes) >= 2
+    assert all(chars <= runs.BATCH_CHARS for chars in sizes), sizes
