@@ -26,7 +26,7 @@ from opinion.cases.lifecycle import close_finished
 from opinion.ingest.schedule import jitter_seconds
 from opinion.models import Source, db, utcnow
 from opinion.notify.delivery import deliver_pending
-from opinion.pipeline.batch import upkeep_topics
+from opinion.pipeline.batch import get_pipeline, upkeep_topics
 from opinion.pipeline.runs import collect_one
 from opinion.reports import scheduled
 from opinion.settings.district import District
@@ -293,6 +293,8 @@ def run_worker(app, say, threads: int = 2, stop: threading.Event | None = None) 
     try:
         while not stop.is_set():
             if ingest_worker is None and lock.try_acquire():
+                with app.app_context():
+                    get_pipeline(app)  # models, jieba and the open topics, before the first batch waits
                 ingest_worker = queue.worker(["ingest"], 1)
                 ingest_worker.start()
                 say(f"本 worker 负责入库队列（话题归并串行，{lock.describe()}）")
