@@ -253,7 +253,8 @@ def run_exclusively(app, say, stop: threading.Event | None = None) -> None:
     lock is held. Returns when `stop` is set; raises RuntimeError when the lock is lost (its
     database connection died), so a process manager restarts a process that then waits again."""
     stop = stop or threading.Event()
-    lock = SchedulerLock(db.engine, app.instance_path)
+    with app.app_context():  # `run` calls this in a thread of its own, outside any app context
+        lock = SchedulerLock(db.engine, app.instance_path)
     if not lock.try_acquire():
         say(f"另一个调度进程持有调度锁（{lock.describe()}），本进程待命，它停止后一分钟内接替")
         if not lock.wait(stop=stop.is_set):
@@ -269,10 +270,10 @@ def run_exclusively(app, say, stop: threading.Event | None = None) -> None:
         lock.release()
 
 
-def run_in_background(app, say) -> threading.Thread:
+def run_in_background(app, say, stop: threading.Event | None = None) -> threading.Thread:
     """For `run` (web and scheduler in one process): the scheduler part waits for the lock in a
     thread, so a second `run` serves the web at once and takes over the timers when the first stops."""
-    thread = threading.Thread(target=run_exclusively, args=(app, say), daemon=True, name="scheduler-lock")
+    thread = threading.Thread(target=run_exclusively, args=(app, say, stop), daemon=True, name="scheduler-lock")
     thread.start()
     return thread
 
@@ -288,7 +289,8 @@ def run_worker(app, say, threads: int = 2, stop: threading.Event | None = None) 
     parallel = queue.worker(sorted({q for _, q in TASKS.values()} - {"ingest"}), threads)
     parallel.start()
     say(f"worker 已启动（进程号 {os.getpid()}，{threads} 个线程），队列：采集、报告、通知、模型训练")
-    lock = SchedulerLock(db.engine, app.instance_path, name="ingest", key=INGEST_KEY)
+    with app.app_context():
+        lock = SchedulerLock(db.engine, app.instance_path, name="ingest", key=INGEST_KEY)
     ingest_worker = None
     try:
         while not stop.is_set():
