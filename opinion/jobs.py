@@ -27,7 +27,7 @@ from opinion.ingest.schedule import jitter_seconds
 from opinion.models import Source, db, utcnow
 from opinion.notify import webhooks
 from opinion.notify.delivery import deliver_pending
-from opinion.pipeline.batch import upkeep_topics
+from opinion.pipeline.batch import get_pipeline, upkeep_topics
 from opinion.pipeline.runs import collect_one
 from opinion.reports import scheduled
 from opinion.settings.district import District
@@ -262,7 +262,8 @@ def run_exclusively(app, say, stop: threading.Event | None = None) -> None:
     lock is held. Returns when `stop` is set; raises RuntimeError when the lock is lost (its
     database connection died), so a process manager restarts a process that then waits again."""
     stop = stop or threading.Event()
-    lock = SchedulerLock(db.engine, app.instance_path)
+    with app.app_context():  # `run` calls this in a thread of its own, outside any app context
+        lock = SchedulerLock(db.engine, app.instance_path)
     if not lock.try_acquire():
         say(f"另一个调度进程持有调度锁（{lock.describe()}），本进程待命，它停止后一分钟内接替")
         if not lock.wait(stop=stop.is_set):
@@ -278,10 +279,10 @@ def run_exclusively(app, say, stop: threading.Event | None = None) -> None:
         lock.release()
 
 
-def run_in_background(app, say) -> threading.Thread:
+def run_in_background(app, say, stop: threading.Event | None = None) -> threading.Thread:
     """For `run` (web and scheduler in one process): the scheduler part waits for the lock in a
     thread, so a second `run` serves the web at once and takes over the timers when the first stops."""
-    thread = threading.Thread(target=run_exclusively, args=(app, say), daemon=True, name="scheduler-lock")
+    thread = threading.Thread(target=run_exclusively, args=(app, say, stop), daemon=True, name="scheduler-lock")
     thread.start()
     return thread
 
@@ -297,11 +298,14 @@ def run_worker(app, say, threads: int = 2, stop: threading.Event | None = None) 
     parallel = queue.worker(sorted({q for _, q in TASKS.values()} - {"ingest"}), threads)
     parallel.start()
     say(f"worker 已启动（进程号 {os.getpid()}，{threads} 个线程），队列：采集、报告、通知、模型训练")
-    lock = SchedulerLock(db.engine, app.instance_path, name="ingest", key=INGEST_KEY)
+    with app.app_context():
+        lock = SchedulerLock(db.engine, app.instance_path, name="ingest", key=INGEST_KEY)
     ingest_worker = None
     try:
         while not stop.is_set():
             if ingest_worker is None and lock.try_acquire():
+                with app.app_context():
+                    get_pipeline(app)  # models, jieba and the open topics, before the first batch waits
                 ingest_worker = queue.worker(["ingest"], 1)
                 ingest_worker.start()
                 say(f"本 worker 负责入库队列（话题归并串行，{lock.describe()}）")

@@ -152,3 +152,29 @@ def test_two_scheduler_processes_one_acts_the_other_takes_over_after_sigkill(app
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
+
+
+def test_run_takes_the_lock_in_a_thread_of_its_own_and_a_second_run_waits(app):
+    """`python -m opinion run`: the scheduler part runs in a thread, outside the app context."""
+    from opinion.jobs import run_in_background
+    lines, stop = [], threading.Event()
+    first = second = None
+    first = run_in_background(app, lines.append, stop)
+    try:
+        start = time.monotonic()
+        while not any("已取得调度锁" in line for line in lines):
+            assert first.is_alive() and time.monotonic() - start < 30, lines
+            time.sleep(0.1)
+        second_lines = []
+        second = run_in_background(app, second_lines.append, stop)
+        start = time.monotonic()
+        while not second_lines:
+            assert second.is_alive() and time.monotonic() - start < 30
+            time.sleep(0.1)
+        assert "待命" in second_lines[0]
+    finally:
+        stop.set()
+        for thread in (first, second):
+            if thread is not None:
+                thread.join(20)
+    assert not first.is_alive() and not second.is_alive()
