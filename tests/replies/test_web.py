@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select
 
+from opinion.cases.public import with_lookup_line
 from opinion.models import Reply, ReplyTemplate
 from tests.factories import PASSWORD, login, make_user
 from tests.replies.test_services import GOOD, LINK
@@ -97,7 +98,8 @@ def test_a_reply_too_long_for_the_channel_offers_split_or_a_short_reply_with_lin
                        data={"text": LONG, "action": "send", "split": "1", "preview_ok": "1"})
     assert "回复已发布" in done.get_data(as_text=True)
     assert [len(text) <= 140 for _, text in fake_channel.SENT] == [True, True]
-    assert "".join(t.split("）", 1)[1] for _, t in fake_channel.SENT) == LONG
+    # the parts, numbered, carry the whole reply and then the case's lookup code (查询码) once
+    assert "".join(t.split("）", 1)[1] for _, t in fake_channel.SENT) == with_lookup_line(LONG, case)
 
 
 def test_a_second_person_sees_who_holds_the_lock(app, session, case):
