@@ -285,10 +285,14 @@ def _special(doc, document) -> None:
                [3.2, 3, 9.3])
     else:
         _para(doc, "责任单位尚未公开回应。", indent=True)
-    _heading(doc, 6, "尚待解决的问题")
+    for number, title, text in ((6, "研判意见", f.get("assessment")), (7, "处置建议", f.get("recommendation"))):
+        _heading(doc, number, title)
+        for line in [t for t in (text or "").splitlines() if t.strip()] or [f"（监测中心尚未填写{title}）"]:
+            _para(doc, line, indent=True)
+    _heading(doc, 8, "尚待解决的问题")
     for i, q in enumerate(f["questions"] or ["暂无。"], 1):
         _para(doc, f"{i}. {q}")
-    _heading(doc, 7, "领导批示")
+    _heading(doc, 9, "领导批示")
     for i in f["instructions"]:
         _para(doc, f"{i['author']}（{_time(i['at'])}，工单 #{i['case_id']}）：{i['text']}")
     box = doc.add_table(rows=1, cols=1)
