@@ -30,3 +30,15 @@ def test_burst_alerts_compare_with_the_usual_in_words():
     assert _times_usual(30, 5.0) == "是平时的 6 倍（平时约 5 条）"
     assert _times_usual(15, 10.0) == "比平时多 50%（平时约 10 条）"
     assert "p=" not in _times_usual(30, 5.0)
+
+
+def test_overdue_spans_read_in_days():
+    from opinion.reports.docx import _span
+    assert _span(460.0) == "19 天" and _span(5.5) == "5.5 小时" and _span(None) == "—"
+
+
+def test_the_report_page_says_days_for_a_long_overdue_case(client, session, week_data):
+    from tests.factories import login
+    login(client, "leader")
+    html = client.get(f"/leader/reports/view?kind=weekly&week={WEEK}").get_data(as_text=True)
+    assert " 天</td>" in html and "小时</td>" not in html.split("超期未办结工单")[1].split("</table>")[0]
