@@ -41,6 +41,7 @@ REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "special": "�
 
 # The audit log: what each recorded action is called.
 ACTION_NAMES = {
+    "report.notes_saved": "填写专报研判意见与处置建议",
     # cases
     "case.opened": "立案", "case.acknowledged": "签收", "case.replied": "回复", "case.resolved": "办结",
     "case.reminded": "电子催办", "case.escalated": "升级督办", "case.priority_raised": "提高优先级",

@@ -143,7 +143,7 @@ def test_seed_demo_fills_every_role_and_is_idempotent(runner, session):
     assert "demo2026" in first.output and "leader" in first.output
     posts = session.execute(select(func.count()).select_from(Post)).scalar()
     cases = session.execute(select(func.count()).select_from(Case)).scalar()
-    assert posts == 150 and cases >= 10
+    assert posts == 150 + 3 and cases >= 10  # and a post of today for each named spokesperson
     roles = set(session.execute(select(User.role)).scalars())
     assert roles == {"admin", "leader", "monitor", "spokesperson"}
     replied = session.execute(select(func.count()).select_from(Case).where(Case.first_response_at.is_not(None))).scalar()

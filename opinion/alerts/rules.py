@@ -44,6 +44,17 @@ def _span(delta) -> str:
     return f"{round(minutes / 60, 1):g} 小时" if minutes >= 60 else f"{round(minutes):g} 分钟"
 
 
+def _times_usual(count: int, expected: float) -> str:
+    """The comparison in words a leader reads ("是平时的 6 倍"), not a test statistic; the p-value
+    stays in the alert's details for whoever audits the rule."""
+    if expected < 0.5:
+        return "平时几乎没有相关信息"
+    ratio = count / expected
+    if ratio >= 2:
+        return f"是平时的 {ratio:.0f} 倍（平时约 {expected:.0f} 条）"
+    return f"比平时多 {ratio - 1:.0%}（平时约 {expected:.0f} 条）"
+
+
 def _snippet(text: str, n: int = 40) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[:n] + "…"
@@ -186,7 +197,7 @@ def _surge(topic: Topic, posts, rule: dict, now: datetime) -> list[Finding]:
         return []
     return [Finding("negative_surge", f"negative_surge:topic:{topic.id}", rule["severity"],
                     f"{_topic_name(topic)}负面激增：近 {_span(rule['window'])} 负面 {negative[-1]} 条"
-                    f"（占 {share:.0%}），此前平均 {test.expected:.1f} 条",
+                    f"（占 {share:.0%}），{_times_usual(negative[-1], test.expected)}",
                     post_ids=ids[:MAX_POST_LINKS], topic_id=topic.id,
                     details={"negative": negative[-1], "share": round(share, 3),
                              "expected": round(test.expected, 2), "p_value": test.p_value})]
@@ -199,7 +210,7 @@ def _burst(topic: Topic, posts, rule: dict, now: datetime) -> list[Finding]:
         return []
     return [Finding("volume_burst", f"volume_burst:topic:{topic.id}", rule["severity"],
                     f"{_topic_name(topic)}声量突增：近 {_span(rule['window'])} {counts[-1]} 条，"
-                    f"此前平均 {test.expected:.1f} 条（泊松检验 p={test.p_value:.1e}）",
+                    f"{_times_usual(counts[-1], test.expected)}",
                     post_ids=ids[:MAX_POST_LINKS], topic_id=topic.id,
                     details={"count": counts[-1], "expected": round(test.expected, 2), "p_value": test.p_value})]
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from opinion.models.base import UTCDateTime, db
 
-__all__ = ["Report"]
+__all__ = ["Report", "SpecialReportNote"]
 
 
 class Report(db.Model):
@@ -34,3 +34,17 @@ class Report(db.Model):
     trigger: Mapped[str] = mapped_column(String(16), default="manual")  # manual | schedule | ladder
     generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     generated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SpecialReportNote(db.Model):
+    """What the analyst writes into a 专报 before it goes to leaders: 研判意见 (the assessment) and
+    处置建议 (the recommended handling). One per subject (`case-12` or `topic-7`, the report's key);
+    the rest of the report is computed from the records each time it is made."""
+
+    __tablename__ = "special_report_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # case-12 | topic-7
+    assessment: Mapped[str] = mapped_column(Text, default="")
+    recommendation: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

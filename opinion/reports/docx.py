@@ -172,6 +172,13 @@ def _hours(value) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _span(hours) -> str:
+    """An overdue span as a reader counts it: "19 天" past two days, else hours."""
+    if hours is None:
+        return "—"
+    return f"{hours / 24:.0f} 天" if hours >= 48 else f"{hours:.1f} 小时"
+
+
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
 
@@ -248,9 +255,9 @@ def _periodic(doc, document) -> None:
 
     _heading(doc, 5, "超期未办结工单")
     if f["overdue"]:
-        _table(doc, ["工单", "责任单位", "优先级", "已超时限", "超时\n（小时）", "督办级别"],
+        _table(doc, ["工单", "责任单位", "优先级", "已超时限", "已超时", "督办级别"],
                [[f"#{o['id']} {o['title']}", o["unit"], PRIORITY_NAMES.get(o["priority"], o["priority"]),
-                 o["missed"], _hours(o["overdue_hours"]), LEVEL_NAMES.get(o["level"], "未升级")]
+                 o["missed"], _span(o["overdue_hours"]), LEVEL_NAMES.get(o["level"], "未升级")]
                 for o in f["overdue"][:30]], [4.6, 3, 1.4, 2.4, 2.2, 2], figures_from=4)
     else:
         _para(doc, "截至报告生成时，无超期未办结工单。", indent=True)
@@ -285,10 +292,14 @@ def _special(doc, document) -> None:
                [3.2, 3, 9.3])
     else:
         _para(doc, "责任单位尚未公开回应。", indent=True)
-    _heading(doc, 6, "尚待解决的问题")
+    for number, title, text in ((6, "研判意见", f.get("assessment")), (7, "处置建议", f.get("recommendation"))):
+        _heading(doc, number, title)
+        for line in [t for t in (text or "").splitlines() if t.strip()] or [f"（监测中心尚未填写{title}）"]:
+            _para(doc, line, indent=True)
+    _heading(doc, 8, "尚待解决的问题")
     for i, q in enumerate(f["questions"] or ["暂无。"], 1):
         _para(doc, f"{i}. {q}")
-    _heading(doc, 7, "领导批示")
+    _heading(doc, 9, "领导批示")
     for i in f["instructions"]:
         _para(doc, f"{i['author']}（{_time(i['at'])}，工单 #{i['case_id']}）：{i['text']}")
     box = doc.add_table(rows=1, cols=1)

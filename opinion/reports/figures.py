@@ -6,6 +6,7 @@ headline counts come from opinion.stats.period_stats, so a report never disagree
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -147,13 +148,34 @@ def _is(condition):
     return when((condition, 1), else_=0)
 
 
+REPRESENTATIVE_CANDIDATES = 30
+_REPOST_CHAIN = re.compile(r"//\s*@|^\s*(转发微博|轉發微博|repost)", re.IGNORECASE)
+
+
+def substantive(text: str) -> bool:
+    """An original post that says something: not a repost chain ("顶！//@网友87175:顶！"), not a
+    cheer or a few characters, not one character over and over."""
+    text = (text or "").strip()
+    if _REPOST_CHAIN.search(text):
+        return False
+    han = re.findall(r"[\u4e00-\u9fff]", text)
+    return len(han) >= 12 and len(set(han)) >= 8
+
+
 def representative_post(session, topic_id: int, where) -> dict | None:
-    """The most shared and discussed post of the topic in the period (the earliest on a tie)."""
+    """The most shared and discussed original, substantive post of the topic in the period (the
+    earliest on a tie); a leader reads it as what people said, so repost chains and cheers are
+    passed over (the most substantive post stands in when every one is such)."""
     reach = Post.reposts + Post.comments + Post.likes
-    post = session.execute(select(Post).where(where, Post.topic_id == topic_id,
-                                              Post.duplicate_of_id.is_(None))
-                           .order_by(reach.desc(), Post.created_at, Post.id).limit(1)).scalar()
-    return post_summary(post) if post else None
+    posts = session.execute(select(Post).where(where, Post.topic_id == topic_id, Post.duplicate_of_id.is_(None))
+                            .order_by(reach.desc(), Post.created_at, Post.id)
+                            .limit(REPRESENTATIVE_CANDIDATES)).scalars().all()
+    if not posts:
+        return None
+    post = next((p for p in posts if substantive(p.text or p.raw_text)), None)
+    if post is None:
+        post = max(posts, key=lambda p: len(set(p.text or p.raw_text or "")))
+    return post_summary(post)
 
 
 def post_summary(post: Post) -> dict:

@@ -13,7 +13,18 @@ from sqlalchemy import func, select
 
 from opinion.errors import ReportError
 from opinion.labels import ACTION_NAMES, LEVEL_NAMES
-from opinion.models import OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Instruction, Post, Topic, Unit, utcnow
+from opinion.models import (
+    OPEN_CASE_STATUSES,
+    Alert,
+    AuditEvent,
+    Case,
+    Instruction,
+    Post,
+    SpecialReportNote,
+    Topic,
+    Unit,
+    utcnow,
+)
 from opinion.reports.figures import case_summary, post_summary, share
 from opinion.settings.district import District
 
@@ -43,8 +54,12 @@ def special_figures(session, district: District, *, case_id: int | None = None,
     polarity = Counter(p.polarity for p in posts if p.polarity)
     centre = session.execute(select(Unit.name).where(Unit.code == district.monitoring_centre)).scalar()
     reach = lambda p: (p.reposts or 0) + (p.comments or 0) + (p.likes or 0)  # noqa: E731
+    note = session.execute(select(SpecialReportNote).where(SpecialReportNote.key == (
+        f"case-{case_id}" if case_id is not None else f"topic-{topic_id}"))).scalar_one_or_none()
     return {
         "subject": "case" if case_id is not None else "topic",
+        # the analyst's words (opinion.models.SpecialReportNote), empty until written
+        "assessment": note.assessment if note else "", "recommendation": note.recommendation if note else "",
         "title": (cases[0].title if case_id is not None else topic.label) or "未命名话题",
         "topic": topic, "cases": [case_summary(c) for c in cases],
         "case_ids": [c.id for c in cases], "district": district.name, "issuer": centre or district.name,

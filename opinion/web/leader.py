@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
+from opinion import audit
 from opinion.cases.queries import backlog_by_unit
 from opinion.errors import OpinionError, ReportError
 from opinion.labels import EMOTION_NAMES, LEVEL_NAMES, REPORT_KINDS
-from opinion.models import Report, db, utcnow
+from opinion.models import Report, SpecialReportNote, db, utcnow
 from opinion.reports import archive, periods
 from opinion.reports.document import MEDIA_TYPES, periodic_document, special_document
 from opinion.reports.figures import period_figures
@@ -97,8 +99,48 @@ def view():
     except OpinionError as exc:
         flash(str(exc), "error")
         return redirect(url_for("leader.reports"))
-    toolbar = render_template("reports/_toolbar.html", args=request.args)
+    note_form = None
+    if document.kind == "special" and current_user.role in NOTE_WRITERS:
+        note_form = {"key": document.period, "assessment": document.figures.get("assessment", ""),
+                     "recommendation": document.figures.get("recommendation", "")}
+    toolbar = render_template("reports/_toolbar.html", args=request.args, note_form=note_form)
     return render_html(document, standalone=False, toolbar=toolbar)
+
+
+NOTE_WRITERS = ("monitor", "admin")
+NOTE_LIMIT = 2000
+
+
+@bp.route("/reports/special/notes", methods=["POST"])
+@roles_required(*NOTE_WRITERS)
+def special_notes():
+    """The analyst's 研判意见 and 处置建议 on a 专报, kept for every later rendering of it."""
+    form = request.form
+    key = form.get("key", "")
+    kind, _, number = key.partition("-")
+    if kind not in ("case", "topic") or not number.isdigit():
+        abort(400, "专报编号无法识别，请从专报页面重新打开后再保存")
+    back = url_for("leader.view", kind="special", **{kind: number})
+    texts = {field: form.get(field, "").strip() for field in ("assessment", "recommendation")}
+    for field, words in (("assessment", "研判意见"), ("recommendation", "处置建议")):
+        if len(texts[field]) > NOTE_LIMIT:
+            flash(f"{words}过长（{len(texts[field])} 字，最多 {NOTE_LIMIT} 字），未保存；请精简后再保存", "error")
+            return redirect(back)
+
+    def save():
+        note = db.session.execute(select(SpecialReportNote).where(SpecialReportNote.key == key)).scalar_one_or_none()
+        before = {"assessment": note.assessment, "recommendation": note.recommendation} if note else None
+        if note is None:
+            note = SpecialReportNote(key=key)
+            db.session.add(note)
+        note.assessment, note.recommendation = texts["assessment"], texts["recommendation"]
+        note.updated_by_id, note.updated_at = current_user.id, utcnow()
+        db.session.flush()
+        audit.record(db.session, "report.notes_saved", "report", None, actor=current_user, before=before,
+                     after=texts, reason=f"专报 {key}")
+    if commit_or_flash(save):
+        flash("研判意见与处置建议已保存，已写入专报", "info")
+    return redirect(back)
 
 
 @bp.route("/reports/generate", methods=["POST"])

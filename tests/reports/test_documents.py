@@ -89,7 +89,7 @@ def test_special_report_on_a_case_shows_the_instruction_and_the_case_link(runner
     _report(runner, "special", "--case", str(week_data.c3.id), "--out", str(out))
     text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
     assert "关于“城南养老院护工打骂老人”的舆情专报" in text
-    assert "七、领导批示" in text and "请区民政局三日内办结并公开回应。" in text
+    assert "九、领导批示" in text and "请区民政局三日内办结并公开回应。" in text
     assert f"/cases/{week_data.c3.id}" in text
     assert "尚未办结，已超时" in text
 

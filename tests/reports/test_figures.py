@@ -62,7 +62,7 @@ def test_a_day_is_a_beijing_calendar_day(app, session, district, week_data):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("2026-47", "应写成 “2026-W47”"), ("2026-W54", "2026 年没有第 54 周"), ("", "ISO 周")])
+    ("2026-47", "“第49周”"), ("2026-W54", "2026 年没有第 54 周"), ("", "周选择器")])
 def test_bad_weeks_are_refused_with_a_message(text, message):
     with pytest.raises(ReportError, match=message):
         periods.week_period(text)
