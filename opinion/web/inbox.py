@@ -33,4 +33,5 @@ def index():
     return render_template("inbox.html", rows=rows, counts=inbox_counts(db.session, current_user, now), now=now,
                            filters=filters, page=page, awaiting=awaiting_approval(db.session, [c.id for c, _ in rows]),
                            pages=max((total + PAGE - 1) // PAGE, 1), total=total, STATUS_FILTERS=STATUS_FILTERS,
-                           query_args={k: v for k, v in args.items() if k != "page"})
+                           query_args={k: v for k, v in args.items() if k != "page"},
+                           filters_args={k: v for k, v in args.items() if k in ("status", "priority", "overdue", "mine")})
