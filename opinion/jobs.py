@@ -116,6 +116,16 @@ def weekly_report(app, session, now=None) -> None:
     _made("weekly report", scheduled.weekly_due(session, now or utcnow()))
 
 
+@job("monthly report")
+def monthly_report(app, session, now=None) -> None:
+    _made("monthly report", scheduled.monthly_due(session, now or utcnow()))
+
+
+@job("quarterly report")
+def quarterly_report(app, session, now=None) -> None:
+    _made("quarterly report", scheduled.quarterly_due(session, now or utcnow()))
+
+
 @job("daily report")
 def daily_report(app, session, now=None) -> None:
     _made("daily report", scheduled.daily_due(session, now or utcnow()))
@@ -201,4 +211,10 @@ def add_report_jobs(scheduler, app, common: dict) -> None:
     late = {**common, "misfire_grace_time": 3600}
     scheduler.add_job(weekly_report, "cron", args=[app], id="weekly_report", **weekly, **late)
     scheduler.add_job(daily_report, "cron", args=[app], id="daily_report", **daily, **late)
+    # Monthly and quarterly reports after the daily brief on the 1st (Beijing time, as the others).
+    at = {k: v for k, v in daily.items() if k != "day_of_week"}
+    at["minute"] = (at["minute"] + 15) % 60
+    scheduler.add_job(monthly_report, "cron", args=[app], id="monthly_report", day=1, **at, **late)
+    scheduler.add_job(quarterly_report, "cron", args=[app], id="quarterly_report", month="1,4,7,10", day=1,
+                      **at, **late)
     scheduler.add_job(special_reports, "interval", minutes=5, args=[app], id="special_reports", **common)

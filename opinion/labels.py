@@ -35,7 +35,10 @@ SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重"}
 RULE_NAMES = {"sensitive_word": "敏感词命中", "negative_surge": "负面激增", "volume_burst": "声量突增",
               "influential_negative": "大V负面", "source_silent": "数据源静默", "case_overdue": "工单超时"}
 
-REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "special": "舆情专报"}
+REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "monthly": "舆情月报", "quarterly": "舆情季报",
+                "special": "舆情专报"}
+# A period's kind (opinion.reports.periods) -> the periodic report made for it.
+PERIOD_REPORTS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly"}
 
 # The audit log: what each recorded action is called.
 ACTION_NAMES = {

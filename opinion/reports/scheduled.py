@@ -1,5 +1,5 @@
 """What the scheduler makes for leaders: the daily brief each morning, the weekly summary on
-Monday morning, and a special report for every case the ladder takes to level 5 (专报批办).
+Monday morning, the monthly and quarterly reports on the 1st, and a special report for every case the ladder takes to level 5 (专报批办).
 
 Each function takes `now`, so a test (or a replay) decides what "this morning" is; making the
 same report twice replaces it in the archive instead of listing it twice.
@@ -40,6 +40,18 @@ def daily_due(session, now: datetime) -> Report:
     """The brief of the calendar day before `now` (run each morning)."""
     tz = current_app.config["TIMEZONE"]
     return generate_periodic(session, periods.last_complete("day", now, tz), trigger="schedule", now=now)
+
+
+def monthly_due(session, now: datetime) -> Report:
+    """The report of the calendar month before `now` (run on the 1st)."""
+    tz = current_app.config["TIMEZONE"]
+    return generate_periodic(session, periods.last_complete("month", now, tz), trigger="schedule", now=now)
+
+
+def quarterly_due(session, now: datetime) -> Report:
+    """The report of the quarter before `now` (run on the 1st of January, April, July, October)."""
+    tz = current_app.config["TIMEZONE"]
+    return generate_periodic(session, periods.last_complete("quarter", now, tz), trigger="schedule", now=now)
 
 
 def special_due(session, now: datetime) -> list[Report]:
