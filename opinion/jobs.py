@@ -106,34 +106,38 @@ def topic_upkeep(app, session) -> None:
         log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)
 
 
-def _made(what: str, made) -> None:
+def _made(what: str, made, app=None, session=None) -> None:
+    """Log what a report job made; with `app`, e-mail it to the admin's recipients for its kind."""
     for report in made if isinstance(made, list) else [made]:
         log.info("%s: #%s %s %s", what, report.id, report.title, report.status)
+        if app is not None:
+            scheduled.mail_to_recipients(session, app.extensions["district"], report,
+                                         app.config.get("PUBLIC_URL", ""), utcnow())
 
 
 @job("weekly report")
 def weekly_report(app, session, now=None) -> None:
-    _made("weekly report", scheduled.weekly_due(session, now or utcnow()))
+    _made("weekly report", scheduled.weekly_due(session, now or utcnow()), app, session)
 
 
 @job("monthly report")
 def monthly_report(app, session, now=None) -> None:
-    _made("monthly report", scheduled.monthly_due(session, now or utcnow()))
+    _made("monthly report", scheduled.monthly_due(session, now or utcnow()), app, session)
 
 
 @job("quarterly report")
 def quarterly_report(app, session, now=None) -> None:
-    _made("quarterly report", scheduled.quarterly_due(session, now or utcnow()))
+    _made("quarterly report", scheduled.quarterly_due(session, now or utcnow()), app, session)
 
 
 @job("daily report")
 def daily_report(app, session, now=None) -> None:
-    _made("daily report", scheduled.daily_due(session, now or utcnow()))
+    _made("daily report", scheduled.daily_due(session, now or utcnow()), app, session)
 
 
 @job("special reports")
 def special_reports(app, session, now=None) -> None:
-    _made("special reports", scheduled.special_due(session, now or utcnow()))
+    _made("special reports", scheduled.special_due(session, now or utcnow()), app, session)
 
 
 # --- collection: one job per pull source --------------------------------------------------------

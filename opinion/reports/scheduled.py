@@ -12,7 +12,9 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
+from opinion.labels import REPORT_KINDS
 from opinion.models import Case, Instruction, Report
+from opinion.notify import notify
 from opinion.reports import periods
 from opinion.reports.archive import generate_periodic, generate_special
 
@@ -66,3 +68,17 @@ def special_due(session, now: datetime) -> list[Report]:
                             .order_by(Report.case_id)).scalars().all()
     return [generate_special(session, case_id=case_id, trigger="ladder", now=now)
             for case_id in [*new, *stale]]
+
+
+def mail_to_recipients(session, district, report: Report, base_url: str, now: datetime) -> int:
+    """Queue an e-mail about a scheduled report to the addresses the admin set for its kind
+    (report_recipients); sent by the notification delivery job, retried like every e-mail."""
+    addresses = district.report_recipients.get(report.kind, [])
+    if not addresses or report.status == "failed":
+        return 0
+    link = f"{base_url.rstrip('/')}/leader/reports/{report.id}/html" if base_url else "系统“舆情报告”页面"
+    formats = "、".join(sorted((report.files or {}).keys())).upper() or "HTML"
+    notify(session, addresses, report.title,
+           f"{REPORT_KINDS.get(report.kind, '报告')}已生成：{report.title}。\n请登录后查看或下载（{formats}）：{link}",
+           channels=("email",), now=now)
+    return len(addresses)

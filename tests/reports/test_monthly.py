@@ -54,3 +54,26 @@ def test_a_leader_views_a_monthly_report_on_demand(client, week_data):  # noqa: 
     assert "2026年11月网络舆情月报" in html and "本月" in html
     html = client.get("/leader/reports/view?kind=quarterly&quarter=2026-Q4").get_data(as_text=True)
     assert "2026年第4季度网络舆情季报" in html
+
+
+def test_scheduled_reports_are_e_mailed_to_the_admins_recipients(app, client, session, week_data):  # noqa: F811
+    from opinion.models import Notification
+    from tests.factories import login, make_user
+    app.config["REPORT_FORMATS"] = ["html"]
+    app.config["PUBLIC_URL"] = "https://yq.example.gov.cn"
+    make_user(session, "root", "admin")
+    login(client, "root")
+    bad = client.post("/admin/config/report_recipients", data={"text": "monthly:\n  - 不是邮箱\n"})
+    assert "邮箱格式不正确" in bad.get_data(as_text=True)
+    saved = client.post("/admin/config/report_recipients", follow_redirects=True,
+                        data={"text": "monthly:\n  - boss@example.gov.cn\n  - office@example.gov.cn\n"})
+    assert "报告邮件订阅已保存" in saved.get_data(as_text=True)
+    jobs.monthly_report(app, now=at("2026-12-01 07:15"))
+    jobs.daily_report(app, now=at("2026-12-01 07:00"))  # nobody subscribed to the daily brief
+    session.expire_all()
+    mails = session.execute(select(Notification).where(Notification.channel == "email")
+                            .order_by(Notification.address)).scalars().all()
+    assert [m.address for m in mails] == ["boss@example.gov.cn", "office@example.gov.cn"]
+    report = session.execute(select(Report).where(Report.kind == "monthly")).scalar_one()
+    assert mails[0].subject == "舆情月报（2026年11月）" and mails[0].status == "pending"
+    assert f"https://yq.example.gov.cn/leader/reports/{report.id}/html" in mails[0].body
