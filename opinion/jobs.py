@@ -114,24 +114,38 @@ def topic_upkeep(app, session) -> None:
         log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)
 
 
-def _made(what: str, made) -> None:
+def _made(what: str, made, app=None, session=None) -> None:
+    """Log what a report job made; with `app`, e-mail it to the admin's recipients for its kind."""
     for report in made if isinstance(made, list) else [made]:
         log.info("%s: #%s %s %s", what, report.id, report.title, report.status)
+        if app is not None:
+            scheduled.mail_to_recipients(session, app.extensions["district"], report,
+                                         app.config.get("PUBLIC_URL", ""), utcnow())
 
 
 @job("weekly report")
 def weekly_report(app, session, now=None) -> None:
-    _made("weekly report", scheduled.weekly_due(session, now or utcnow()))
+    _made("weekly report", scheduled.weekly_due(session, now or utcnow()), app, session)
+
+
+@job("monthly report")
+def monthly_report(app, session, now=None) -> None:
+    _made("monthly report", scheduled.monthly_due(session, now or utcnow()), app, session)
+
+
+@job("quarterly report")
+def quarterly_report(app, session, now=None) -> None:
+    _made("quarterly report", scheduled.quarterly_due(session, now or utcnow()), app, session)
 
 
 @job("daily report")
 def daily_report(app, session, now=None) -> None:
-    _made("daily report", scheduled.daily_due(session, now or utcnow()))
+    _made("daily report", scheduled.daily_due(session, now or utcnow()), app, session)
 
 
 @job("special reports")
 def special_reports(app, session, now=None) -> None:
-    _made("special reports", scheduled.special_due(session, now or utcnow()))
+    _made("special reports", scheduled.special_due(session, now or utcnow()), app, session)
 
 
 # --- collection: one job per pull source --------------------------------------------------------
@@ -194,6 +208,8 @@ TASKS = {
     "ingest_batch": (_ingest_task, "ingest"),
     "daily_report": (daily_report.task, "reports"),
     "weekly_report": (weekly_report.task, "reports"),
+    "monthly_report": (monthly_report.task, "reports"),
+    "quarterly_report": (quarterly_report.task, "reports"),
     "special_reports": (special_reports.task, "reports"),
     "deliver_notifications": (deliver_notifications.task, "notify"),
     "retrain_routing": (retrain_routing.task, "retrain"),
@@ -254,6 +270,12 @@ def add_report_jobs(scheduler, app, common: dict) -> None:
     late = {**common, "misfire_grace_time": 3600}
     scheduler.add_job(_dispatch, "cron", args=[app, "weekly_report"], id="weekly_report", **weekly, **late)
     scheduler.add_job(_dispatch, "cron", args=[app, "daily_report"], id="daily_report", **daily, **late)
+    # Monthly and quarterly reports after the daily brief on the 1st (Beijing time, as the others).
+    at = {k: v for k, v in daily.items() if k != "day_of_week"}
+    at["minute"] = (at["minute"] + 15) % 60
+    scheduler.add_job(_dispatch, "cron", args=[app, "monthly_report"], id="monthly_report", day=1, **at, **late)
+    scheduler.add_job(_dispatch, "cron", args=[app, "quarterly_report"], id="quarterly_report", month="1,4,7,10",
+                      day=1, **at, **late)
     scheduler.add_job(_dispatch, "interval", minutes=5, args=[app, "special_reports"], id="special_reports", **common)
 
 

@@ -37,7 +37,10 @@ RULE_NAMES = {"sensitive_word": "敏感词命中", "negative_surge": "负面激�
               "escalation": "工单督办"}
 ALERT_STATUS_NAMES = {"open": "未处理", "acknowledged": "已确认", "cleared": "已解除"}
 
-REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "special": "舆情专报"}
+REPORT_KINDS = {"daily": "舆情日报", "weekly": "舆情周报", "monthly": "舆情月报", "quarterly": "舆情季报",
+                "special": "舆情专报"}
+# A period's kind (opinion.reports.periods) -> the periodic report made for it.
+PERIOD_REPORTS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly"}
 
 # The audit log: what each recorded action is called.
 ACTION_NAMES = {

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from opinion.errors import ReportError
-from opinion.labels import EMOTION_NAMES, REPORT_KINDS
+from opinion.labels import EMOTION_NAMES, PERIOD_REPORTS, REPORT_KINDS
 from opinion.reports.figures import period_figures
 from opinion.reports.html import render_html
 from opinion.reports.periods import Period
@@ -58,10 +58,11 @@ class ReportDocument:
 
 def periodic_document(session, district: District, period: Period, now: datetime | None = None
                       ) -> ReportDocument:
-    """The daily brief (a day) or the weekly summary (a week) for `period`."""
+    """The daily brief (a day), the weekly summary (a week, or a range), the monthly or the
+    quarterly report for `period`."""
     # lazy: matplotlib takes a second to import; only reports and the dashboard draw
     from opinion.reports import charts as draw  # matplotlib loads only when a report is made
-    kind = "daily" if period.kind == "day" else "weekly"
+    kind = PERIOD_REPORTS.get(period.kind, "weekly")
     figures = period_figures(session, district, period, now)
     charts = {"trend": draw.trend_chart(figures["trend"], figures["trend_before"]),
               "emotions": draw.emotion_chart(figures["emotions"], EMOTION_NAMES),

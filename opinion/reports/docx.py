@@ -194,7 +194,7 @@ def _date(moment) -> str:
 
 def _periodic(doc, document) -> None:
     f, t = document.figures, document.figures["totals"]
-    noun = "日报" if document.kind == "daily" else "周报"
+    noun = {"daily": "日报", "monthly": "月报", "quarterly": "季报"}.get(document.kind, "周报")
     _para(doc, f"{f['period'].describe()}网络舆情{noun}", font="黑体", size=16, align=WD_ALIGN_PARAGRAPH.CENTER)
 
     _heading(doc, 1, "总体态势")

@@ -265,7 +265,8 @@ def narrative(f: dict) -> str:
     """A short paragraph assembled from the figures, in the register of a government report."""
     t, p = f["totals"], f["period"]
     n = len(p.days)
-    noun, last = {"day": ("当日", "前一日"), "week": ("本周", "上周")}.get(p.kind, (f"近{n}日", f"此前{n}日"))
+    noun, last = {"day": ("当日", "前一日"), "week": ("本周", "上周"), "month": ("本月", "上月"),
+                  "quarter": ("本季度", "上季度")}.get(p.kind, (f"近{n}日", f"此前{n}日"))
     posts = t["posts"]["total"]
     text = [f"{noun}（{p.describe()}）共监测到涉{f['district']}网络信息 {posts} 条"]
     if f["volume_change"] is not None:

@@ -11,6 +11,7 @@ from opinion.labels import EMOTION_NAMES, LEVEL_NAMES, POLARITY_NAMES, SEVERITY_
 
 CSS_FILE = Path(__file__).resolve().parents[2] / "static" / "report.css"
 TEMPLATES = {"daily": "reports/periodic.html", "weekly": "reports/periodic.html",
+             "monthly": "reports/periodic.html", "quarterly": "reports/periodic.html",
              "special": "reports/special.html"}
 
 

@@ -1,4 +1,5 @@
-"""Report periods: an ISO week (2026-W47), a calendar day, or a free range, in the district's zone.
+"""Report periods: an ISO week (2026-W47), a calendar day, a month (2026-11), a quarter (2026-Q4),
+or a free range, in the district's zone.
 
 Leaders think in Beijing weeks and days, so every period starts and ends at local midnight and is
 turned into UTC instants only for the queries.
@@ -19,7 +20,7 @@ _WEEK_ZH = re.compile(r"^\s*(?:(\d{4})\s*年)?\s*第?\s*(\d{1,2})\s*周\s*$")
 
 @dataclass(frozen=True)
 class Period:
-    kind: str          # week | day | range
+    kind: str          # week | day | month | quarter | range
     label: str         # 2026-W47 | 2026-11-22 | 2026-11-01..2026-11-30
     start: datetime    # aware, local midnight
     end: datetime      # exclusive
@@ -30,6 +31,8 @@ class Period:
 
     def previous(self) -> "Period":
         """The period of the same length just before this one (last week, yesterday)."""
+        if self.kind in ("month", "quarter"):  # calendar months differ in length: the one before
+            return containing(self.kind, self.start - timedelta(days=1), str(self.start.tzinfo))
         span = self.end - self.start
         start = self.start - span
         if self.kind == "week":
@@ -46,6 +49,10 @@ class Period:
         first = self.start.date()
         if self.kind == "day":
             return f"{first.year}年{first.month}月{first.day}日"
+        if self.kind == "month":
+            return f"{first.year}年{first.month}月"
+        if self.kind == "quarter":
+            return f"{first.year}年第{(first.month - 1) // 3 + 1}季度"
         return f"{first.year}年{first.month}月{first.day}日至{last.month}月{last.day}日"
 
 
@@ -105,6 +112,8 @@ def last_complete(kind: str, moment: datetime, tz: str = "Asia/Shanghai") -> Per
     Monday-morning summary and the morning brief cover, and the command line's default."""
     if kind == "week":
         return week_of(moment - timedelta(days=7), tz)
+    if kind in ("month", "quarter"):
+        return containing(kind, moment, tz).previous()
     return day_of(moment - timedelta(days=1), tz)
 
 
@@ -112,8 +121,45 @@ def parse_period(kind: str, text: str | None, moment: datetime, tz: str = "Asia/
     """A week ("2026-W47") or a day ("2026-11-22") from `text`; without text, the last complete one."""
     if not text:
         return last_complete(kind, moment, tz)
+    if kind in ("month", "quarter"):
+        return month_period(text, tz) if kind == "month" else quarter_period(text, tz)
     return week_period(text, tz) if kind == "week" else day_period(text, tz)
 
 
 def day_of(moment: datetime, tz: str = "Asia/Shanghai") -> Period:
     return day_period(moment.astimezone(ZoneInfo(tz)).date().isoformat(), tz)
+
+
+_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+_QUARTER = re.compile(r"^\s*(\d{4})-?Q([1-4])\s*$", re.IGNORECASE)
+
+
+def _months(year: int, first_month: int, count: int, kind: str, label: str, tz: str) -> Period:
+    end_year, end_month = year + (first_month + count - 1) // 12, (first_month + count - 1) % 12 + 1
+    return Period(kind, label, _midnight(date(year, first_month, 1), tz), _midnight(date(end_year, end_month, 1), tz))
+
+
+def month_period(text: str, tz: str = "Asia/Shanghai") -> Period:
+    """'2026-11' → the calendar month, local midnight of the 1st to the 1st of the next."""
+    m = _MONTH.match(text or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ReportError(f"月份 “{text}” 无法识别，应写成 “2026-11”")
+    year, month = int(m.group(1)), int(m.group(2))
+    return _months(year, month, 1, "month", f"{year}-{month:02d}", tz)
+
+
+def quarter_period(text: str, tz: str = "Asia/Shanghai") -> Period:
+    """'2026-Q4' → October to December."""
+    m = _QUARTER.match(text or "")
+    if not m:
+        raise ReportError(f"季度 “{text}” 无法识别，应写成 “2026-Q4”")
+    year, quarter = int(m.group(1)), int(m.group(2))
+    return _months(year, 3 * quarter - 2, 3, "quarter", f"{year}-Q{quarter}", tz)
+
+
+def containing(kind: str, moment: datetime, tz: str = "Asia/Shanghai") -> Period:
+    """The month or quarter that contains `moment`."""
+    local = moment.astimezone(ZoneInfo(tz))
+    if kind == "month":
+        return month_period(f"{local.year}-{local.month}", tz)
+    return quarter_period(f"{local.year}-Q{(local.month - 1) // 3 + 1}", tz)

@@ -1,5 +1,5 @@
 """What the scheduler makes for leaders: the daily brief each morning, the weekly summary on
-Monday morning, and a special report for every case the ladder takes to level 5 (专报批办).
+Monday morning, the monthly and quarterly reports on the 1st, and a special report for every case the ladder takes to level 5 (专报批办).
 
 Each function takes `now`, so a test (or a replay) decides what "this morning" is; making the
 same report twice replaces it in the archive instead of listing it twice.
@@ -12,7 +12,9 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
+from opinion.labels import REPORT_KINDS
 from opinion.models import Case, Instruction, Report
+from opinion.notify import notify
 from opinion.reports import periods
 from opinion.reports.archive import generate_periodic, generate_special
 
@@ -42,6 +44,18 @@ def daily_due(session, now: datetime) -> Report:
     return generate_periodic(session, periods.last_complete("day", now, tz), trigger="schedule", now=now)
 
 
+def monthly_due(session, now: datetime) -> Report:
+    """The report of the calendar month before `now` (run on the 1st)."""
+    tz = current_app.config["TIMEZONE"]
+    return generate_periodic(session, periods.last_complete("month", now, tz), trigger="schedule", now=now)
+
+
+def quarterly_due(session, now: datetime) -> Report:
+    """The report of the quarter before `now` (run on the 1st of January, April, July, October)."""
+    tz = current_app.config["TIMEZONE"]
+    return generate_periodic(session, periods.last_complete("quarter", now, tz), trigger="schedule", now=now)
+
+
 def special_due(session, now: datetime) -> list[Report]:
     """A special report for each level-5 case that has none yet, and a fresh one where a leader
     has written an instruction (批示) since the archived copy was made."""
@@ -60,3 +74,17 @@ def special_due(session, now: datetime) -> list[Report]:
         # web request never waits behind twenty PDFs.
         session.commit()
     return made
+
+
+def mail_to_recipients(session, district, report: Report, base_url: str, now: datetime) -> int:
+    """Queue an e-mail about a scheduled report to the addresses the admin set for its kind
+    (report_recipients); sent by the notification delivery job, retried like every e-mail."""
+    addresses = district.report_recipients.get(report.kind, [])
+    if not addresses or report.status == "failed":
+        return 0
+    link = f"{base_url.rstrip('/')}/leader/reports/{report.id}/html" if base_url else "系统“舆情报告”页面"
+    formats = "、".join(sorted((report.files or {}).keys())).upper() or "HTML"
+    notify(session, addresses, report.title,
+           f"{REPORT_KINDS.get(report.kind, '报告')}已生成：{report.title}。\n请登录后查看或下载（{formats}）：{link}",
+           channels=("email",), now=now)
+    return len(addresses)

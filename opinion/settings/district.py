@@ -63,6 +63,9 @@ class District:
     transfer_back_working_days: int = 2
     callback_no_answer_days: int = 7  # a resolved case with no callback answer closes after these
     public_disclosure: bool = True  # the 信息公开 page (/p/open); an admin switches it off and on
+    # Who gets each scheduled report by e-mail: report kind (daily, weekly, monthly, quarterly,
+    # special) -> addresses. Set by the admin (系统管理 → 报告邮件订阅).
+    report_recipients: dict = field(default_factory=dict)
     performance: dict = field(default_factory=dict)  # weights and grade cut-offs (opinion.reports.performance)
     source: str = ""
     erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
@@ -226,6 +229,7 @@ def build_district(path: str, data: dict) -> District:
         transfer_back_working_days=int(data.get("transfer_back_working_days", 2)),
         callback_no_answer_days=int(data.get("callback_no_answer_days", 7)),
         public_disclosure=_switch(data.get("public_disclosure")),
+        report_recipients=_recipients(path, data.get("report_recipients") or {}),
         performance=_performance(path, data.get("performance") or {}),
         source=path,
         erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
@@ -244,6 +248,28 @@ def _beside(path: str, name) -> str:
     if not name:
         return ""
     return str((Path(path).resolve().parent / str(name)) if not Path(str(name)).is_absolute() else Path(str(name)))
+
+
+REPORT_RECIPIENT_KINDS = {"daily": "日报", "weekly": "周报", "monthly": "月报", "quarterly": "季报", "special": "专报"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _recipients(path: str, raw) -> dict[str, list[str]]:
+    if not isinstance(raw, dict):
+        _fail(path, None, "report_recipients 应为“报告类型: 邮箱列表”的映射")
+    out = {}
+    for kind, addresses in raw.items():
+        if kind == "__line__":
+            continue
+        if kind not in REPORT_RECIPIENT_KINDS:
+            _fail(path, raw.get("__line__"), f"报告类型 “{kind}” 无效，可选：{'、'.join(REPORT_RECIPIENT_KINDS)}")
+        if not isinstance(addresses, list):
+            _fail(path, raw.get("__line__"), f"{kind} 的收件人应为列表（每项以 “- ” 开头）")
+        bad = [str(a) for a in addresses if not _EMAIL.match(str(a))]
+        if bad:
+            _fail(path, raw.get("__line__"), f"{kind} 的收件人邮箱格式不正确：{'、'.join(bad)}")
+        out[kind] = [str(a) for a in addresses]
+    return out
 
 
 def _switch(raw) -> bool:

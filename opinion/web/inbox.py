@@ -36,4 +36,5 @@ def index():
                            seen=seen_case_ids(db.session, current_user, [c.id for c, _ in rows]),
                            LEVEL_NAMES=LEVEL_NAMES,
                            pages=max((total + PAGE - 1) // PAGE, 1), total=total, STATUS_FILTERS=STATUS_FILTERS,
-                           query_args={k: v for k, v in args.items() if k != "page"})
+                           query_args={k: v for k, v in args.items() if k != "page"},
+                           filters_args={k: v for k, v in args.items() if k in ("status", "priority", "overdue", "mine")})

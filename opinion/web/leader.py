@@ -159,17 +159,22 @@ def generate():
 
 
 def _document_from(values):
-    """kind=weekly&week=2026-W47 | kind=daily&date=2026-11-22 | kind=special&case=12 (or topic=7)."""
+    """kind=weekly&week=2026-W47 | kind=daily&date=2026-11-22 | kind=monthly&month=2026-11 |
+    kind=quarterly&quarter=2026-Q4 | kind=special&case=12 (or topic=7)."""
     district = current_app.extensions["district"]
     kind, tz = values.get("kind"), district.timezone
     if kind == "weekly":
         return periodic_document(db.session, district, periods.week_period(values.get("week", ""), tz))
     if kind == "daily":
         return periodic_document(db.session, district, periods.day_period(values.get("date", ""), tz))
+    if kind == "monthly":
+        return periodic_document(db.session, district, periods.month_period(values.get("month", ""), tz))
+    if kind == "quarterly":
+        return periodic_document(db.session, district, periods.quarter_period(values.get("quarter", ""), tz))
     if kind == "special":
         case_id, topic_id = _int(values.get("case")), _int(values.get("topic"))
         return special_document(db.session, district, case_id=case_id, topic_id=topic_id)
-    raise ReportError("请选择报告类型：日报、周报或专报")
+    raise ReportError("请选择报告类型：日报、周报、月报、季报或专报")
 
 
 def _int(text):

@@ -43,7 +43,7 @@ def test_report_page_in_the_app_links_its_stylesheet(client, week_data):
 
 @pytest.mark.parametrize("query,message", [
     ("kind=weekly&week=W47", "无法识别"), ("kind=special&case=abc", "编号 “abc” 应为数字"),
-    ("kind=monthly", "请选择报告类型")])
+    ("kind=yearly", "请选择报告类型"), ("kind=monthly&month=2026年11月", "无法识别")])
 def test_bad_report_requests_flash_a_message(client, week_data, query, message):
     login(client, "leader")
     response = client.get(f"/leader/reports/view?{query}", follow_redirects=True)

@@ -37,9 +37,9 @@ from opinion.web.forms import commit_or_flash
 SECTIONS = {
     "deadlines": "时限表", "escalation": "五级督办", "alerts": "预警规则与免打扰时段",
     "words": "敏感词与优先级词表", "erroneous_terms": "错误用语对照", "reply_required_parts": "回复必备要素",
-    "calendar": "节假日安排",
+    "calendar": "节假日安排", "report_recipients": "报告邮件订阅",
 }
-YAML_SECTIONS = ("escalation", "alerts", "reply_required_parts", "calendar")
+YAML_SECTIONS = ("escalation", "alerts", "reply_required_parts", "calendar", "report_recipients")
 
 
 def add_routes(bp: Blueprint) -> None:
@@ -143,7 +143,9 @@ def _parse(key: str, form) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
         raise FormError(f"{where} YAML 格式错误：{getattr(exc, 'problem', None) or exc}") from None
-    expected = dict if key in ("alerts", "calendar") else list
+    if key == "report_recipients" and value is None:
+        value = {}
+    expected = dict if key in ("alerts", "calendar", "report_recipients") else list
     if not isinstance(value, expected):
         raise FormError("内容应为" + ("键值映射" if expected is dict else "列表（每项以 “- ” 开头）"))
     return {key: value}
