@@ -58,7 +58,8 @@ def test_spokesperson_composes_checks_fixes_and_sends(live_server, browser):
     page.select_option("#template-picker", index=1)
     text = page.locator("#reply-text")
     template = text.input_value()
-    assert template.startswith("网友“市民甲”：您好！") and "【请填写：办理情况】" in template
+    assert template.startswith("市民甲：您好！")  # a name that already says 市民 is not wrapped in 网友“…”
+    assert "【请填写：办理情况】" in template
     expect(page.locator("#reply-checks li.error").first).to_contain_text("尚未填写")
 
     risky = (template.replace("【请填写：办理情况】", "网传积水致人死亡，经核实不实。我局已安排抽水车到场，积水已排除。")
