@@ -19,6 +19,8 @@ POLARITY_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面
 SOURCE_KIND_NAMES = {"rss": "RSS/Atom 订阅", "weibo_api": "微博开放接口", "webhook": "Webhook 推送",
                      "manual": "人工录入", "file": "文件导入", "demo": "演示数据"}
 SOURCE_STATUS_NAMES = {"ok": "正常", "failing": "故障", "silent": "静默", "never": "未运行"}
+# 政务微博矩阵: the platforms of a unit's official accounts (opinion.models.matrix).
+PLATFORM_NAMES = {"weibo": "微博", "wechat": "微信公众号", "douyin": "抖音", "web": "网站栏目"}
 
 # Cases: status, the three clocks, the ladder, the callback, replies.
 CASE_STATUS_NAMES = {"new": "待签收", "acknowledged": "已签收", "replied": "已回应", "resolved": "已办结",

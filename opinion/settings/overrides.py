@@ -23,7 +23,7 @@ from opinion.models import Setting, User, db, utcnow
 from opinion.settings.district import District, build_district, read_district_data
 
 EDITABLE = ("units", "deadlines", "escalation", "priority", "sensitive_words", "erroneous_terms",
-            "reply_required_parts", "alerts", "calendar", "public_disclosure")
+            "reply_required_parts", "alerts", "calendar", "public_disclosure", "matrix")
 CHECK_EVERY_SECONDS = 5.0
 log = logging.getLogger(__name__)
 

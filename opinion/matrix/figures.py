@@ -1,0 +1,118 @@
+"""The matrix page's figures: per account and per unit, posts this week and month, reach, and the
+silent accounts (僵尸号: no post in N days, N from the district settings).
+
+"This week" starts on Monday and "this month" on the 1st, in the district's time zone, as the
+weekly and monthly reports count. Reach is the followers the platform last reported plus the
+reposts, comments and likes of the month's posts. Everything is computed at a given `now`, so the
+page and the command line can replay a moment (`--now`).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from opinion.models import OfficialAccount, OfficialPost, Unit
+
+
+@dataclass
+class AccountFigures:
+    account: OfficialAccount
+    posts_week: int = 0
+    posts_month: int = 0
+    interactions_month: int = 0   # reposts + comments + likes of the month's posts
+    last_post_at: datetime | None = None
+    silent_days: int | None = None  # days since the last post (since collection began if none)
+    silent: bool = False
+
+
+@dataclass
+class UnitFigures:
+    unit: Unit
+    accounts: list[AccountFigures] = field(default_factory=list)
+
+    @property
+    def posts_week(self) -> int:
+        return sum(a.posts_week for a in self.accounts)
+
+    @property
+    def posts_month(self) -> int:
+        return sum(a.posts_month for a in self.accounts)
+
+    @property
+    def followers(self) -> int:
+        return sum(a.account.followers or 0 for a in self.accounts)
+
+    @property
+    def interactions_month(self) -> int:
+        return sum(a.interactions_month for a in self.accounts)
+
+    @property
+    def silent(self) -> int:
+        return sum(1 for a in self.accounts if a.silent)
+
+
+def period_starts(now: datetime, tz: str) -> tuple[datetime, datetime]:
+    """(Monday 00:00, the 1st 00:00) of `now`'s week and month in the zone, as UTC."""
+    local = now.astimezone(ZoneInfo(tz))
+    week = datetime.combine(local.date() - timedelta(days=local.weekday()), time(), ZoneInfo(tz))
+    month = datetime.combine(local.date().replace(day=1), time(), ZoneInfo(tz))
+    return week.astimezone(timezone.utc), month.astimezone(timezone.utc)
+
+
+def is_silent(last_post_at: datetime | None, watched_since: datetime | None, now: datetime, days: int) -> tuple[bool, int | None]:
+    """(silent, days quiet): quiet for `days` or more since the last post; an account with no post
+    at all counts from when it was added to the matrix (a new account is not a 僵尸号 on day one)."""
+    since = last_post_at or watched_since
+    if since is None:
+        return False, None
+    quiet = (now - since).days
+    return quiet >= days, quiet
+
+
+def account_figures(session, now: datetime, tz: str, silent_days: int,
+                    unit_id: int | None = None) -> list[AccountFigures]:
+    """Every enabled account's figures at `now` (a unit's only, with `unit_id`), by unit then platform."""
+    week, month = period_starts(now, tz)
+    query = select(OfficialAccount).join(Unit).where(OfficialAccount.enabled.is_(True))
+    if unit_id is not None:
+        query = query.where(OfficialAccount.unit_id == unit_id)
+    accounts = session.execute(query.order_by(Unit.name, OfficialAccount.platform, OfficialAccount.handle)).scalars().all()
+    ids = [a.id for a in accounts]
+    if not ids:
+        return []
+    post = OfficialPost
+    not_future = post.created_at <= now   # a replayed `now` does not see what came after it
+    last = dict(session.execute(select(post.account_id, func.max(post.created_at))
+                                .where(post.account_id.in_(ids), not_future).group_by(post.account_id)).all())
+    month_rows = session.execute(
+        select(post.account_id, func.count(post.id), func.sum(post.reposts + post.comments + post.likes))
+        .where(post.account_id.in_(ids), post.created_at >= month, not_future).group_by(post.account_id)).all()
+    per_month = {a: (n, int(i or 0)) for a, n, i in month_rows}
+    per_week = dict(session.execute(select(post.account_id, func.count(post.id))
+                                    .where(post.account_id.in_(ids), post.created_at >= week, not_future)
+                                    .group_by(post.account_id)).all())
+    out = []
+    for account in accounts:
+        last_at = last.get(account.id)
+        if last_at is not None and last_at.tzinfo is None:
+            last_at = last_at.replace(tzinfo=timezone.utc)
+        silent, quiet = is_silent(last_at, account.created_at, now, silent_days)
+        n_month, interactions = per_month.get(account.id, (0, 0))
+        out.append(AccountFigures(account, per_week.get(account.id, 0), n_month, interactions, last_at, quiet, silent))
+    return out
+
+
+def unit_figures(accounts: list[AccountFigures]) -> list[UnitFigures]:
+    """The accounts grouped by unit, the units with a silent account first, then by month's posts."""
+    by_unit: dict[int, UnitFigures] = {}
+    grouped = defaultdict(list)
+    for figures in accounts:
+        grouped[figures.account.unit_id].append(figures)
+        by_unit.setdefault(figures.account.unit_id, UnitFigures(figures.account.unit))
+    for unit_id, rows in grouped.items():
+        by_unit[unit_id].accounts = rows
+    return sorted(by_unit.values(), key=lambda u: (-u.silent, -u.posts_month, u.unit.name))
