@@ -61,7 +61,7 @@ ACTION_NAMES = {
     "source.created": "新增数据源", "source.edited": "修改数据源", "source.enabled": "启用数据源",
     "source.disabled": "停用数据源", "post.entered": "人工录入帖子",
     # administration: configuration, units, people, tokens
-    "config.changed": "修改配置", "config.reset": "恢复默认配置", "unit.created": "新增单位",
+    "config.changed": "修改配置", "matrix.account_saved": "保存政务账号", "config.reset": "恢复默认配置", "unit.created": "新增单位",
     "unit.updated": "修改单位", "unit.activated": "启用单位", "unit.deactivated": "停用单位",
     "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
     "user.deactivated": "停用账号", "user.role_changed": "调整角色", "user.login": "登录",

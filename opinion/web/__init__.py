@@ -18,6 +18,7 @@ from opinion.web import (
     duty,
     inbox,
     leader,
+    matrix,
     monitor,
     notifications,
     public,
@@ -40,7 +41,7 @@ csrf = CSRFProtect()
 def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
-                   sources, tokens, topics, admin, notifications, public, open311):
+                   sources, tokens, topics, admin, notifications, public, open311, matrix):
         app.register_blueprint(module.bp)
     public.limiter.init_app(app)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions
