@@ -24,6 +24,8 @@ REFRESH_DAYS = 30
 def read_account(account: OfficialAccount, now: datetime) -> tuple[list[NormalisedPost], dict, list[str]]:
     """(posts, figures, warnings) from the account's platform; raises the collectors' errors."""
     config = dict(account.config or {})
+    if config.get("demo"):  # seed-demo's accounts (opinion.demo.matrix): no platform behind them
+        return [], {}, []
     if account.kind == "weibo_api":
         collector = make_collector("weibo_api", config, {})
         posts, figures = collector.timeline(config.get("uid"), config.get("screen_name") or account.handle,

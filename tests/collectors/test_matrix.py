@@ -145,3 +145,22 @@ def test_week_and_month_counts_follow_the_district_calendar(session, weibo):
     row = account_figures(session, at("2026-12-09 12:00"), "Asia/Shanghai", 7)[0]
     assert (row.posts_week, row.posts_month, row.interactions_month) == (1, 3, 7)
     assert not row.silent and row.silent_days == 2  # 12-07 00:30 to 12-09 12:00
+
+
+def test_the_demo_gives_every_unit_an_account_and_a_few_are_silent(app, session):
+    from opinion.demo.matrix import seed_matrix
+    said = []
+    seed_matrix(session, said.append)
+    units = session.execute(select(Unit).where(Unit.active.is_(True))).scalars().all()
+    accounts = session.execute(select(OfficialAccount)).scalars().all()
+    assert {a.unit_id for a in accounts} == {u.id for u in units} and len(accounts) == len(units)
+    now = utcnow()
+    rows = account_figures(session, now, "Asia/Shanghai", app.extensions["district"].matrix_silent_days)
+    silent = [r for r in rows if r.silent]
+    assert 0 < len(silent) < len(rows) / 2 and all(r.posts_week == 0 for r in silent)
+    posts = _count(session, OfficialPost)
+    seed_matrix(session, said.append)   # again: nothing added
+    assert _count(session, OfficialPost) == posts and "不再重复生成" in said[-1]
+    # the scheduler leaves the demo accounts as seeded instead of failing on a platform that is not there
+    collect_due(session, now + timedelta(hours=2))
+    assert {a.status for a in accounts} == {"ok"} and _count(session, OfficialPost) == posts
