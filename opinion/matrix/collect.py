@@ -95,7 +95,17 @@ def collect_account(session, account: OfficialAccount, now: datetime) -> str:
 
 
 def collect_due(session, now: datetime) -> list[str]:
-    """Collect every enabled account that is due at `now`; a line per account."""
+    """Collect every enabled account that is due at `now`; a line per account.
+
+    Each account is committed before the next is fetched: a slow platform then never holds the
+    database's write lock (SQLite's is the whole file) while it answers, and an account that
+    fails later keeps the others' posts."""
     accounts = session.execute(select(OfficialAccount).where(OfficialAccount.enabled.is_(True))
                                .order_by(OfficialAccount.id)).scalars().all()
-    return [collect_account(session, a, now) for a in accounts if is_due(a, now)]
+    due = [a.id for a in accounts if is_due(a, now)]
+    session.commit()
+    lines = []
+    for account_id in due:
+        lines.append(collect_account(session, session.get(OfficialAccount, account_id), now))
+        session.commit()
+    return lines

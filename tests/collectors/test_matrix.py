@@ -164,3 +164,16 @@ def test_the_demo_gives_every_unit_an_account_and_a_few_are_silent(app, session)
     # the scheduler leaves the demo accounts as seeded instead of failing on a platform that is not there
     collect_due(session, now + timedelta(hours=2))
     assert {a.status for a in accounts} == {"ok"} and _count(session, OfficialPost) == posts
+
+
+def test_the_scheduler_job_collects_the_due_accounts(app, session, weibo):
+    from opinion.jobs import matrix_collect
+    now = utcnow()
+    weibo.add_account("2001", "区司法局", followers=42)
+    weibo.add_own_post("2001", "法律援助热线开通", now - timedelta(hours=3))
+    account = _weibo_account(session, weibo, _unit(session))
+    account_id = account.id
+    matrix_collect(app, now=now)
+    session.expire_all()
+    again = session.get(OfficialAccount, account_id)
+    assert again.status == "ok" and again.followers == 42 and _count(session, OfficialPost) == 1
