@@ -116,3 +116,27 @@ def unit_figures(accounts: list[AccountFigures]) -> list[UnitFigures]:
     for unit_id, rows in grouped.items():
         by_unit[unit_id].accounts = rows
     return sorted(by_unit.values(), key=lambda u: (-u.silent, -u.posts_month, u.unit.name))
+
+
+def period_matrix(session, start: datetime, end: datetime, now: datetime, tz: str, silent_days: int) -> list[dict]:
+    """The weekly report's matrix section: per unit, its accounts, posts published in [start, end),
+    followers, the period posts' interactions, and its accounts silent at the end of the period
+    (or at `now` if earlier). Plain dicts, as the report writers read every figure. Empty when no
+    account is registered, and the report then leaves the section out."""
+    at = min(now, end)
+    accounts = account_figures(session, at, tz, silent_days)
+    if not accounts:
+        return []
+    post = OfficialPost
+    rows = session.execute(
+        select(post.account_id, func.count(post.id), func.sum(post.reposts + post.comments + post.likes))
+        .where(post.created_at >= start, post.created_at < end).group_by(post.account_id)).all()
+    in_period = {a: (n, int(i or 0)) for a, n, i in rows}
+    out = []
+    for unit in unit_figures(accounts):
+        counts = [in_period.get(a.account.id, (0, 0)) for a in unit.accounts]
+        out.append({"unit_name": unit.unit.name, "accounts": len(unit.accounts),
+                    "posts": sum(n for n, _ in counts), "interactions": sum(i for _, i in counts),
+                    "followers": unit.followers,
+                    "silent": [a.account.handle for a in unit.accounts if a.silent]})
+    return sorted(out, key=lambda u: (-len(u["silent"]), u["posts"], u["unit_name"]))

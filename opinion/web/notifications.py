@@ -6,7 +6,7 @@ the settings say which events also go out by e-mail or a webhook robot (opinion.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from opinion.models import NOTIFICATION_KINDS, NotificationSetting, db, utcnow
@@ -21,7 +21,8 @@ OUTSIDE_CHANNELS = {"email": "电子邮件", "webhook": "群机器人（Webhook�
 @bp.app_context_processor
 def bell():
     """The unread count for the bell in the top bar of every page."""
-    if not current_user.is_authenticated:
+    # Outside a request (a report rendered by the command line or the scheduler) there is no user.
+    if not has_request_context() or not current_user.is_authenticated:
         return {}
     return {"unread_notifications": unread_count(db.session, current_user)}
 
