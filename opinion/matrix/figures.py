@@ -8,6 +8,7 @@ page and the command line can replay a moment (`--now`).
 """
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
@@ -15,7 +16,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from opinion.models import OfficialAccount, OfficialPost, Unit
+from opinion.models import OfficialAccount, OfficialPost, Topic, Unit
+
+# A topic counts as hot for the "time to first statement" figure from this many posts.
+HOT_TOPIC_POSTS = 5
+STATEMENT_WINDOW_DAYS = 90
 
 
 @dataclass
@@ -33,6 +38,9 @@ class AccountFigures:
 class UnitFigures:
     unit: Unit
     accounts: list[AccountFigures] = field(default_factory=list)
+    statement_hours: float | None = None   # median, hot topic's start -> the unit's first statement
+    topics_answered: int = 0
+    topics_unanswered: int = 0
 
     @property
     def posts_week(self) -> int:
@@ -140,3 +148,46 @@ def period_matrix(session, start: datetime, end: datetime, now: datetime, tz: st
                     "followers": unit.followers,
                     "silent": [a.account.handle for a in unit.accounts if a.silent]})
     return sorted(out, key=lambda u: (-len(u["silent"]), u["posts"], u["unit_name"]))
+
+
+def first_statements(session, now: datetime, unit_ids: list[int] | None = None) -> dict[int, list[float | None]]:
+    """Per unit, for each hot topic it is responsible for (started in the last 90 days, at least
+    HOT_TOPIC_POSTS posts): the hours from the topic's first post to the first post of one of the
+    unit's accounts that names one of the topic's keywords, or None if the unit has said nothing.
+
+    A keyword match is the link until a statement is linked to its topic when it is published
+    (issue 22, item 2); a unit's post that speaks of the matter in other words is not seen."""
+    query = select(Topic).where(Topic.unit_id.is_not(None), Topic.status != "merged",
+                                Topic.post_count >= HOT_TOPIC_POSTS, Topic.first_seen_at <= now,
+                                Topic.first_seen_at >= now - timedelta(days=STATEMENT_WINDOW_DAYS))
+    if unit_ids is not None:
+        query = query.where(Topic.unit_id.in_(unit_ids))
+    topics = session.execute(query).scalars().all()
+    if not topics:
+        return {}
+    earliest = min(t.first_seen_at for t in topics)
+    posts = defaultdict(list)
+    for unit_id, created_at, text in session.execute(
+            select(OfficialAccount.unit_id, OfficialPost.created_at, OfficialPost.text)
+            .join(OfficialAccount, OfficialPost.account_id == OfficialAccount.id)
+            .where(OfficialPost.created_at >= earliest, OfficialPost.created_at <= now,
+                   OfficialAccount.unit_id.in_({t.unit_id for t in topics}))
+            .order_by(OfficialPost.created_at)).all():
+        posts[unit_id].append((created_at, text or ""))
+    out: dict[int, list[float | None]] = defaultdict(list)
+    for topic in topics:
+        words = [w for w in (topic.keywords or []) if len(w) >= 2]
+        first = next((at for at, text in posts[topic.unit_id]
+                      if at >= topic.first_seen_at and any(w in text for w in words)), None)
+        out[topic.unit_id].append(None if first is None else (first - topic.first_seen_at).total_seconds() / 3600)
+    return out
+
+
+def add_statement_delays(session, units: list[UnitFigures], now: datetime) -> None:
+    """Fill each unit's median time to first statement and its answered/unanswered hot topics."""
+    delays = first_statements(session, now, [u.unit.id for u in units])
+    for unit in units:
+        got = delays.get(unit.unit.id, [])
+        answered = sorted(d for d in got if d is not None)
+        unit.topics_answered, unit.topics_unanswered = len(answered), len(got) - len(answered)
+        unit.statement_hours = statistics.median(answered) if answered else None

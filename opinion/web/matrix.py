@@ -16,7 +16,7 @@ from opinion import audit
 from opinion.accounts.queries import active_units
 from opinion.errors import DistrictFileError
 from opinion.labels import PLATFORM_NAMES
-from opinion.matrix.figures import account_figures, unit_figures
+from opinion.matrix.figures import account_figures, add_statement_delays, unit_figures
 from opinion.models import ACCOUNT_PLATFORMS, OfficialAccount, Unit, db, utcnow
 from opinion.settings.overrides import save_section
 from opinion.web.auth import roles_required
@@ -38,6 +38,7 @@ def index():
     now = utcnow()
     accounts = account_figures(db.session, now, district.timezone, district.matrix_silent_days)
     units = unit_figures(accounts)
+    add_statement_delays(db.session, units, now)
     silent = [a for a in accounts if a.silent]
     covered = {a.account.unit_id for a in accounts}
     missing = [u for u in active_units(db.session, centre=False) if u.id not in covered]

@@ -85,3 +85,34 @@ def test_the_page_flags_a_silent_account_and_the_admin_changes_the_days(app, cli
     silent = page.split('id="silent"', 1)[1].split("</section>", 1)[0]
     assert "沉睡公众号" in silent and "已 5 天未发布" in silent and "13800000000" in silent
     assert "活跃发布" not in silent and ">1234<" in page
+
+
+def test_time_from_a_hot_topic_to_the_units_first_statement(client, session, people):
+    from opinion.matrix.figures import first_statements
+    from opinion.models import Topic
+    now = utcnow()
+    unit = _units(session)[0]
+    account = OfficialAccount(unit=unit, platform="weibo", handle="发声测试", responsible="甲", config={}, state={},
+                              created_at=now - timedelta(days=60))
+    session.add(account)
+    start_a, start_b = now - timedelta(days=3), now - timedelta(days=2)
+    session.add_all([
+        Topic(key="a", label="南环路井盖缺失", keywords=["井盖", "南环路"], unit_id=unit.id, post_count=12,
+              first_seen_at=start_a, last_seen_at=now),
+        Topic(key="b", label="菜场噪音扰民", keywords=["噪音", "菜场"], unit_id=unit.id, post_count=8,
+              first_seen_at=start_b, last_seen_at=now),
+        Topic(key="c", label="两条帖子的小事", keywords=["路灯"], unit_id=unit.id, post_count=2,   # not hot
+              first_seen_at=start_b, last_seen_at=now)])
+    session.flush()
+    session.add_all([
+        # before the topic started: not an answer to it
+        OfficialPost(account_id=account.id, external_id="0", text="井盖巡查月报", created_at=start_a - timedelta(hours=5)),
+        OfficialPost(account_id=account.id, external_id="1", text="关于南环路井盖缺失的情况通报",
+                     created_at=start_a + timedelta(hours=6)),
+        OfficialPost(account_id=account.id, external_id="2", text="路灯已修复", created_at=start_b + timedelta(hours=1))])
+    session.commit()
+    delays = first_statements(session, now)
+    assert sorted(delays[unit.id], key=lambda d: d is None) == [6.0, None]   # the noise topic: no statement
+    login(client, "leader")
+    page = client.get("/matrix/").get_data(as_text=True)
+    assert "中位 6.0 小时" in page and "已发声 1 个话题" in page and "1 个未发声" in page
