@@ -57,3 +57,7 @@ def test_leader_reads_the_matrix_on_a_phone_and_admin_adds_an_account(app, brows
         page.wait_for_url(f"{base}/matrix/")
         assert "政务账号“海曙抖音号”已保存" in page.inner_text("body")
         page.screenshot(path=str(SHOTS / "matrix-1366.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})   # the form on a phone: nothing wider
+        page.goto(f"{base}/matrix/accounts/new")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SHOTS / "matrix-account-390.png"), full_page=True)
