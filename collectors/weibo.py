@@ -6,7 +6,8 @@ first with `since_id` (only newer than) and `max_id` (this id or older); times l
 The cursor (the newest id seen per endpoint) is saved only when a run completes, so a run stopped by
 a rate limit or an expired token is read again from the same place and nothing is read twice.
 Replies go back with `comments/create.json` (a comment on a status) or `comments/reply.json`
-(an answer to a comment).
+(an answer to a comment). A government account's own posts and figures come from
+`statuses/user_timeline.json` (`timeline`), read for the 政务微博矩阵 (opinion.matrix).
 """
 from __future__ import annotations
 
@@ -145,6 +146,45 @@ class WeiboCollector(BaseCollector):
                               author=user.get("screen_name") or user.get("name"),
                               author_followers=_int(user["followers_count"]) if "followers_count" in user else None,
                               url=url, payload=payload, **counts)
+
+    def timeline(self, uid: str | None, screen_name: str | None,
+                 not_before: datetime | None = None) -> tuple[list[NormalisedPost], dict]:
+        """The account's own posts, newest first, back to `not_before` (or `max_pages` pages), and
+        the account's figures from the user object ({followers, posts}). Read without a cursor:
+        the recent posts' reposts, comments and likes keep changing, so each run reads them again."""
+        if not uid and not screen_name:
+            raise SourceNotConfigured("缺少 uid 或 screen_name（要采集的政务账号）")
+        who = {"uid": uid} if uid else {"screen_name": screen_name}
+        now = datetime.now(timezone.utc)
+        found: list[NormalisedPost] = []
+        figures: dict = {}
+        max_id = None
+        for _ in range(self.max_pages):
+            params = {"count": self.count, **who}
+            if max_id is not None:
+                params["max_id"] = max_id
+            items = self._call("statuses/user_timeline", **params).get("statuses") or []
+            ids, older = [], False
+            for raw in items:
+                try:
+                    ident = int(raw.get("id") or raw.get("idstr"))
+                except (TypeError, ValueError, AttributeError):
+                    self.warnings.append("user_timeline 中有一条缺少 id，已跳过")
+                    continue
+                ids.append(ident)
+                user = raw.get("user") or {}
+                if not figures and user:
+                    figures = {"followers": _int(user.get("followers_count")),
+                               "posts": _int(user.get("statuses_count"))}
+                post = self._normalise("statuses", raw, now)
+                if not_before is not None and post.created_at is not None and post.created_at < not_before:
+                    older = True
+                    continue
+                found.append(post)
+            if not ids or older or len(items) < self.count:
+                break
+            max_id = min(ids) - 1
+        return found, figures
 
     def publish_reply(self, post_external_id: str, text: str) -> str | None:
         """Comment on a status (`comments/create`) or answer a comment (`comments/reply`)."""

@@ -24,6 +24,7 @@ from opinion.alerts.engine import evaluate_all, raise_escalations
 from opinion.backup import backup_database
 from opinion.cases.lifecycle import close_finished
 from opinion.ingest.schedule import jitter_seconds
+from opinion.matrix.collect import collect_due as collect_matrix_due
 from opinion.models import Source, db, utcnow
 from opinion.notify import webhooks
 from opinion.notify.delivery import deliver_pending
@@ -112,6 +113,14 @@ def topic_upkeep(app, session) -> None:
     others' hot scores cool as of now."""
     for keep, gone in upkeep_topics(session, app, utcnow()):
         log.info("话题 #%s 并入 #%s（自动合并）", gone, keep)
+
+
+@job("account matrix")  # a failing account records its error and backs off; the others go on
+def matrix_collect(app, session, now=None) -> None:
+    """The units' official accounts that are due (their interval, back-off, Retry-After, as a
+    source's): their own posts and figures (opinion.matrix)."""
+    for line in collect_matrix_due(session, now or utcnow()):
+        log.info(line)
 
 
 def _made(what: str, made, app=None, session=None) -> None:
@@ -247,6 +256,7 @@ def start_scheduler(app, blocking: bool):
     scheduler.add_job(sync_source_jobs, "interval", seconds=60, args=[app, scheduler, common],
                       id="collect_sync", **common)
     scheduler.add_job(sla_tick, "interval", minutes=1, args=[app], id="sla_tick", **common)
+    scheduler.add_job(matrix_collect, "interval", minutes=1, args=[app], id="matrix_collect", **common)
     scheduler.add_job(topic_upkeep, "interval", minutes=5, args=[app], id="topic_upkeep", **common)
     scheduler.add_job(alert_rules, "interval", minutes=1, args=[app], id="alert_rules", **common)
     scheduler.add_job(_dispatch, "interval", seconds=20, args=[app, "deliver_notifications"], id="notify", **common)

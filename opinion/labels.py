@@ -19,6 +19,8 @@ POLARITY_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面
 SOURCE_KIND_NAMES = {"rss": "RSS/Atom 订阅", "weibo_api": "微博开放接口", "webhook": "Webhook 推送",
                      "manual": "人工录入", "file": "文件导入", "demo": "演示数据"}
 SOURCE_STATUS_NAMES = {"ok": "正常", "failing": "故障", "silent": "静默", "never": "未运行"}
+# 政务微博矩阵: the platforms of a unit's official accounts (opinion.models.matrix).
+PLATFORM_NAMES = {"weibo": "微博", "wechat": "微信公众号", "douyin": "抖音", "web": "网站栏目"}
 
 # Cases: status, the three clocks, the ladder, the callback, replies.
 CASE_STATUS_NAMES = {"new": "待签收", "acknowledged": "已签收", "replied": "已回应", "resolved": "已办结",
@@ -63,7 +65,7 @@ ACTION_NAMES = {
     "source.created": "新增数据源", "source.edited": "修改数据源", "source.enabled": "启用数据源",
     "source.disabled": "停用数据源", "post.entered": "人工录入帖子",
     # administration: configuration, units, people, tokens
-    "config.changed": "修改配置", "config.reset": "恢复默认配置", "unit.created": "新增单位",
+    "config.changed": "修改配置", "matrix.account_saved": "保存政务账号", "config.reset": "恢复默认配置", "unit.created": "新增单位",
     "unit.updated": "修改单位", "unit.activated": "启用单位", "unit.deactivated": "停用单位",
     "user.created": "新建账号", "user.password_reset": "重置密码", "user.activated": "启用账号",
     "user.deactivated": "停用账号", "user.role_changed": "调整角色", "user.login": "登录",

@@ -25,6 +25,7 @@ LAYERS = (
     "opinion.pipeline",
     # the stages, the latest first
     "opinion.reports",
+    "opinion.matrix",  # the units' own accounts (政务微博矩阵): collected beside the posts, read by the reports
     "opinion.alerts",
     "opinion.sla",
     "opinion.cases",

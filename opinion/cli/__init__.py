@@ -2,7 +2,7 @@
 
 One module per stage or area: processes (run, web, scheduler, backup), ingest (import, collect,
 source), analysis (analyze, train, eval), cases (sla, templates), alerts (alerts, notify),
-reports (report, stats), accounts (users), demo (seed-demo); times reads every time option.
+reports (report, stats), matrix (matrix collect|check), accounts (users), demo (seed-demo); times reads every time option.
 The commands are registered on the app's CLI, so `python -m opinion X` and
 `flask --app opinion X` are the same thing (Flask-Migrate adds `db upgrade` and friends).
 """
@@ -16,9 +16,9 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from config import CONFIGS
-from opinion.cli import accounts, alerts, analysis, cases, demo, ingest, processes, reports
+from opinion.cli import accounts, alerts, analysis, cases, demo, ingest, matrix, processes, reports
 
-STAGES = (processes, ingest, analysis, cases, alerts, reports, accounts, demo)
+STAGES = (processes, ingest, analysis, cases, alerts, reports, matrix, accounts, demo)
 
 
 def main(create_app: Callable[[str], Flask]) -> None:

@@ -262,6 +262,17 @@ def _periodic(doc, document) -> None:
     else:
         _para(doc, "截至报告生成时，无超期未办结工单。", indent=True)
 
+    if f.get("matrix"):
+        _heading(doc, 6, "政务微博矩阵")
+        silent = [handle for m in f["matrix"] for handle in m["silent"]]
+        _para(doc, f"本期各单位政务账号共发布 {sum(m['posts'] for m in f['matrix'])} 条，获转发、评论、点赞 "
+                   f"{sum(m['interactions'] for m in f['matrix'])} 次；"
+                   + (f"{len(silent)} 个账号长期未发布（僵尸号）：{'、'.join(silent)}。" if silent else "无僵尸号。"),
+              indent=True)
+        _table(doc, ["单位", "账号", "本期发布", "互动", "粉丝", "僵尸号"],
+               [[m["unit_name"], m["accounts"], m["posts"], m["interactions"], m["followers"],
+                 "、".join(m["silent"]) or "—"] for m in f["matrix"]], [3.6, 1.2, 1.8, 1.8, 2.0, 5.0], figures_from=1)
+
 
 def _special(doc, document) -> None:
     f = document.figures

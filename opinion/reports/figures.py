@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as when
 
 from opinion.labels import CASE_STATUS_NAMES, EMOTION_NAMES, POLARITY_NAMES
+from opinion.matrix.figures import period_matrix
 from opinion.models import OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Reply, Topic, Unit, utcnow
 from opinion.reports.performance import unit_performance
 from opinion.reports.periods import Period
@@ -61,6 +62,9 @@ def period_figures(session, district: District, period: Period, now: datetime | 
         "escalations": period_escalations(session, period),
         "units": unit_table(session, district, period, now),
         "overdue": overdue_cases(session, now),
+        # the weekly summary's 政务微博矩阵 section (the daily brief has none)
+        "matrix": (period_matrix(session, period.start, period.end, now, district.timezone,
+                                 district.matrix_silent_days) if period.kind == "week" else []),
     }
     figures["narrative"] = narrative(figures)
     return figures

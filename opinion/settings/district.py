@@ -78,6 +78,8 @@ class District:
     # opinion.routing on every batch; empty: routing uses the units' keywords and places only.
     gazetteer_file: str = ""
     catalogue_file: str = ""
+    # 政务微博矩阵 (opinion.matrix): an official account with no post in this many days is a 僵尸号.
+    matrix_silent_days: int = 7
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -240,7 +242,22 @@ def build_district(path: str, data: dict) -> District:
         workdays=workdays,
         gazetteer_file=_beside(path, data.get("gazetteer")),
         catalogue_file=_beside(path, data.get("responsibilities")),
+        matrix_silent_days=_silent_days(path, data.get("matrix") or {}),
     )
+
+
+def _silent_days(path: str, raw: dict) -> int:
+    """matrix: {silent_days: N}: a whole number of days, 1 to 365."""
+    if not isinstance(raw, dict):
+        _fail(path, None, "matrix 应为映射，如 matrix: {silent_days: 7}")
+    value = raw.get("silent_days", 7)
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        _fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为整数")
+    if isinstance(value, bool) or not 1 <= days <= 365 or str(value).strip() != str(days):
+        _fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为 1 到 365 的整数")
+    return days
 
 
 def _beside(path: str, name) -> str:

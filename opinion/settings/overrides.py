@@ -24,7 +24,7 @@ from opinion.settings.district import District, build_district, read_district_da
 
 EDITABLE = ("units", "deadlines", "escalation", "priority", "sensitive_words", "erroneous_terms",
             "reply_required_parts", "alerts", "calendar", "public_disclosure",
-            "report_recipients")
+            "report_recipients", "matrix")
 CHECK_EVERY_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,12 @@ def save_section(app, key: str, value, user: User, now: datetime | None = None) 
         district = build(app.config["DISTRICT_FILE"], overrides)
     except DistrictFileError as exc:
         raise DistrictFileError(str(exc).split(": ", 1)[-1]) from None
+    actor_id = user.id  # read first: on an expired user it queries, which would flush a row without its value
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key)
         db.session.add(row)
-    row.value, row.updated_by_id, row.updated_at = value, user.id, now or utcnow()
+    row.value, row.updated_by_id, row.updated_at = value, actor_id, now or utcnow()
     audit.record(db.session, "config.changed", "setting", None, actor=user, at=row.updated_at,
                  before={key: before}, after={key: value}, reason=key)
     _install(app, district)

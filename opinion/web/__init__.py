@@ -19,6 +19,7 @@ from opinion.web import (
     exports,
     inbox,
     leader,
+    matrix,
     monitor,
     notifications,
     public,
@@ -41,7 +42,7 @@ csrf = CSRFProtect()
 def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
-                   sources, tokens, topics, admin, notifications, public, open311, exports):
+                   sources, tokens, topics, admin, notifications, public, open311, exports, matrix):
         app.register_blueprint(module.bp)
     public.limiter.init_app(app)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions

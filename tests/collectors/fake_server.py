@@ -2,7 +2,8 @@
 
 `FakeServer` serves whatever a test puts in `routes` (bytes, a status, headers, or a callable),
 plus the misbehaviours real sources show: a hanging response, a redirect loop. `FakeWeibo` adds a
-Weibo-format API (mentions, comments to me, since_id/max_id paging, error JSON, replies).
+Weibo-format API (mentions, comments to me, since_id/max_id paging, error JSON, replies) and an
+account's own timeline (statuses/user_timeline, for the 政务微博矩阵).
 """
 from __future__ import annotations
 
@@ -105,6 +106,9 @@ class FakeWeibo:
         self.published: list[dict] = []
         self.error: dict | None = None   # {"status": 403, "body": {...}} served once per call while set
         self.next_id = 4_900_000_000_000_000
+        self.accounts: dict[str, dict] = {}   # uid -> the user object; its posts in self.own[uid]
+        self.own: dict[str, list[dict]] = {}
+        server.routes["/2/statuses/user_timeline.json"] = self._timeline
         for path, handler in (("/2/statuses/mentions.json", self._list("statuses", self.mentions)),
                               ("/2/comments/to_me.json", self._list("comments", self.comments)),
                               ("/2/comments/create.json", self._publish("create")),
@@ -139,6 +143,39 @@ class FakeWeibo:
                               "mid": "4800000000000001", "user": {"id": 1}, "text": "区政府发布"}}
         self.comments.append(comment)
         return comment
+
+    def add_account(self, uid: str, screen_name: str, followers: int) -> dict:
+        self.accounts[uid] = {"id": int(uid), "idstr": uid, "screen_name": screen_name,
+                              "followers_count": followers, "statuses_count": 0}
+        self.own[uid] = []
+        return self.accounts[uid]
+
+    def add_own_post(self, uid: str, text: str, at: datetime, reposts=0, comments=0, likes=0) -> dict:
+        ident = self._id()
+        user = self.accounts[uid]
+        user["statuses_count"] += 1
+        status = {"created_at": weibo_time(at), "id": ident, "idstr": str(ident), "mid": str(ident),
+                  "text": text, "user": user, "reposts_count": reposts, "comments_count": comments,
+                  "attitudes_count": likes}
+        self.own[uid].append(status)
+        return status
+
+    def _timeline(self, method, path, query, headers, body):
+        refused = self._auth((query.get("access_token") or [""])[0])
+        if refused:
+            return refused
+        uid = (query.get("uid") or [""])[0]
+        if not uid:
+            name = (query.get("screen_name") or [""])[0]
+            uid = next((u for u, user in self.accounts.items() if user["screen_name"] == name), "")
+        if uid not in self.accounts:
+            return _json(400, {"error": "User does not exists!", "error_code": 20003})
+        max_id = int((query.get("max_id") or ["0"])[0])
+        count = int((query.get("count") or ["20"])[0])
+        # the user object is copied per answer, as the platform sends the figures of that moment
+        page = [{**s, "user": dict(self.accounts[uid])} for s in reversed(self.own[uid])
+                if not max_id or s["id"] <= max_id][:count]
+        return _json(200, {"statuses": page, "total_number": len(self.own[uid])})
 
     def _auth(self, token):
         if self.error:

@@ -1,0 +1,72 @@
+"""The 政务微博矩阵: each unit's own official accounts and what those accounts published.
+
+The unit's own posts live in their own table, not in `post`: `post` is what netizens say, and every
+row there goes through the pipeline (topics, routing, cases, alerts). A unit's announcement is not a
+complaint to route or a topic to cluster; storing it there would open cases on the district's own
+voice and swell every "negative share" and volume figure. Here a post belongs to one account, is
+unique per account and platform id (a second run stores nothing twice), and keeps its latest
+reposts/comments/likes, which the collector refreshes on each run.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from opinion.models.accounts import Unit
+from opinion.models.base import UTCDateTime, db, utcnow
+
+__all__ = ["ACCOUNT_PLATFORMS", "OfficialAccount", "OfficialPost"]
+
+# platform -> the collector that reads it: Weibo through the open API's user_timeline, the
+# others through the feed they publish (a 公众号 or Douyin account through an RSS bridge).
+ACCOUNT_PLATFORMS = {"weibo": "weibo_api", "wechat": "rss", "douyin": "rss", "web": "rss"}
+
+
+class OfficialAccount(db.Model):
+    __tablename__ = "official_account"
+    __table_args__ = (UniqueConstraint("platform", "handle", name="uq_official_account_platform_handle"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))  # weibo | wechat | douyin | web
+    handle: Mapped[str] = mapped_column(String(100))   # screen name / 公众号 name / column name
+    url: Mapped[str | None] = mapped_column(String(500))
+    responsible: Mapped[str | None] = mapped_column(String(64))  # the person who keeps it alive
+    responsible_phone: Mapped[str | None] = mapped_column(String(32))
+    config: Mapped[dict] = mapped_column(JSON, default=dict)  # uid, access_token, base_url / feed url
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+    # The schedule's fields, named as on Source, so opinion.ingest.schedule decides for both.
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="never")  # never | ok | failing
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    followers: Mapped[int | None] = mapped_column(Integer)      # as the platform last said
+    posts_total: Mapped[int | None] = mapped_column(Integer)    # the platform's own count
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unit: Mapped[Unit] = relationship()
+
+    @property
+    def kind(self) -> str:
+        """The collector kind, as a Source's `kind` (the schedule reads it)."""
+        return ACCOUNT_PLATFORMS.get(self.platform, "rss")
+
+
+class OfficialPost(db.Model):
+    __tablename__ = "official_post"
+    __table_args__ = (UniqueConstraint("account_id", "external_id", name="uq_official_post_account_external"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("official_account.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # figures last refreshed
+    reposts: Mapped[int] = mapped_column(Integer, default=0)
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    account: Mapped[OfficialAccount] = relationship()

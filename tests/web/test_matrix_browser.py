@@ -1,0 +1,63 @@
+"""The 政务矩阵 page in a real browser (Debian's Chromium via Playwright): a leader on a phone
+(390 px) sees the silent accounts without the page widening, and an admin registers an account
+through the form. Screenshots at 1366 px and 390 px go to test-artifacts/."""
+import pytest
+from sqlalchemy import select
+
+from opinion.demo.matrix import seed_matrix
+from opinion.models import OfficialAccount, Unit, db
+from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
+from tests.factories import make_user
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPINION_INSTANCE_DIR", str(tmp_path))
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        make_user(db.session, "leader", "leader")
+        make_user(db.session, "admin", "admin")
+        seed_matrix(db.session, lambda line: None)
+    return app
+
+
+def test_leader_reads_the_matrix_on_a_phone_and_admin_adds_an_account(app, browser):  # noqa: F811
+    with app.app_context():
+        silent_units = {a.unit.name for a in db.session.execute(select(OfficialAccount)).scalars()
+                        if a.posts_total and a.posts_total <= 4}
+    with serve(app) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        login(page, base, "leader")
+        page.goto(f"{base}/matrix/")
+        silent = page.locator("#silent")
+        assert silent.is_visible()
+        for name in silent_units:
+            assert name in silent.inner_text()
+        # nothing wider than the phone: the tables scroll inside their cards
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SHOTS / "matrix-390.png"), full_page=True)
+        assert page.locator("text=登记账号").count() == 0   # leaders read, admins register
+
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        login(page, base, "admin")
+        page.goto(f"{base}/matrix/accounts/new")
+        with app.app_context():
+            unit = db.session.execute(select(Unit).order_by(Unit.id)).scalars().first()
+        page.select_option("select[name=unit_id]", str(unit.id))
+        page.select_option("select[name=platform]", "douyin")
+        page.fill("input[name=handle]", "海曙抖音号")
+        page.fill("input[name=responsible]", "李四")
+        page.click("form.form-grid button[type=submit]")
+        assert "需要填写订阅地址" in page.inner_text("body")   # refused in Chinese, input kept
+        assert page.input_value("input[name=handle]") == "海曙抖音号"
+        page.fill("input[name=feed_url]", "https://rss.example.gov/douyin.xml")
+        page.click("form.form-grid button[type=submit]")
+        page.wait_for_url(f"{base}/matrix/")
+        assert "政务账号“海曙抖音号”已保存" in page.inner_text("body")
+        page.screenshot(path=str(SHOTS / "matrix-1366.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})   # the form on a phone: nothing wider
+        page.goto(f"{base}/matrix/accounts/new")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SHOTS / "matrix-account-390.png"), full_page=True)
