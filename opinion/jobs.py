@@ -27,7 +27,7 @@ from opinion.ingest.schedule import jitter_seconds
 from opinion.models import Source, db, utcnow
 from opinion.notify import webhooks
 from opinion.notify.delivery import deliver_pending
-from opinion.pipeline.batch import get_pipeline, upkeep_topics
+from opinion.pipeline.batch import get_analyser, get_pipeline, upkeep_topics
 from opinion.pipeline.runs import collect_one
 from opinion.reports import scheduled
 from opinion.settings.district import District
@@ -307,6 +307,8 @@ def run_worker(app, say, threads: int = 2, stop: threading.Event | None = None) 
     # sees analysis spread over the workers and topic assignment on one.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("dramatiq").setLevel(logging.WARNING)
+    with app.app_context():
+        get_analyser(app)  # models and jieba, before the first collected batch waits for them
     parallel = queue.worker(sorted({q for _, q in TASKS.values()} - {"ingest"}), threads)
     parallel.start()
     say(f"worker 已启动（进程号 {os.getpid()}，{threads} 个线程），队列：采集与分析、报告、通知、模型训练")

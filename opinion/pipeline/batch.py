@@ -68,13 +68,21 @@ def analyse(app, items: list[NormalisedPost], now: datetime | None = None) -> li
     consumer (`ingest(..., analysed=…)`). Its own pipeline, so a worker that never holds the
     ingest lock never loads the open topics."""
     now = now or utcnow()
-    pipeline = app.extensions.get("opinion.analyser")
-    if pipeline is None:
-        pipeline = app.extensions["opinion.analyser"] = _build_pipeline(app)
+    pipeline = get_analyser(app)
     entries = [_entry(i, now) for i in items]
     with _analysing:
         pipeline.run(entries, ANALYSIS_STAGES)
     return entries
+
+
+def get_analyser(app) -> Pipeline:
+    """The worker's analysis pipeline, built on first use (a worker calls it at start, so the models
+    load before the first batch waits for them)."""
+    with _analysing:
+        pipeline = app.extensions.get("opinion.analyser")
+        if pipeline is None:
+            pipeline = app.extensions["opinion.analyser"] = _build_pipeline(app)
+    return pipeline
 
 
 def _entry(item: NormalisedPost, now: datetime) -> Entry:
