@@ -44,3 +44,41 @@ def test_a_batch_analysed_on_a_worker_is_stored_as_if_analysed_in_process(app, s
     # sent again (a redelivered message): nothing stored twice
     again = ingest(session, app, there, items, analysed={e.id: e for e in entries})
     assert again.accepted == [] and len(stored(there)) == len(TEXTS)
+
+
+def test_a_collection_task_sends_only_new_posts_analysed_and_the_consumer_stores_them(app, session):
+    """collect_source on a worker: the items already stored are not analysed again, the new ones
+    travel with their analysis; ingest_batch (the one consumer) assigns topics and stores them."""
+    from datetime import datetime, timedelta, timezone
+    from xml.sax.saxutils import escape
+
+    from opinion.models import Source
+    from opinion.tasks.collect import collect_source, ingest_batch
+    from tests.collectors.fake_server import FakeServer, Reply
+
+    now = datetime.now(timezone.utc)
+    items = "".join(f"<item><title>t{n}</title><link>https://weibo.example.cn/{n}</link><description>{escape(t)}"
+                    f"</description><guid isPermaLink=\"false\">r{n}</guid><pubDate>"
+                    f"{(now - timedelta(minutes=n + 1)).strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
+                    for n, t in enumerate(TEXTS))
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>f</title>'
+            f'<link>https://weibo.example.cn/</link>{items}</channel></rss>').encode("utf-8")
+    with FakeServer() as server:
+        server.routes["/feed.xml"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+        source = Source(code="rss-q", name="测试 RSS", kind="rss", enabled=True,
+                        config={"url": f"{server.base}/feed.xml"}, state={}, interval_seconds=600)
+        session.add(source)
+        session.commit()
+        ingest(session, app, source, [make_item("r0", TEXTS[0])])  # one of them is stored already
+        sent = []
+        collect_source(app, session, source.id, lambda **batch: sent.append(batch))
+        session.commit()
+    [batch] = sent
+    assert sorted(i["external_id"] for i in batch["items"]) == ["r1", "r2", "r3"]
+    entries = [entry_from_message(e) for e in batch["entries"]]
+    assert all(e.doc.tokens and e.category and e.topic_key is None for e in entries)
+    ingest_batch(app, session, source.id, batch["items"], batch["entries"])
+    posts = session.execute(select(Post).where(Post.source_id == source.id)).scalars().all()
+    assert sorted(p.external_id for p in posts) == ["r0", "r1", "r2", "r3"]
+    assert all(p.topic_id is not None and p.tokens for p in posts)
+    assert "已分析并交给入库队列 3 条" in str(session.get(Source, source.id).state)
