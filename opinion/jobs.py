@@ -28,7 +28,7 @@ from opinion.matrix.collect import collect_due as collect_matrix_due
 from opinion.models import Source, db, utcnow
 from opinion.notify import webhooks
 from opinion.notify.delivery import deliver_pending
-from opinion.pipeline.batch import get_pipeline, upkeep_topics
+from opinion.pipeline.batch import get_analyser, get_pipeline, upkeep_topics
 from opinion.pipeline.runs import collect_one
 from opinion.reports import scheduled
 from opinion.settings.district import District
@@ -208,12 +208,20 @@ def _collect_task(app, session, source_id: int) -> None:
         log.info(line)
 
 
-def _ingest_task(app, session, source_id: int, items: list[dict]) -> None:
-    queued.ingest_batch(app, session, source_id, items)
+def _analyse_task(app, session, source_id: int, items: list[dict]) -> None:
+    queued.analyse_batch(app, session, source_id, items)
+    log.info("已分析 %d 条并交给入库队列（进程 %d）", len(items), os.getpid())
+
+
+def _ingest_task(app, session, source_id: int, items: list[dict], entries: list[dict] | None = None) -> None:
+    report = queued.ingest_batch(app, session, source_id, items, entries)
+    log.info("入库 %d 条、话题归并（进程 %d，%s）", len(report.accepted), os.getpid(),
+             "已在 worker 上分析" if entries is not None else "在此分析")
 
 
 TASKS = {
     "collect_source": (_collect_task, "collect"),
+    "analyse_batch": (_analyse_task, "collect"),
     "ingest_batch": (_ingest_task, "ingest"),
     "daily_report": (daily_report.task, "reports"),
     "weekly_report": (weekly_report.task, "reports"),
@@ -327,9 +335,15 @@ def run_worker(app, say, threads: int = 2, stop: threading.Event | None = None) 
     if queue is None:
         raise RuntimeError("未设置 OPINION_BROKER_URL：没有任务队列，任务在调度进程内运行，无需启动 worker")
     stop = stop or threading.Event()
+    # One line per batch analysed or ingested, with the process id: the operator (and the test)
+    # sees analysis spread over the workers and topic assignment on one.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("dramatiq").setLevel(logging.WARNING)
+    with app.app_context():
+        get_analyser(app)  # models and jieba, before the first collected batch waits for them
     parallel = queue.worker(sorted({q for _, q in TASKS.values()} - {"ingest"}), threads)
     parallel.start()
-    say(f"worker 已启动（进程号 {os.getpid()}，{threads} 个线程），队列：采集、报告、通知、模型训练")
+    say(f"worker 已启动（进程号 {os.getpid()}，{threads} 个线程），队列：采集与分析、报告、通知、模型训练")
     with app.app_context():
         lock = SchedulerLock(db.engine, app.instance_path, name="ingest", key=INGEST_KEY)
     ingest_worker = None

@@ -100,9 +100,12 @@ class Pipeline:
             ("priority", _each(priority)),
         ]
 
-    def run(self, entries: list[Entry]) -> list[Entry]:
-        """Run every stage over the batch; failed entries keep their error and stop early."""
+    def run(self, entries: list[Entry], only: frozenset[str] | None = None) -> list[Entry]:
+        """Run every stage (or those named in `only`) over the batch; failed entries keep their
+        error and stop early."""
         for name, stage in self.stages:
+            if only is not None and name not in only:
+                continue
             live = [e for e in entries if e.doc.error is None]
             if not live:
                 break
@@ -120,6 +123,14 @@ class Pipeline:
                     except Exception as exc:  # noqa: BLE001 - recorded on the post, retried later
                         _fail(e, name, exc)
         return entries
+
+
+# The stages that read one post and nothing else: with a broker they run on any worker, in
+# parallel, and only TOPIC_STAGES (the clusterer's shared state) waits for the one ingest consumer.
+# Routing and priority read the post's text and sentiment only, never its topic, so running them
+# before the topic stage gives the same result as the in-process order.
+TOPIC_STAGES = frozenset({"topic"})
+ANALYSIS_STAGES = frozenset({"clean", "segment", "keywords", "sentiment", "emotion", "routing", "priority"})
 
 
 class _PerEntryFailures(Exception):

@@ -8,6 +8,7 @@ half-written rows; running the same input again stores nothing twice (unique sou
 """
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from opinion.ingest.dedup import NearDuplicateIndex
 from opinion.ingest.store import Copies, IngestReport, is_stored, new_items, new_post
 from opinion.models import CaseCoUnit, Post, Source, Topic, Unit, db, utcnow
 from opinion.nlp.doc import Doc
-from opinion.pipeline.analysis import Entry, Pipeline
+from opinion.pipeline.analysis import ANALYSIS_STAGES, TOPIC_STAGES, Entry, Pipeline
 from opinion.routing import Router
 from opinion.settings.district import District
 from opinion.topics.edit import close_quiet_topics, merge_converged, sync_edits
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 # One pipeline, one clusterer and one duplicate index per process: batches and the topic upkeep take
 # turns on them.
 _turns = threading.Lock()
+# The analysis-only pipeline of a worker (no topic store): its threads take turns on it, since the
+# retrained classifier may be swapped under a running batch otherwise.
+_analysing = threading.Lock()
 
 
 def get_pipeline(app) -> tuple[Pipeline, TopicStore]:
@@ -40,18 +44,50 @@ def get_pipeline(app) -> tuple[Pipeline, TopicStore]:
     process, the open topics are read back from the database)."""
     cached = app.extensions.get("opinion.pipeline")
     if cached is None:
-        # lazy: the classifier needs NumPy and SciPy; loaded with the pipeline
-        from opinion.routing.retrain import InstanceClassifier
-        district = app.extensions["district"]
-        # Routing uses the model retrained from monitors' corrections when the instance has one.
-        router = Router(district, classifier=InstanceClassifier(app.instance_path),
-                        min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])
-        pipeline = Pipeline(district, app.config["SENTIMENT_ENGINE"], router=router,
-                            min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])
+        pipeline = _build_pipeline(app)
         store = TopicStore(pipeline.clusterer, db.session, timedelta(hours=app.config["TOPIC_DORMANT_HOURS"]),
                            stats_path=Path(app.instance_path) / "topics" / "stats.json")
         cached = app.extensions["opinion.pipeline"] = (pipeline, store)
     return cached
+
+
+def _build_pipeline(app) -> Pipeline:
+    # lazy: the classifier needs NumPy and SciPy; loaded with the pipeline
+    from opinion.routing.retrain import InstanceClassifier
+    district = app.extensions["district"]
+    # Routing uses the model retrained from monitors' corrections when the instance has one.
+    router = Router(district, classifier=InstanceClassifier(app.instance_path),
+                    min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])
+    return Pipeline(district, app.config["SENTIMENT_ENGINE"], router=router,
+                    min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])
+
+
+def analyse(app, items: list[NormalisedPost], now: datetime | None = None) -> list[Entry]:
+    """The per-post analysis of a batch (clean … routing, priority), without topic assignment and
+    without the database: what a worker does in parallel before the batch goes to the one ingest
+    consumer (`ingest(..., analysed=…)`). Its own pipeline, so a worker that never holds the
+    ingest lock never loads the open topics."""
+    now = now or utcnow()
+    pipeline = get_analyser(app)
+    entries = [_entry(i, now) for i in items]
+    with _analysing:
+        pipeline.run(entries, ANALYSIS_STAGES)
+    return entries
+
+
+def get_analyser(app) -> Pipeline:
+    """The worker's analysis pipeline, built on first use (a worker calls it at start, so the models
+    load before the first batch waits for them)."""
+    with _analysing:
+        pipeline = app.extensions.get("opinion.analyser")
+        if pipeline is None:
+            pipeline = app.extensions["opinion.analyser"] = _build_pipeline(app)
+    return pipeline
+
+
+def _entry(item: NormalisedPost, now: datetime) -> Entry:
+    return Entry(id=item.external_id, doc=Doc(raw=item.text), created_at=item.created_at or now,
+                 author_followers=item.author_followers)
 
 
 def loaded_topic_store(app) -> TopicStore | None:
@@ -65,10 +101,11 @@ def _copy_index(app) -> NearDuplicateIndex:
     return app.extensions.setdefault("opinion.near_duplicates", NearDuplicateIndex())
 
 
-def ingest(session, app, source: Source, items: list[NormalisedPost], now: datetime | None = None
-           ) -> IngestReport:
+def ingest(session, app, source: Source, items: list[NormalisedPost], now: datetime | None = None,
+           analysed: dict[str, Entry] | None = None) -> IngestReport:
     """Store and process one batch for one source, committing once at the end; then the alert
-    rules on what it stored."""
+    rules on what it stored. `analysed`: entries a worker already analysed (by external id), so
+    only topic assignment and storing are left to do here; an item without one is analysed here."""
     now = now or utcnow()
     report = IngestReport()
     fresh = new_items(session, source, items, now, report)
@@ -78,7 +115,7 @@ def ingest(session, app, source: Source, items: list[NormalisedPost], now: datet
         pipeline, store = get_pipeline(app)
         sync_edits(session, store)  # monitors' merges and moves, from any process, first
         try:
-            report.merge(_store_batch(session, app, pipeline, store, source, fresh, now))
+            report.merge(_store_batch(session, app, pipeline, store, source, fresh, now, analysed))
             session.commit()
         except SQLAlchemyError as exc:
             # Another process stored some of these in the meantime (IntegrityError), or the
@@ -88,20 +125,20 @@ def ingest(session, app, source: Source, items: list[NormalisedPost], now: datet
             log.warning("batch of %d for %s failed (%s); storing item by item", len(fresh), source.code,
                         type(exc).__name__)
             for item in fresh:
-                report.merge(_store_alone(session, app, pipeline, store, source, item, now))
+                report.merge(_store_alone(session, app, pipeline, store, source, item, now, analysed))
         store.maybe_save_stats()
     _raise_alerts(session, app, report.post_ids, now)
     return report
 
 
 def _store_alone(session, app, pipeline: Pipeline, store: TopicStore, source: Source,
-                 item: NormalisedPost, now: datetime) -> IngestReport:
+                 item: NormalisedPost, now: datetime, analysed: dict[str, Entry] | None = None) -> IngestReport:
     """One item in its own transaction: stored, a duplicate (another process was first), or
     refused with the database's reason in words."""
     if is_stored(session, source, item.external_id):
         return IngestReport(duplicate=[item.external_id])
     try:
-        report = _store_batch(session, app, pipeline, store, source, [item], now)
+        report = _store_batch(session, app, pipeline, store, source, [item], now, analysed)
         session.commit()
         return report
     except SQLAlchemyError as exc:
@@ -140,13 +177,21 @@ def history_before(app, now: datetime) -> datetime:
 
 
 def _store_batch(session, app, pipeline: Pipeline, store: TopicStore, source: Source,
-                 items: list[NormalisedPost], now: datetime) -> IngestReport:
+                 items: list[NormalisedPost], now: datetime, analysed: dict[str, Entry] | None = None
+                 ) -> IngestReport:
     district = app.extensions["district"]
     history_cutoff = history_before(app, now)
     report = IngestReport()
-    entries = [Entry(id=i.external_id, doc=Doc(raw=i.text), created_at=i.created_at or now,
-                     author_followers=i.author_followers) for i in items]
-    pipeline.run(entries)
+    if analysed is None:
+        entries = [_entry(i, now) for i in items]
+        pipeline.run(entries)
+    else:
+        # Analysed on a worker already: a retried batch (item by item) reuses a fresh copy, since
+        # the topic stage of the failed try marked nothing the database kept.
+        entries = [copy.deepcopy(analysed[i.external_id]) if i.external_id in analysed else _entry(i, now)
+                   for i in items]
+        pipeline.run([e for e in entries if e.id not in analysed], ANALYSIS_STAGES)
+        pipeline.run(entries, TOPIC_STAGES)
     units = {u.code: u for u in session.execute(select(Unit)).scalars()}
     topics: dict[str, Topic] = {}
     stored: list[Post] = []

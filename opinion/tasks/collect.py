@@ -1,9 +1,15 @@
-"""Collection on a worker: fetch a source here, and hand its items to the ingest queue in batches.
+"""Collection on a worker: fetch a source here, analyse its new items here, and hand them,
+analysed, to the ingest queue in batches.
 
-Fetching is the part that runs on many workers at once (network, parsing). Storing and analysing
-a batch includes topic assignment, the one stage with shared state (each process's clusterer holds
-the open topics in memory), so the ingest queue has exactly one consumer at a time (the worker
-holding the ingest lock, opinion.tasks.lock); see README "Scale-out".
+Fetching and the per-post analysis (cleaning, segmentation, sentiment, emotion, routing,
+priority) run on many workers at once: they read one post and nothing else. Topic assignment is
+the one stage with shared state (the clusterer holds the open topics in memory), so it and storing
+run on the ingest queue, which has exactly one consumer at a time (the worker holding the ingest
+lock, opinion.tasks.lock); see README "Scale-out". The analysed entries travel in the message
+rather than being stored first: the consumer then writes a post, its analysis, its topic and its
+case in one transaction as in process, with no half-done "analysed, not assigned" rows to find
+again after a crash, and a redelivered message is simply analysed work done twice, never a post
+stored twice (unique per source and external id).
 """
 from __future__ import annotations
 
@@ -13,9 +19,11 @@ from datetime import datetime
 from collectors.base import NormalisedPost
 from opinion.ingest.collect import RunFailed, fetch, internal_error, record_failure, record_success
 from opinion.ingest.schedule import is_due
-from opinion.ingest.store import IngestReport
+from opinion.ingest.store import IngestReport, new_items
 from opinion.models import Source, utcnow
-from opinion.pipeline.batch import ingest
+from opinion.nlp.doc import Doc
+from opinion.pipeline.analysis import Entry
+from opinion.pipeline.batch import analyse, ingest
 from opinion.pipeline.runs import BATCH
 from opinion.tasks.queue import plain
 
@@ -31,9 +39,48 @@ def from_message(data: dict) -> NormalisedPost:
     return NormalisedPost(**data)
 
 
+def entry_to_message(entry: Entry) -> dict:
+    return plain(dataclasses.asdict(entry))
+
+
+def entry_from_message(data: dict) -> Entry:
+    data = dict(data)
+    doc = dict(data.pop("doc"))
+    doc["repost_chain"] = [tuple(pair) for pair in doc.get("repost_chain") or []]
+    data["created_at"] = datetime.fromisoformat(data["created_at"])
+    return Entry(doc=Doc(**doc), **data)
+
+
+def analyse_and_send(app, session, source: Source, items: list[NormalisedPost], send) -> int:
+    """Analyse the items not stored yet (in parallel, on this worker) and send them with their
+    analysis to the ingest queue, BATCH at a time; returns how many were sent. Stored or invalid
+    items are left out here (the consumer checks again, so a race only costs work)."""
+    now = utcnow()
+    sent = 0
+    for start in range(0, len(items), BATCH):
+        fresh = new_items(session, source, items[start:start + BATCH], now, IngestReport())
+        if not fresh:
+            continue
+        entries = analyse(app, fresh, now)
+        send(source_id=source.id, items=[to_message(i) for i in fresh],
+             entries=[entry_to_message(e) for e in entries])
+        sent += len(fresh)
+    return sent
+
+
+def analyse_batch(app, session, source_id: int, items: list[dict]) -> None:
+    """The task `analyse_batch` (a webhook push in queue mode): analyse here, on any worker, and
+    hand the batch to the ingest queue."""
+    source = session.get(Source, source_id)
+    if source is None:
+        raise LookupError(f"数据源 #{source_id} 已不存在，这批 {len(items)} 条无法入库")
+    analyse_and_send(app, session, source, [from_message(i) for i in items],
+                     lambda **batch: app.extensions["opinion.task_queue"].send("ingest_batch", **batch))
+
+
 def collect_source(app, session, source_id: int, send) -> str | None:
     """The task `collect_source`: fetch one due source and send each batch of items to `send`
-    (the ingest queue). A source fault is written on the source page, as in process, and not
+    (the ingest queue), analysed. A source fault is written on the source page, as in process, and not
     retried here: the source's own back-off decides when it runs again."""
     source = session.get(Source, source_id)
     now = utcnow()
@@ -45,22 +92,24 @@ def collect_source(app, session, source_id: int, send) -> str | None:
     report = IngestReport()
     try:
         collector, items = fetch(source, state)
-        for start in range(0, len(items), BATCH):
-            send(source_id=source.id, items=[to_message(i) for i in items[start:start + BATCH]])
+        sent = analyse_and_send(app, session, source, items, send)
     except RunFailed as exc:
         session.rollback()
         return record_failure(source, now, str(exc), report, retry_after=exc.retry_after)
     except Exception as exc:  # noqa: BLE001 - as in process: a source's fault is shown, not raised
         session.rollback()
         return record_failure(source, now, str(internal_error(source, exc)), report)
-    collector.warnings.append(f"已交给入库队列 {len(items)} 条")
+    collector.warnings.append(f"已分析并交给入库队列 {sent} 条（共取到 {len(items)} 条）")
     return record_success(source, now, report, state, collector.warnings)
 
 
-def ingest_batch(app, session, source_id: int, items: list[dict]) -> IngestReport:
-    """The task `ingest_batch`: store and analyse one batch (idempotent: a post is unique per
-    source and external id, so a redelivered batch stores nothing twice)."""
+def ingest_batch(app, session, source_id: int, items: list[dict], entries: list[dict] | None = None
+                 ) -> IngestReport:
+    """The task `ingest_batch`: assign topics to one analysed batch and store it (idempotent: a
+    post is unique per source and external id, so a redelivered batch stores nothing twice). A
+    batch sent without `entries` is analysed here too, as before."""
     source = session.get(Source, source_id)
     if source is None:
         raise LookupError(f"数据源 #{source_id} 已不存在，这批 {len(items)} 条无法入库")
-    return ingest(session, app, source, [from_message(i) for i in items])
+    analysed = None if entries is None else {e.id: e for e in map(entry_from_message, entries)}
+    return ingest(session, app, source, [from_message(i) for i in items], analysed=analysed)

@@ -123,7 +123,7 @@ def test_a_failing_task_is_retried_then_recorded_for_the_admin(app, session, bro
     make_user(session, "admin1", "admin")
     login(client, "admin1")
     page = client.get("/admin/failed-jobs").get_data(as_text=True)
-    assert "入库与分析" in page and "#987654 已不存在" in page and "（1 条帖子）" in page
+    assert "话题归并与入库" in page and "#987654 已不存在" in page and "（1 条帖子）" in page
 
 
 def test_a_worker_killed_mid_batch_loses_no_post_and_stores_none_twice(app, session, broker, tmp_path):
@@ -149,3 +149,60 @@ def test_a_worker_killed_mid_batch_loses_no_post_and_stores_none_twice(app, sess
         assert len(ids) == len(set(ids)) == total
     finally:
         _stop(first, second)
+
+
+def test_analysis_runs_on_both_workers_and_topic_assignment_on_one(app, session, broker, tmp_path):
+    """Two workers: each analyses batches (the collect queue), and exactly one of them, the holder
+    of the ingest lock, assigns topics and stores; every post is stored once."""
+    source = make_source(session, "queue-split", kind="file")
+    from opinion.tasks.collect import to_message
+    total, size = 240, 10
+    items = [make_item(f"s{n}", f"第{n}条：{['某小区停水三天了', '路口信号灯坏了', '学校门口摊贩占道'][n % 3]}，"
+                                f"请相关部门尽快处理 {n}") for n in range(total)]
+    logs = [tmp_path / "w0.log", tmp_path / "w1.log"]
+    workers = [_worker(app, log) for log in logs]
+    try:
+        for proc, log in zip(workers, logs):
+            _until(lambda log=log: "已启动" in log.read_text(encoding="utf-8"), 120, "the worker's start", proc, log)
+        for start in range(0, total, size):  # as a webhook push in queue mode sends them
+            broker.send("analyse_batch", source_id=source.id, items=[to_message(i) for i in items[start:start + size]])
+        count = lambda: session.execute(select(func.count()).select_from(Post)).scalar()  # noqa: E731
+        _until(lambda: count() == total, 300, f"all {total} posts", workers[0], logs[0])
+        time.sleep(2)
+        texts = [log.read_text(encoding="utf-8") for log in logs]
+        analysed = [t.count("已分析") for t in texts]
+        ingested = [t.count("话题归并（进程") for t in texts]
+        assert all(n > 0 for n in analysed), f"analysis ran on one worker only: {analysed}"
+        assert sorted(ingested)[0] == 0 and sum(ingested) >= total // size, f"ingest on both workers: {ingested}"
+        assert "已在 worker 上分析" in texts[ingested.index(max(ingested))]
+        ids = session.execute(select(Post.external_id)).scalars().all()
+        assert len(ids) == len(set(ids)) == total
+        assert session.execute(select(func.count()).select_from(Post).where(Post.topic_id.is_(None))).scalar() == 0
+    finally:
+        _stop(*workers)
+
+
+def test_a_webhook_push_in_queue_mode_goes_through_the_ingest_queue(app, session, broker, client):
+    """With a broker the web process stores nothing itself: the push is answered at once and the
+    batch is analysed on a worker and assigned by the one ingest consumer (two web processes
+    never each open a topic for the same matter)."""
+    from opinion.models import Source
+    from tests.collectors.test_webhook import SECRET, TOKEN, push
+    session.add(Source(code="hotline-q", name="12345 热线", kind="webhook", enabled=True,
+                       config={"token": TOKEN, "secret": SECRET}, state={}))
+    session.commit()
+    rows = [{"id": f"h{n}", "text": f"某小区停水三天了，物业电话打不通 {n}"} for n in range(5)]
+    answer = push(client, {"items": rows + [{"id": "bad", "text": ""}, rows[0]]}).get_json()
+    assert answer["queued"] is True
+    assert (answer["accepted"], answer["duplicate"], answer["rejected"]) == (5, 1, 1)
+    count = lambda: session.execute(select(func.count()).select_from(Post)).scalar()  # noqa: E731
+    assert count() == 0  # not ingested in the web process
+    worker = broker.worker(["collect", "ingest"], 1)
+    worker.start()
+    try:
+        _until(lambda: count() == 5, 120, "the pushed posts")
+    finally:
+        worker.stop()
+    assert session.execute(select(func.count()).select_from(Post).where(Post.topic_id.is_(None))).scalar() == 0
+    again = push(client, {"items": rows}).get_json()  # stored now: answered duplicate, queued nothing
+    assert again["duplicate"] == 5 and again["accepted"] == 0

@@ -28,9 +28,10 @@ from opinion.accounts.tokens import SECRET_PREFIX
 from opinion.ingest.collect import record_received, record_refusal
 from opinion.ingest.importer import row_to_post
 from opinion.ingest.queries import webhook_source
-from opinion.ingest.store import MAX_DEPTH, TOO_DEEP
+from opinion.ingest.store import MAX_DEPTH, TOO_DEEP, IngestReport, new_items
 from opinion.models import Source, db, utcnow
 from opinion.pipeline.batch import ingest
+from opinion.tasks.collect import to_message
 
 bp = Blueprint("ingest_api", __name__, url_prefix="/api/v1")
 REPLAY_WINDOW = 300
@@ -150,7 +151,11 @@ def _ingest_rows(source: Source, rows: list) -> dict:
             results.append({"index": n, "id": ident, "status": None})
             posts.append(post)
     now = utcnow()
-    report = ingest(db.session, current_app._get_current_object(), source, posts, now=now)
+    app = current_app._get_current_object()
+    if app.config.get("BROKER_URL"):
+        report = _queue(app, source, posts, now)
+    else:
+        report = ingest(db.session, app, source, posts, now=now)
     rejected = dict(report.rejected)
     accepted = set(report.accepted)
     seen: set[str] = set()
@@ -169,6 +174,25 @@ def _ingest_rows(source: Source, rows: list) -> dict:
     report.rejected = [(r["id"] or f"第 {r['index'] + 1} 条", r["reason"]) for r in results if r["status"] == "rejected"]
     record_received(db.session.merge(source), now, report)
     db.session.commit()
-    return {"accepted": sum(r["status"] == "accepted" for r in results),
-            "duplicate": sum(r["status"] == "duplicate" for r in results),
-            "rejected": sum(r["status"] == "rejected" for r in results), "items": results}
+    answer = {"accepted": sum(r["status"] == "accepted" for r in results),
+              "duplicate": sum(r["status"] == "duplicate" for r in results),
+              "rejected": sum(r["status"] == "rejected" for r in results), "items": results}
+    if app.config.get("BROKER_URL"):
+        answer["queued"] = True  # accepted items are stored within seconds, by the ingest queue
+    return answer
+
+
+def _queue(app, source: Source, posts: list, now) -> IngestReport:
+    """Queue mode (OPINION_BROKER_URL): the same checks as in process (valid, not stored yet),
+    then the new items go to a worker for analysis and on to the one ingest consumer, so topic
+    assignment stays serial however many web processes receive pushes; two web processes must
+    never each open a topic for the same matter. A resent item that is queued but not stored yet
+    is answered "accepted" again and still stored once (unique per source and external id)."""
+    from opinion.jobs import init_task_queue  # lazy: APScheduler and Dramatiq only where a broker is set
+
+    report = IngestReport()
+    fresh = new_items(db.session, source, posts, now, report)
+    if fresh:
+        init_task_queue(app).send("analyse_batch", source_id=source.id, items=[to_message(p) for p in fresh])
+    report.accepted = [p.external_id for p in fresh]
+    return report
