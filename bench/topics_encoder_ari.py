@@ -10,11 +10,12 @@ Coverage is the share of posts in clusters of 10 or more, as in `eval topics`.
 
 Vectors come from opinion/nlp/encoder.py with a disk cache (--cache), so a day is encoded once.
 
-    python bench/topics_encoder_ari.py 2020-2.28 [2020-1.21 ...] [--weight 0.5] [--cache FILE]
+    python bench/topics_encoder_ari.py 2020-2.28 [2020-1.21 ...] [--weight 0.5] [--cache FILE] [--sample N]
 """
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from collections import Counter
@@ -66,11 +67,15 @@ def main() -> None:
     ap.add_argument("--weight", type=float, default=0.5)
     ap.add_argument("--fixed", type=float, default=None, help="a threshold fixed in advance, reported too")
     ap.add_argument("--cache", default="/tmp/e5cache-20.sqlite")
+    ap.add_argument("--sample", type=int, default=0, help="a random sample of each day's posts (seed 0)")
     args = ap.parse_args()
     seg = Segmenter()
     encoder = Encoder(disk_cache=args.cache)
     for day in args.days:
         texts, labels = labelled.read_labelled(DATA / f"{day}.jsonl", "text", "topic")
+        if args.sample and args.sample < len(texts):
+            keep = sorted(random.Random(0).sample(range(len(texts)), args.sample))
+            texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
         docs = [seg(clean(Doc(raw=t))) for t in texts]
         words = TfidfTransformer(sublinear_tf=True).fit_transform(
             DictVectorizer().fit_transform([raw_features(d) for d in docs]))
