@@ -5,7 +5,13 @@ at least 20,000 posts of the weibo-stream corpus, and prints posts per second be
 `jieba.lcut` (the issue's yardstick) and bare rjieba (the segmenter the pipeline uses) on the same
 raw texts, and the process's peak memory. One core: run it alone.
 
+With --encoder it then runs the same analysis with and without the sentence encoder
+(opinion/nlp/encoder.py) over the first --encoder-posts posts of one real Weibo day, in input order
+and with a cold cache (in-process only, no disk file), and prints both rates and the cache hit rate:
+reposts and duplicates of that stretch are what the cache saves.
+
     python bench/bench_analyze.py [--posts 20000] [--batch 500] [--data DIR]
+                                  [--encoder] [--encoder-posts 1500] [--encoder-day 2020-2.21]
 """
 from __future__ import annotations
 
@@ -46,6 +52,10 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--encoder", action="store_true", help="also measure the sentence encoder")
+    ap.add_argument("--encoder-only", action="store_true", help="only the encoder comparison")
+    ap.add_argument("--encoder-posts", type=int, default=1500)
+    ap.add_argument("--encoder-day", default="2020-2.21", help="weibo-stream day file, without .jsonl")
     args = ap.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"no weibo-stream data at {args.data} (set OPINION_SHARED_DATA)")
@@ -74,7 +84,11 @@ def main() -> None:
             extractor(seg(d))
         apply_sentiment(engine, docs)
         apply_emotion(emotion, docs)
-        return len(docs)
+        return docs
+
+    if args.encoder_only:
+        encoder_bench(args, analyze)
+        return
 
     # One small batch loads the dictionary and the libraries the models import on first use
     # (SciPy, scikit-learn), as a running pipeline has done long before; the timing below is
@@ -87,7 +101,7 @@ def main() -> None:
     cpu0 = time.process_time()
     done = 0
     for start in range(0, len(texts), args.batch):
-        done += analyze(texts[start:start + args.batch])
+        done += len(analyze(texts[start:start + args.batch]))
     whole_s = time.perf_counter() - t0
     whole_cpu = time.process_time() - cpu0
     whole_peak = peak_mb()
@@ -113,6 +127,47 @@ def main() -> None:
     print(f"bare rjieba cut on the same raw posts:                     {done / rjieba_s:,.0f} posts/s")
     print(f"whole analysis costs {whole_s / jieba_s:.2f}x bare jieba")
     print(f"peak memory: {whole_peak:.0f} MB (process RSS after the analysis run)")
+    if args.encoder:
+        sys.stdout.flush()
+        encoder_bench(args, analyze)
+
+
+def encoder_bench(args, analyze) -> None:
+    from opinion.nlp.encoder import MAX_CHARS, Encoder
+
+    path = args.data / f"{args.encoder_day}.jsonl"
+    with path.open(encoding="utf-8") as fh:
+        day = [json.loads(line)["text"] for line in fh if line.strip()][:args.encoder_posts]
+    analyze(["预热：武汉加油[心]"])
+    encoder = Encoder(disk_cache=None)   # cold: what a fresh process on a fresh day pays
+    t0 = time.perf_counter()
+    encoder.encode(["预热"])             # the model's load, once per process
+    load_s = time.perf_counter() - t0
+    encoder.hits = encoder.misses = 0
+
+    t0 = time.perf_counter()
+    for start in range(0, len(day), args.batch):
+        analyze(day[start:start + args.batch])
+    bare_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    for start in range(0, len(day), args.batch):
+        encoder.encode_docs(analyze(day[start:start + args.batch]))
+    with_s = time.perf_counter() - t0
+    with_cpu = time.process_time() - cpu0
+    n = len(day)
+    print(f"encoder: first {n} posts of {path.name}, texts cut to {MAX_CHARS} characters, cold cache, "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    print(f"  encoder load: {load_s:.2f} s (once per process)")
+    print(f"  analysis without the encoder: {n / bare_s:,.0f} posts/s")
+    print(f"  analysis with the encoder:    {n / with_s:,.1f} posts/s ({n / with_cpu:,.1f} per CPU-second)")
+    print(f"  texts the model read: {encoder.misses} of {n}; cache hit rate {encoder.hit_rate:.1%} "
+          f"(duplicates, reposts and repeats; empty texts are not asked)")
+    print(f"  model rate: {encoder.misses / max(with_s - bare_s, 1e-9):,.1f} distinct texts/s")
+    t0 = time.perf_counter()
+    for start in range(0, len(day), args.batch):
+        encoder.encode_docs(analyze(day[start:start + args.batch]))
+    print(f"  the same posts again, every vector cached: {n / (time.perf_counter() - t0):,.0f} posts/s")
 
 
 if __name__ == "__main__":

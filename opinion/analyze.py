@@ -20,6 +20,7 @@ from typing import BinaryIO, TextIO
 from tqdm import tqdm
 
 import config
+from opinion.nlp.encoder import OFF_NOTE, encoder_enabled
 from opinion.pipeline.analysis import Entry, Pipeline, make_entry
 from opinion.settings.district import load_district
 from opinion.topics.cluster import surviving
@@ -78,6 +79,8 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
         pipeline = Pipeline(load_district(config.Config.DISTRICT_FILE),
                             engine or config.Config.SENTIMENT_ENGINE,
                             min_confidence=config.Config.ROUTING_MIN_CONFIDENCE)
+    if not encoder_enabled():
+        print(OFF_NOTE, file=sys.stderr)
     pending: list[tuple[Entry | None, dict | None]] = []
     n = 0
     bar = tqdm(desc="analyze", unit="条", file=sys.stderr, disable=None)
