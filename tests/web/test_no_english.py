@@ -142,7 +142,7 @@ def walk(app, username):
     return seen, problems
 
 
-@pytest.mark.parametrize("username", [f"{next(iter(NAMED_UNITS))}_fyr", "monitor1", "leader"])
+@pytest.mark.parametrize("username", [f"{next(iter(NAMED_UNITS))}_fyr", f"{next(iter(NAMED_UNITS))}_head", "monitor1", "leader"])
 def test_pages_a_non_admin_sees_speak_chinese(demo, username):
     seen, problems = walk(demo, username)
     assert len(seen) >= 5, f"{username} 只走到 {len(seen)} 个页面：{sorted(seen)}"
