@@ -9,7 +9,15 @@ from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import func, select
 
 from opinion import audit
-from opinion.labels import ACTION_NAMES, ALERT_STATUS_NAMES, CASE_STATUS_NAMES, LEVEL_NAMES, PRIORITY_NAMES, ROLE_NAMES
+from opinion.labels import (
+    ACTION_NAMES,
+    ALERT_STATUS_NAMES,
+    CASE_STATUS_NAMES,
+    LEVEL_NAMES,
+    PRIORITY_NAMES,
+    ROLE_NAMES,
+    SATISFACTION_NAMES,
+)
 from opinion.models import Unit, User, db
 from opinion.web.auth import roles_required
 
@@ -43,6 +51,8 @@ def _value(key: str, value, names: dict) -> str:
         return CASE_STATUS_NAMES.get(value) or ALERT_STATUS_NAMES.get(value) or str(value)
     if key == "priority":
         return PRIORITY_NAMES.get(value, str(value))
+    if key == "satisfaction":
+        return SATISFACTION_NAMES.get(value, str(value))
     if key == "role":
         return ROLE_NAMES.get(value, str(value))
     if key == "assignee_id":
