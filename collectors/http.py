@@ -176,7 +176,7 @@ def _read_body(resp: requests.Response, deadline: float, read_timeout: float, ma
         if sock is not None:
             sock.settimeout(max(min(read_timeout, left), 0.01))
         try:
-            chunk = raw.read1(READ_SIZE)
+            chunk = raw.read1(READ_SIZE, decode_content=True)  # gzip/deflate as requests would
         except urllib3.exceptions.ReadTimeoutError:
             if sockets.cut or time.monotonic() >= deadline - 0.05:
                 raise CollectorError(too_slow) from None

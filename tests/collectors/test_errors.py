@@ -1,4 +1,5 @@
 """A source's network failure reads as a few Chinese words and the host; the detail is in the log."""
+import gzip
 import logging
 import socket
 import threading
@@ -106,4 +107,17 @@ def test_broken_responses_are_said_in_words(raw, words):
     message, port = str(info.value), server.sock.getsockname()[1]
     assert words in message and f"：127.0.0.1:{port}；" in message and "下次自动重试" in message
     assert "Error" not in message  # no exception class names, ContentDecodingError or other
+    server.sock.close()
+
+
+def test_a_gzip_compressed_feed_is_read_decompressed():
+    # Servers compress feeds (Content-Encoding: gzip); the deadline-aware reader must still decode them.
+
+    feed = "<rss version=\"2.0\"><channel><title>区政府</title><item><title>通知</title></item></channel></rss>"
+    body = gzip.compress(feed.encode("utf-8"))
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
+                       b"Content-Encoding: gzip\r\nContent-Length: " + str(len(body)).encode() +
+                       b"\r\nConnection: close\r\n\r\n" + body)
+    fetched = fetch(server.url, config={"timeout_connect": 2, "timeout_read": 2})
+    assert fetched.content == feed.encode("utf-8")
     server.sock.close()
