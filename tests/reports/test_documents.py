@@ -6,10 +6,12 @@ import subprocess
 
 import docx
 import pytest
+from sqlalchemy import select
 
-from opinion.models import Instruction
+from opinion.models import Instruction, Source, Topic
 from opinion.reports.pdf import pdf_available
-from tests.reports.conftest import WEEK
+from tests.conftest import at
+from tests.reports.conftest import WEEK, _post
 
 SECTIONS = ["一、总体态势", "二、热点话题", "三、预警与督办", "四、各单位回应绩效", "五、超期未办结工单"]
 NOW = ["--now", "2026-11-23T07:30"]
@@ -59,6 +61,39 @@ def test_weekly_pdf_has_the_sections_and_the_unit_table(runner, week_data, tmp_p
     rows = [line.split() for line in text.splitlines() if line.strip().startswith(("区生态环境分局", "区民政局"))]
     assert [(r[0], r[1], r[2], r[-1]) for r in rows] == [("区生态环境分局", "1", "0%", "D"),
                                                        ("区民政局", "1", "100%", "A")]
+    # No page but the last is left half blank by a chart too tall for the rest of it ("page 2 half blank").
+    fills = _page_fill(out)
+    assert len(fills) > 1 and all(fill >= 0.65 for fill in fills[:-1]), fills
+
+
+
+def test_a_week_of_many_hot_topics_leaves_no_page_half_blank(runner, week_data, session, tmp_path):
+    # Ten hot topics make the topic chart tall; before, it jumped whole to the next page after the
+    # emotion chart and left page 2 half blank.
+    _needs_pdf()
+    source = session.execute(select(Source)).scalars().first()
+    for n in range(10):
+        topic = Topic(key=f"many{n}", label=f"第{n + 1}个热点话题的标题", keywords=["话题"],
+                      first_seen_at=at("2026-11-16 08:00"), last_seen_at=at("2026-11-21 08:00"))
+        session.add(topic)
+        session.flush()
+        for k in range(12 - n):
+            _post(session, source, f"many{n}-{k}", f"2026-11-{16 + k % 5} 0{k % 9}:00",
+                  ("negative", "neutral")[k % 2], "anger", topic)
+    session.commit()
+    out = tmp_path / "weekly.pdf"
+    _report(runner, "weekly", "--week", WEEK, "--format", "pdf", "--out", str(out))
+    fills = _page_fill(out)
+    assert len(fills) > 2 and all(fill >= 0.65 for fill in fills[:-1]), fills
+
+def _page_fill(path) -> list[float]:
+    """How far down each page its text reaches (0–1), the page footer left out: pdftotext's word boxes."""
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    fills = []
+    for page in re.finditer(r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', out, re.S):
+        lines = sorted({float(y) for y in re.findall(r'yMax="([\d.]+)"', page.group(2))})
+        fills.append(lines[-2] / float(page.group(1)) if len(lines) > 1 else 0.0)  # lines[-1]: "第 n 页 / 共 m 页"
+    return fills
 
 
 def test_weekly_html_stands_alone(runner, week_data, tmp_path):
