@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from opinion.errors import DistrictFileError
-from opinion.settings.district import TextDatesLoader
+from opinion.settings.district import TextDatesLoader, fail
+from opinion.settings.district import read_yaml as read_district_yaml
 
 KINDS = {"names": "街道", "areas": "片区", "communities": "社区", "villages": "村", "roads": "道路", "landmarks": "地标"}
 # How strongly a mention points at its street office: the office's own name most, a road (which
@@ -55,23 +55,7 @@ _PlaceLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _ma
 
 def read_yaml(path: str | Path) -> dict:
     """A YAML file whose strings and mappings know their line; errors name the file and line."""
-    path = str(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_PlaceLoader)
-    except OSError as exc:
-        raise DistrictFileError(f"{path}: 无法读取文件（{exc.strerror}）") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        fail(path, mark.line + 1 if mark else None, f"YAML 格式错误：{getattr(exc, 'problem', None) or exc}")
-    if not isinstance(data, dict):
-        fail(path, None, "文件内容应为键值映射")
-    return data
-
-
-def fail(path: str, line: int | None, message: str):
-    where = f"{path}, 第 {line} 行" if line else path
-    raise DistrictFileError(f"{where}: {message}")
+    return read_district_yaml(path, _PlaceLoader)
 
 
 def line_of(value, default: int | None = None) -> int | None:

@@ -115,7 +115,8 @@ def _mapping_with_line(loader, node):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
 
 
-def _fail(path: str, line: int | None, message: str):
+def fail(path: str, line: int | None, message: str):
+    """Refuse the file, naming the line."""
     where = f"{path}, 第 {line} 行" if line else path
     raise DistrictFileError(f"{where}: {message}")
 
@@ -126,7 +127,7 @@ def parse_duration(text: str, path: str = "", line: int | None = None) -> Durati
     m = _DURATION.match(str(text))
     unit = _UNIT_WORDS.get(m.group(2).lower()) if m else None
     if unit is None:
-        _fail(path, line, f"时限 “{text}” 无法识别，应写成{DURATION_RULE}")
+        fail(path, line, f"时限 “{text}” 无法识别，应写成{DURATION_RULE}")
     return Duration(float(m.group(1)), unit)
 
 
@@ -137,27 +138,32 @@ def load_district(path: str | Path) -> District:
 
 def read_district_data(path: str | Path) -> dict:
     """The file's YAML, each mapping marked with its line (`__line__`) for build_district's errors."""
+    return read_yaml(path, _LineLoader, "辖区配置文件", "（units、categories、deadlines …）")
+
+
+def read_yaml(path: str | Path, loader, what: str = "文件", expected: str = "") -> dict:
+    """A YAML mapping read with `loader` (which marks lines); errors name the file and the line."""
     path = str(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_LineLoader)
+            data = yaml.load(fh, Loader=loader)
     except OSError as exc:
-        raise DistrictFileError(f"{path}: 无法读取辖区配置文件（{exc.strerror}）") from exc
+        raise DistrictFileError(f"{path}: 无法读取{what}（{exc.strerror}）") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        _fail(path, mark.line + 1 if mark else None, f"YAML 格式错误：{problem}")
+        fail(path, mark.line + 1 if mark else None, f"YAML 格式错误：{problem}")
     if not isinstance(data, dict):
-        _fail(path, None, "文件内容应为键值映射（units、categories、deadlines …）")
+        fail(path, None, f"文件内容应为键值映射{expected}")
     return data
 
 
 def _require(path, node, key, kind=None):
     if not isinstance(node, dict) or key not in node:
-        _fail(path, node.get("__line__") if isinstance(node, dict) else None, f"缺少必填项 “{key}”")
+        fail(path, node.get("__line__") if isinstance(node, dict) else None, f"缺少必填项 “{key}”")
     value = node[key]
     if kind is not None and not isinstance(value, kind):
-        _fail(path, node.get("__line__"), f"“{key}” 的类型不对")
+        fail(path, node.get("__line__"), f"“{key}” 的类型不对")
     return value
 
 
@@ -169,20 +175,20 @@ def build_district(path: str, data: dict) -> District:
     for raw in _require(path, data, "units", list):
         line = raw.get("__line__") if isinstance(raw, dict) else None
         if not isinstance(raw, dict):
-            _fail(path, line, "每个单位应为一个映射")
+            fail(path, line, "每个单位应为一个映射")
         code = str(_require(path, raw, "code"))
         if code in seen:
-            _fail(path, line, f"单位代码 “{code}” 重复（第一次出现在第 {seen[code]} 行）")
+            fail(path, line, f"单位代码 “{code}” 重复（第一次出现在第 {seen[code]} 行）")
         seen[code] = line
         kind = _require(path, raw, "kind")
         if kind not in UNIT_KINDS:
-            _fail(path, line, f"单位类型 “{kind}” 无效，应为 {', '.join(UNIT_KINDS)} 之一")
+            fail(path, line, f"单位类型 “{kind}” 无效，应为 {', '.join(UNIT_KINDS)} 之一")
         units.append(UnitSpec(code, str(_require(path, raw, "name")), kind,
                               [str(w) for w in raw.get("keywords", [])],
                               [str(w) for w in raw.get("places", [])]))
     centre = str(_require(path, meta, "monitoring_centre"))
     if centre not in seen:
-        _fail(path, meta["__line__"], f"监测中心 “{centre}” 不在单位列表中")
+        fail(path, meta["__line__"], f"监测中心 “{centre}” 不在单位列表中")
 
     categories: dict[str, list[str]] = {}
     for raw in _require(path, data, "categories", list):
@@ -190,7 +196,7 @@ def build_district(path: str, data: dict) -> District:
         unit_codes = [str(u) for u in _require(path, raw, "units", list)]
         for u in unit_codes:
             if u not in seen:
-                _fail(path, raw["__line__"], f"分类 “{code}” 引用了不存在的单位 “{u}”")
+                fail(path, raw["__line__"], f"分类 “{code}” 引用了不存在的单位 “{u}”")
         categories[code] = unit_codes
 
     deadlines: dict[str, dict[str, Duration]] = {}
@@ -204,14 +210,14 @@ def build_district(path: str, data: dict) -> District:
     for raw in _require(path, data, "escalation", list):
         level = _require(path, raw, "level", int)
         if not 1 <= level <= 5:
-            _fail(path, raw["__line__"], f"督办级别 {level} 无效，应为 1 到 5")
+            fail(path, raw["__line__"], f"督办级别 {level} 无效，应为 1 到 5")
         step = {k: v for k, v in raw.items() if k != "__line__"}
         _check_step(path, raw["__line__"], step)
         if "after" in step:
             step["after"] = parse_duration(step["after"], path, raw["__line__"])
         escalation.append(step)
     if sorted(s["level"] for s in escalation) != [1, 2, 3, 4, 5]:
-        _fail(path, data["__line__"], "五级督办应恰好包含 1 到 5 级各一次")
+        fail(path, data["__line__"], "五级督办应恰好包含 1 到 5 级各一次")
 
     prio = data.get("priority", {}) or {}
     holidays, workdays = _calendar(path, data.get("calendar") or {})
@@ -237,7 +243,7 @@ def build_district(path: str, data: dict) -> District:
         erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
                          if k != "__line__"},
         reply_required_parts=_reply_parts(path, data.get("reply_required_parts") or []),
-        alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: _fail(path, line, msg)),
+        alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: fail(path, line, msg)),
         holidays=holidays,
         workdays=workdays,
         gazetteer_file=_beside(path, data.get("gazetteer")),
@@ -249,14 +255,14 @@ def build_district(path: str, data: dict) -> District:
 def _silent_days(path: str, raw: dict) -> int:
     """matrix: {silent_days: N}: a whole number of days, 1 to 365."""
     if not isinstance(raw, dict):
-        _fail(path, None, "matrix 应为映射，如 matrix: {silent_days: 7}")
+        fail(path, None, "matrix 应为映射，如 matrix: {silent_days: 7}")
     value = raw.get("silent_days", 7)
     try:
         days = int(value)
     except (TypeError, ValueError):
-        _fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为整数")
+        fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为整数")
     if isinstance(value, bool) or not 1 <= days <= 365 or str(value).strip() != str(days):
-        _fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为 1 到 365 的整数")
+        fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为 1 到 365 的整数")
     return days
 
 
@@ -273,18 +279,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def _recipients(path: str, raw) -> dict[str, list[str]]:
     if not isinstance(raw, dict):
-        _fail(path, None, "report_recipients 应为“报告类型: 邮箱列表”的映射")
+        fail(path, None, "report_recipients 应为“报告类型: 邮箱列表”的映射")
     out = {}
     for kind, addresses in raw.items():
         if kind == "__line__":
             continue
         if kind not in REPORT_RECIPIENT_KINDS:
-            _fail(path, raw.get("__line__"), f"报告类型 “{kind}” 无效，可选：{'、'.join(REPORT_RECIPIENT_KINDS)}")
+            fail(path, raw.get("__line__"), f"报告类型 “{kind}” 无效，可选：{'、'.join(REPORT_RECIPIENT_KINDS)}")
         if not isinstance(addresses, list):
-            _fail(path, raw.get("__line__"), f"{kind} 的收件人应为列表（每项以 “- ” 开头）")
+            fail(path, raw.get("__line__"), f"{kind} 的收件人应为列表（每项以 “- ” 开头）")
         bad = [str(a) for a in addresses if not _EMAIL.match(str(a))]
         if bad:
-            _fail(path, raw.get("__line__"), f"{kind} 的收件人邮箱格式不正确：{'、'.join(bad)}")
+            fail(path, raw.get("__line__"), f"{kind} 的收件人邮箱格式不正确：{'、'.join(bad)}")
         out[kind] = [str(a) for a in addresses]
     return out
 
@@ -299,17 +305,17 @@ def _switch(raw) -> bool:
 def _calendar(path: str, raw: dict) -> tuple[frozenset[date], frozenset[date]]:
     """The `calendar` section: holidays and make-up working days, as single dates or ranges."""
     if not isinstance(raw, dict):
-        _fail(path, None, "calendar 应为映射，含 holidays 与 workdays 两个列表")
+        fail(path, None, "calendar 应为映射，含 holidays 与 workdays 两个列表")
     line = raw.get("__line__")
     found = {}
     for key, name in (("holidays", "放假日期"), ("workdays", "调休上班日")):
         items = raw.get(key) or []
         if not isinstance(items, list):
-            _fail(path, line, f"calendar.{key}（{name}）应为列表")
+            fail(path, line, f"calendar.{key}（{name}）应为列表")
         found[key] = frozenset(d for item in items for d in _days(path, line, item, name))
     both = found["holidays"] & found["workdays"]
     if both:
-        _fail(path, line, f"{min(both).isoformat()} 同时列为放假日期和调休上班日")
+        fail(path, line, f"{min(both).isoformat()} 同时列为放假日期和调休上班日")
     return found["holidays"], found["workdays"]
 
 
@@ -321,9 +327,9 @@ def _days(path: str, line: int | None, item, name: str) -> list[date]:
         start = date.fromisoformat(first.strip())
         end = date.fromisoformat(last.strip()) if sep else start
     except ValueError:
-        _fail(path, line, f"{name}“{text}”不是日期，应写成 2027-01-01 或区间 2027-02-05~2027-02-11")
+        fail(path, line, f"{name}“{text}”不是日期，应写成 2027-01-01 或区间 2027-02-05~2027-02-11")
     if not 0 <= (end - start).days <= 31:
-        _fail(path, line, f"{name}区间“{text}”无效：结束日期应在开始日期之后，且不超过 31 天")
+        fail(path, line, f"{name}区间“{text}”无效：结束日期应在开始日期之后，且不超过 31 天")
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
@@ -337,7 +343,7 @@ def _reply_parts(path: str, raw_parts: list) -> list[dict]:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                _fail(path, raw["__line__"], f"回复必备要素 “{name}” 的规则 “{pattern}” 无效：{exc}")
+                fail(path, raw["__line__"], f"回复必备要素 “{name}” 的规则 “{pattern}” 无效：{exc}")
         parts.append({"name": name, "patterns": patterns})
     return parts
 
@@ -351,14 +357,14 @@ NOTIFY_CHANNELS = ("inapp", "email", "webhook", "sms")
 def _check_step(path: str, line: int, step: dict) -> None:
     """A ladder step names a known trigger, known recipients and known channels."""
     if step.get("trigger") not in LADDER_TRIGGERS:
-        _fail(path, line, f"督办触发条件 “{step.get('trigger')}” 无效，应为 {', '.join(LADDER_TRIGGERS)} 之一")
+        fail(path, line, f"督办触发条件 “{step.get('trigger')}” 无效，应为 {', '.join(LADDER_TRIGGERS)} 之一")
     for who in step.get("notify", []):
         if who not in LADDER_RECIPIENTS:
-            _fail(path, line, f"督办通知对象 “{who}” 无效，应为 {', '.join(LADDER_RECIPIENTS)} 之一")
+            fail(path, line, f"督办通知对象 “{who}” 无效，应为 {', '.join(LADDER_RECIPIENTS)} 之一")
     channels = step.get("channel", "inapp")
     for channel in [channels] if isinstance(channels, str) else channels:
         if channel not in NOTIFY_CHANNELS:
-            _fail(path, line, f"通知渠道 “{channel}” 无效，应为 {', '.join(NOTIFY_CHANNELS)} 之一")
+            fail(path, line, f"通知渠道 “{channel}” 无效，应为 {', '.join(NOTIFY_CHANNELS)} 之一")
 
 
 def _performance(path: str, raw: dict) -> dict:
@@ -367,5 +373,5 @@ def _performance(path: str, raw: dict) -> dict:
     weights = {k: float(v) for k, v in (raw.get("weights") or {}).items() if k != "__line__"}
     grades = {k: float(v) for k, v in (raw.get("grades") or {}).items() if k != "__line__"}
     if grades and not (set(grades) == {"A", "B", "C"} and grades["A"] > grades["B"] > grades["C"]):
-        _fail(path, line, "绩效等级分数线应为 A、B、C 三项且 A > B > C（低于 C 为 D）")
+        fail(path, line, "绩效等级分数线应为 A、B、C 三项且 A > B > C（低于 C 为 D）")
     return {"weights": weights, "grades": grades}
