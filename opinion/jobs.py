@@ -134,22 +134,22 @@ def _made(what: str, made, app=None, session=None) -> None:
 
 @job("weekly report")
 def weekly_report(app, session, now=None) -> None:
-    _made("weekly report", scheduled.weekly_due(session, now or utcnow()), app, session)
+    _made("weekly report", scheduled.periodic_due(session, "week", now or utcnow()), app, session)
 
 
 @job("monthly report")
 def monthly_report(app, session, now=None) -> None:
-    _made("monthly report", scheduled.monthly_due(session, now or utcnow()), app, session)
+    _made("monthly report", scheduled.periodic_due(session, "month", now or utcnow()), app, session)
 
 
 @job("quarterly report")
 def quarterly_report(app, session, now=None) -> None:
-    _made("quarterly report", scheduled.quarterly_due(session, now or utcnow()), app, session)
+    _made("quarterly report", scheduled.periodic_due(session, "quarter", now or utcnow()), app, session)
 
 
 @job("daily report")
 def daily_report(app, session, now=None) -> None:
-    _made("daily report", scheduled.daily_due(session, now or utcnow()), app, session)
+    _made("daily report", scheduled.periodic_due(session, "day", now or utcnow()), app, session)
 
 
 @job("special reports")

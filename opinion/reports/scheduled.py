@@ -32,28 +32,11 @@ def parse_schedule(text: str) -> dict:
     return fields
 
 
-def weekly_due(session, now: datetime) -> Report:
-    """The summary of the week before the one containing `now` (run on Monday morning)."""
+def periodic_due(session, kind: str, now: datetime) -> Report:
+    """The report of the last complete period of `kind` before `now` (day, week, month, quarter):
+    yesterday's brief each morning, last week's summary on Monday, last month's and quarter's on the 1st."""
     tz = current_app.config["TIMEZONE"]
-    return generate_periodic(session, periods.last_complete("week", now, tz), trigger="schedule", now=now)
-
-
-def daily_due(session, now: datetime) -> Report:
-    """The brief of the calendar day before `now` (run each morning)."""
-    tz = current_app.config["TIMEZONE"]
-    return generate_periodic(session, periods.last_complete("day", now, tz), trigger="schedule", now=now)
-
-
-def monthly_due(session, now: datetime) -> Report:
-    """The report of the calendar month before `now` (run on the 1st)."""
-    tz = current_app.config["TIMEZONE"]
-    return generate_periodic(session, periods.last_complete("month", now, tz), trigger="schedule", now=now)
-
-
-def quarterly_due(session, now: datetime) -> Report:
-    """The report of the quarter before `now` (run on the 1st of January, April, July, October)."""
-    tz = current_app.config["TIMEZONE"]
-    return generate_periodic(session, periods.last_complete("quarter", now, tz), trigger="schedule", now=now)
+    return generate_periodic(session, periods.last_complete(kind, now, tz), trigger="schedule", now=now)
 
 
 def special_due(session, now: datetime) -> list[Report]:
