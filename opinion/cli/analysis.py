@@ -101,6 +101,31 @@ def train_routing_cmd(data, text_col, label_col, out, with_corrections):
     click.echo(train.format_report(report))
 
 
+@train_group.command("matters")
+@_data_options
+@click.option("--out", default=None, help="model folder (default: the shipped matter model's)")
+@click.option("--with-corrections", is_flag=True,
+              help="add the monitors' reassignments that name a matter; writes to the instance folder")
+@with_appcontext
+def train_matters_cmd(data, text_col, label_col, out, with_corrections):
+    """Train the matter (second-level) model on the catalogue's weak labels of a first-level
+    labelled file (e.g. ../shared/data/gov-messages/train.csv)."""
+    # lazy: numpy, scipy and scikit-learn
+    from opinion.routing import Router, train
+    if with_corrections:
+        from opinion.routing.retrain import retrain_matters_with_corrections  # lazy: as above
+        report = retrain_matters_with_corrections(current_app._get_current_object(), list(data), text_col,
+                                                  label_col or "category", out, progress=True)
+        click.echo(f"改派记录中可确定二级事项的 {report['corrections']} 条已加入训练")
+    else:
+        _, catalogue = Router(current_app.extensions["district"], matter_classifier=False).tables()
+        if catalogue is None:
+            raise click.ClickException("district.yaml 未配置事权清单（responsibilities），无法训练二级事项模型")
+        report = train.train_matters(list(data), catalogue, out, text_col, label_col or "category")
+    click.echo(f"弱标注样本 {report['weak_labels']} 条（事权清单关键词唯一指向一个事项，关键词已从文本中去掉）")
+    click.echo(train.format_report(report))
+
+
 def _eval_text_model(kind: str, default_label: str, help_text: str) -> None:
     @eval_group.command(kind, help=help_text)
     @_data_options

@@ -166,7 +166,7 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
     report: dict = {"kind": "routing", "data": str(data), "n": len(y), "extra": len(extra),
                     "near_duplicate_groups": int(len(set(groups))),
                     "class_counts": dict(Counter(labels))}
-    k = min(folds, min(Counter(labels).values()))
+    k = min(folds, min(Counter(labels).values()), len(set(groups)))
     if k >= 2 and len(classes) >= 2:
         oof = np.zeros((len(y), len(classes)))
         splits = list(StratifiedGroupKFold(k, shuffle=True, random_state=0).split(texts, y, groups))

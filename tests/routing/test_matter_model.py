@@ -9,10 +9,19 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 import config
+from opinion.models import RoutingCorrection, Unit, utcnow
 from opinion.routing import Router
 from opinion.routing.catalogue import load_catalogue
+from opinion.routing.retrain import (
+    CORRECTION_WEIGHT,
+    InstanceClassifier,
+    matter_correction_examples,
+    matter_model_dir,
+    retrain_matters_with_corrections,
+)
 from opinion.routing.train import matter_examples, train_matters
 from opinion.settings.district import load_district
 
@@ -32,14 +41,15 @@ class FixedMatter(FixedClassifier):
 
 
 @pytest.fixture
-def district(tmp_path):
+def district_copy(tmp_path):
     for name in ("district.yaml", "gazetteer.yaml", "responsibilities.yaml"):
         shutil.copy(SHIPPED / name, tmp_path / name)
     return load_district(tmp_path / "district.yaml")
 
 
 @pytest.fixture
-def catalogue(district):
+def catalogue(district_copy):
+    district = district_copy
     units = {u.code: (u.name, u.kind) for u in district.units}
     return load_catalogue(district.catalogue_file, units, list(district.categories))
 
@@ -55,13 +65,19 @@ WATER = ["停水 三天 居民 无法 做饭 洗澡", "频繁 停水 做饭 洗�
 
 
 @pytest.fixture
-def matter_model(tmp_path, catalogue):
+def train_file(tmp_path):
     data = tmp_path / "train.csv"
     with open(data, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["text", "category"])
         for text in PROPERTY + BUILDING + WATER:
             w.writerow([text, "城乡建设"])
+    return data
+
+
+@pytest.fixture
+def matter_model(tmp_path, catalogue, train_file):
+    data = train_file
     report = train_matters(str(data), catalogue, str(tmp_path / "matters"), progress=False)
     assert report["weak_labels"] == 18
     from opinion.routing.classifier import CategoryClassifier
@@ -80,7 +96,8 @@ def test_weak_labels_name_one_matter_with_its_keywords_blanked_out(catalogue):
     assert matter_examples(["物业 门禁"] * 6, ["交通运输"] * 6, catalogue) == []
 
 
-def test_a_post_without_keywords_goes_to_the_matter_the_model_learned(district, matter_model):
+def test_a_post_without_keywords_goes_to_the_matter_the_model_learned(district_copy, matter_model):
+    district = district_copy
     router = Router(district, classifier=FixedClassifier(), matter_classifier=matter_model)
     text = "我们小区的门禁坏了一个月，业主天天投诉"
     _, catalogue = router.tables()
@@ -94,7 +111,8 @@ def test_a_post_without_keywords_goes_to_the_matter_the_model_learned(district, 
     assert plain.matter == "其他城乡建设事项" and plain.unit == "zjj" and "模型判断" not in plain.reason
 
 
-def test_a_low_confidence_or_foreign_matter_falls_back_to_the_catch_all(district):
+def test_a_low_confidence_or_foreign_matter_falls_back_to_the_catch_all(district_copy):
+    district = district_copy
     text = "我们这里的事情一直没人管"
     low = Router(district, classifier=FixedClassifier(), matter_classifier=FixedMatter("物业管理", 0.3))
     d = low.route_batch([text])[0]
@@ -105,3 +123,29 @@ def test_a_low_confidence_or_foreign_matter_falls_back_to_the_catch_all(district
     # a keyword still decides before the model
     kw = Router(district, classifier=FixedClassifier(), matter_classifier=FixedMatter("物业管理", 0.95))
     assert kw.route_batch(["小区停水三天了"])[0].matter == "供水供电"
+
+
+TREES = ["楼下的大树枝叶遮住了窗户，屋里白天也要开灯", "枝叶伸进阳台，遮住窗户，蚊虫很多",
+         "窗户被枝叶遮住，晾衣服都晒不干"]
+
+
+def test_monitors_corrections_that_name_a_matter_train_the_matter_model(app, session, district, train_file,
+                                                                         tmp_path):
+    units = {u.code: u for u in session.execute(select(Unit)).scalars()}
+    for text in TREES:  # sent to 园林局, the only 城乡建设 matter it leads: 园林绿化
+        session.add(RoutingCorrection(from_unit_id=units["zjj"].id, to_unit_id=units["ylj"].id,
+                                      category="城乡建设", text=text, at=utcnow()))
+    # 房管局 leads three 城乡建设 matters: which one this was is not known, so it teaches nothing
+    session.add(RoutingCorrection(from_unit_id=units["zjj"].id, to_unit_id=units["fgj"].id,
+                                  category="城乡建设", text="窗户外面一直很吵", at=utcnow()))
+    session.commit()
+    _, catalogue = Router(district, matter_classifier=False).tables()
+    examples = matter_correction_examples(session, district, catalogue)
+    assert {m for _, m in examples} == {"园林绿化"} and len(examples) == 3 * CORRECTION_WEIGHT
+
+    report = retrain_matters_with_corrections(app, [str(train_file)])
+    assert report["corrections"] == 3 and Path(report["model"]) == matter_model_dir(app.instance_path)
+    router = Router(district, classifier=FixedClassifier(),
+                    matter_classifier=InstanceClassifier(app.instance_path, matters=True))
+    d = router.route_batch(["枝叶把我家窗户全遮住了"])[0]
+    assert d.matter == "园林绿化" and d.unit == "ylj" and "模型判断为 园林绿化" in d.reason
