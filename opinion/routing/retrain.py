@@ -147,9 +147,15 @@ def retrain_from_corrections(app) -> str:
     report = retrain_with_corrections(app, [data])
     if not report["remembered"]:
         return "没有监测员改派记录，模型未变"
-    return (f"路由模型已用 {report['corrections']} 条改派记录重新训练：交叉验证 macro-F1 "
+    done = (f"路由模型已用 {report['corrections']} 条改派记录重新训练：交叉验证 macro-F1 "
             f"{report.get('cv_macro_f1', float('nan')):.4f}；记住 {report['remembered']} 条改派决定；"
             f"写入 {report['model']}")
+    try:
+        matters = retrain_matters_with_corrections(app, [data])
+    except ValueError as exc:  # no catalogue, or nothing in the data that names a matter
+        return f"{done}；二级事项模型未重新训练：{exc}"
+    return (f"{done}；二级事项模型已重新训练（{matters['corrections']} 条改派可确定事项），"
+            f"写入 {matters['model']}")
 
 
 @dataclass

@@ -152,7 +152,7 @@ def _metrics(y: Sequence[str], pred: Sequence[str], labels: list[str]) -> dict:
 
 def train_routing(data: str | list[str], out_dir: str | None = None, text_col: str = "text",
                   label_col: str = "category", extra: Sequence[tuple[str, str]] = (),
-                  progress: bool = True, folds: int = 5, top_k: int = TOP_K) -> dict:
+                  progress: bool = True, folds: int = 5, top_k: int = TOP_K, source: str | None = None) -> dict:
     """Cross-validate (grouped by near-duplicates), fit on everything, write the model; report."""
     texts, labels = _read_all(data, text_col, label_col)
     texts += [t for t, _ in extra]
@@ -163,7 +163,7 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
     y = np.asarray(labels)
     classes = sorted(set(labels))
     groups = near_duplicate_groups(counts, n_word)
-    report: dict = {"kind": "routing", "data": str(data), "n": len(y), "extra": len(extra),
+    report: dict = {"kind": "routing", "data": source or str(data), "n": len(y), "extra": len(extra),
                     "near_duplicate_groups": int(len(set(groups))),
                     "class_counts": dict(Counter(labels))}
     k = min(folds, min(Counter(labels).values()), len(set(groups)))
@@ -231,9 +231,9 @@ def train_matters(data: str | list[str], catalogue, out_dir: str | None = None, 
     examples = matter_examples(texts, labels, catalogue) + [(t, str(m)) for t, m in extra]
     if not examples:
         raise ValueError("没有可用的二级事项样本：留言中未出现事权清单的关键词，请检查 --data 与事权清单")
-    report = train_routing([], out_dir or MATTER_DIR, extra=examples, progress=progress, top_k=MATTER_TOP_K)
-    report.update({"kind": "matters", "data": str(data), "weak_labels": len(examples) - len(extra),
-                   "extra": len(extra)})
+    report = train_routing([], out_dir or MATTER_DIR, extra=examples, progress=progress, top_k=MATTER_TOP_K,
+                           source=f"{data}（事权清单关键词弱标注）")
+    report.update({"kind": "matters", "weak_labels": len(examples) - len(extra), "extra": len(extra)})
     return report
 
 

@@ -20,6 +20,7 @@ from opinion.routing.retrain import (
     InstanceClassifier,
     matter_correction_examples,
     matter_model_dir,
+    retrain_from_corrections,
     retrain_matters_with_corrections,
 )
 from opinion.routing.train import matter_examples, train_matters
@@ -63,6 +64,9 @@ BUILDING = ["楼顶 违建 加盖 铁皮房", "邻居 楼顶 违建 铁皮房 �
 WATER = ["停水 三天 居民 无法 做饭 洗澡", "频繁 停水 做饭 洗澡 困难", "停水 没有 通知 居民 洗澡",
          "小区 停水 居民 做饭 成问题", "停水 影响 居民 洗澡 做饭", "突然 停水 居民 做饭 洗澡 不便"]
 
+BUS = ["公交 间隔 太长 等 一小时", "公交 站牌 看不清 等车 太久", "公交 末班 太早 下班 等车 没车",
+       "公交 司机 不 等 乘客", "公交 等车 时间 太长", "公交 停靠 站点 太少 等车 不便"]
+
 
 @pytest.fixture
 def train_file(tmp_path):
@@ -72,6 +76,8 @@ def train_file(tmp_path):
         w.writerow(["text", "category"])
         for text in PROPERTY + BUILDING + WATER:
             w.writerow([text, "城乡建设"])
+        for text in BUS:
+            w.writerow([text, "交通运输"])
     return data
 
 
@@ -79,7 +85,7 @@ def train_file(tmp_path):
 def matter_model(tmp_path, catalogue, train_file):
     data = train_file
     report = train_matters(str(data), catalogue, str(tmp_path / "matters"), progress=False)
-    assert report["weak_labels"] == 18
+    assert report["weak_labels"] == 24
     from opinion.routing.classifier import CategoryClassifier
     return CategoryClassifier.load(str(tmp_path / "matters"))
 
@@ -149,3 +155,15 @@ def test_monitors_corrections_that_name_a_matter_train_the_matter_model(app, ses
                     matter_classifier=InstanceClassifier(app.instance_path, matters=True))
     d = router.route_batch(["枝叶把我家窗户全遮住了"])[0]
     assert d.matter == "园林绿化" and d.unit == "ylj" and "模型判断为 园林绿化" in d.reason
+
+
+def test_the_weekly_retrain_also_retrains_the_matter_model(app, session, district, train_file):
+    units = {u.code: u for u in session.execute(select(Unit)).scalars()}
+    for text in TREES:
+        session.add(RoutingCorrection(from_unit_id=units["zjj"].id, to_unit_id=units["ylj"].id,
+                                      category="城乡建设", text=text, at=utcnow()))
+    session.commit()
+    app.config["ROUTING_TRAIN_DATA"] = str(train_file)
+    message = retrain_from_corrections(app)
+    assert "二级事项模型已重新训练（3 条改派可确定事项）" in message
+    assert (matter_model_dir(app.instance_path) / "model.npz").exists()
