@@ -101,6 +101,31 @@ def train_routing_cmd(data, text_col, label_col, out, with_corrections):
     click.echo(train.format_report(report))
 
 
+@train_group.command("matters")
+@_data_options
+@click.option("--out", default=None, help="model folder (default: the shipped matter model's)")
+@click.option("--with-corrections", is_flag=True,
+              help="add the monitors' reassignments that name a matter; writes to the instance folder")
+@with_appcontext
+def train_matters_cmd(data, text_col, label_col, out, with_corrections):
+    """Train the matter (second-level) model on the catalogue's weak labels of a first-level
+    labelled file (e.g. ../shared/data/gov-messages/train.csv)."""
+    # lazy: numpy, scipy and scikit-learn
+    from opinion.routing import Router, train
+    if with_corrections:
+        from opinion.routing.retrain import retrain_matters_with_corrections  # lazy: as above
+        report = retrain_matters_with_corrections(current_app._get_current_object(), list(data), text_col,
+                                                  label_col or "category", out, progress=True)
+        click.echo(f"改派记录中可确定二级事项的 {report['corrections']} 条已加入训练")
+    else:
+        _, catalogue = Router(current_app.extensions["district"], matter_classifier=False).tables()
+        if catalogue is None:
+            raise click.ClickException("district.yaml 未配置事权清单（responsibilities），无法训练二级事项模型")
+        report = train.train_matters(list(data), catalogue, out, text_col, label_col or "category")
+    click.echo(f"弱标注样本 {report['weak_labels']} 条（事权清单关键词唯一指向一个事项，关键词已从文本中去掉）")
+    click.echo(train.format_report(report))
+
+
 def _eval_text_model(kind: str, default_label: str, help_text: str) -> None:
     @eval_group.command(kind, help=help_text)
     @_data_options
@@ -127,12 +152,15 @@ _eval_text_model("emotion", "emotion", "Accuracy, macro-F1, confusion matrix and
               help="with --level unit: the messages the set's ids point into "
                    "(default ../shared/data/gov-messages/replies.csv)")
 @click.option("--split", type=click.Choice(["report", "tune", "all"]), default="report", show_default=True)
+@click.option("--matter-model", default=None, help="with --level unit: the matter model folder (default: the shipped one)")
+@click.option("--matter-threshold", default=None, type=float,
+              help="with --level unit: the matter model's confidence threshold (default: routing's)")
 @with_appcontext
-def eval_routing_cmd(data, text_col, label_col, model, level, messages, split):
+def eval_routing_cmd(data, text_col, label_col, model, level, messages, split, matter_model, matter_threshold):
     """Macro-F1 and confusion matrix of `category`, or (--level unit) unit accuracy, street-office
     recall and the share sent to triage, before (keywords and category lead) and after (place and matter)."""
     if level == "unit":
-        _eval_units(data[0], messages, split, model)
+        _eval_units(data[0], messages, split, model, matter_model, matter_threshold)
         return
     # lazy: the routing classifier loads numpy and scipy
     from opinion.routing import train
@@ -141,12 +169,13 @@ def eval_routing_cmd(data, text_col, label_col, model, level, messages, split):
                                                           model_path=model)))
 
 
-def _eval_units(data: str, messages: str | None, split: str, model: str | None) -> None:
+def _eval_units(data: str, messages: str | None, split: str, model: str | None,
+                matter_model: str | None = None, matter_threshold: float | None = None) -> None:
     # lazy: the routing classifier loads numpy and scipy
     import dataclasses
     from pathlib import Path
 
-    from opinion.routing import Router
+    from opinion.routing import MATTER_MIN_CONFIDENCE, Router
     from opinion.routing.classifier import CategoryClassifier
     from opinion.routing.unitset import evaluate_units, format_unit_report, load_texts, read_examples
     messages = messages or str(Path(current_app.root_path).parent.parent / "shared" / "data"
@@ -157,9 +186,16 @@ def _eval_units(data: str, messages: str | None, split: str, model: str | None) 
     classifier = CategoryClassifier.load(model)
     texts, examples = load_texts(messages), read_examples(data)
     before = Router(dataclasses.replace(district, gazetteer_file="", catalogue_file=""), classifier=classifier)
-    after = Router(district, classifier=classifier)
-    click.echo(format_unit_report([("改造前（关键词 + 一级分类牵头单位）", evaluate_units(before, examples, texts, split)),
-                                   ("改造后（属地 + 事权清单）", evaluate_units(after, examples, texts, split))]))
+    keywords_only = Router(district, classifier=classifier, matter_classifier=False)
+    after = Router(district, classifier=classifier,
+                   matter_classifier=CategoryClassifier.load(matter_model) if matter_model else None,
+                   matter_min_confidence=MATTER_MIN_CONFIDENCE if matter_threshold is None else matter_threshold)
+    rows = [("改造前（关键词 + 一级分类牵头单位）", evaluate_units(before, examples, texts, split)),
+            ("改造后（属地 + 事权清单：关键词与兜底事项）", evaluate_units(keywords_only, examples, texts, split))]
+    if after.matter_classifier:
+        rows.append((f"改造后（属地 + 事权清单 + 二级事项模型，置信度 ≥ {after.matter_min_confidence:.2f}）",
+                     evaluate_units(after, examples, texts, split)))
+    click.echo(format_unit_report(rows))
 
 
 @eval_group.command("topics")

@@ -53,10 +53,13 @@ def get_pipeline(app) -> tuple[Pipeline, TopicStore]:
 
 def _build_pipeline(app) -> Pipeline:
     # lazy: the classifier needs NumPy and SciPy; loaded with the pipeline
+    from opinion.routing.classifier import MATTER_DIR
     from opinion.routing.retrain import InstanceClassifier
     district = app.extensions["district"]
     # Routing uses the model retrained from monitors' corrections when the instance has one.
     router = Router(district, classifier=InstanceClassifier(app.instance_path),
+                    matter_classifier=InstanceClassifier(app.instance_path, matters=True)
+                    if (MATTER_DIR / "model.npz").exists() else False,
                     min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])
     return Pipeline(district, app.config["SENTIMENT_ENGINE"], router=router,
                     min_confidence=app.config["ROUTING_MIN_CONFIDENCE"])

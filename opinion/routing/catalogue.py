@@ -53,6 +53,14 @@ class Catalogue:
         self._pattern = re.compile("|".join(map(re.escape, words))) if words else None
         self._order = {m.code: i for i, m in enumerate(matters)}
 
+    @property
+    def keyword_pattern(self) -> re.Pattern | None:
+        """Every keyword, longest first (for training the matter model on the same words)."""
+        return self._pattern
+
+    def matter_of_word(self, word: str) -> Matter:
+        return self._of_word[word]
+
     def match(self, text: str) -> MatterHit | None:
         """The matter whose keywords the text names most (distinct words, then their length, then
         the catalogue's order), reading each stretch of text once, longest word first."""

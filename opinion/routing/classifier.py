@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
+MATTER_DIR = MODEL_DIR / "matters"  # the second-level (事权 matter) model, same format
 STOPWORDS_FILE = MODEL_DIR / "stopwords.txt"
 CATEGORIES = ("城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生")
 CHAR_NGRAMS = (1, 4)

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from opinion.models import RoutingCorrection, Unit, db
-from opinion.routing.classifier import CategoryClassifier, _load
+from opinion.routing.classifier import MATTER_DIR, CategoryClassifier, _load
 from opinion.settings.district import District
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,45 @@ def correction_memory(session, district: District, tokens) -> list[dict]:
     return list(memory.values())
 
 
+def matter_correction_examples(session, district: District, catalogue) -> list[tuple[str, str]]:
+    """(text, matter) per correction whose new unit leads exactly one keyworded matter under the
+    category it teaches, each CORRECTION_WEIGHT times. A unit that leads several matters of the
+    category (交警: 交通秩序 and 交通事故), or none (a street office: it leads whatever happens on its
+    ground), says nothing about which matter the text was; those corrections are left out."""
+    codes = dict(session.execute(select(Unit.id, Unit.code)).all())
+    examples = []
+    for c in session.execute(select(RoutingCorrection).order_by(RoutingCorrection.at)).scalars():
+        unit = codes.get(c.to_unit_id, "")
+        category = category_for_unit(district, unit, c.category)
+        led = [m.code for m in catalogue.matters if m.lead == unit and m.category == category and not m.catch_all]
+        if len(led) == 1 and (c.text or "").strip():
+            examples += [(c.text, led[0])] * CORRECTION_WEIGHT
+    return examples
+
+
+def matter_model_dir(instance_path: str | Path) -> Path:
+    return model_dir(instance_path) / "matters"
+
+
+def retrain_matters_with_corrections(app, data: list[str], text_col: str = "text", label_col: str = "category",
+                                     out: str | None = None, progress: bool = False) -> dict:
+    """The matter model from the weak labels of `data` plus the corrections that name a matter,
+    written to the instance folder (or `out`), never over the shipped model."""
+    # lazy: training code (scikit-learn); only the train command needs it
+    from opinion.routing import Router
+    from opinion.routing.train import train_matters
+    district = app.extensions["district"]
+    _, catalogue = Router(district, matter_classifier=False).tables()
+    if catalogue is None:
+        raise ValueError("district.yaml 未配置事权清单（responsibilities），无法训练二级事项模型")
+    extra = matter_correction_examples(db.session, district, catalogue)
+    target = Path(out) if out else matter_model_dir(app.instance_path)
+    report = train_matters(list(data), catalogue, str(target), text_col, label_col, extra=extra, progress=progress)
+    report["corrections"] = len(extra) // CORRECTION_WEIGHT
+    _load.cache_clear()
+    return report
+
+
 def retrain_with_corrections(app, data: list[str], text_col: str = "text", label_col: str = "category",
                              out: str | None = None, progress: bool = False) -> dict:
     """Train on `data` plus the corrections; write the model and the memory of the corrections to
@@ -108,9 +147,15 @@ def retrain_from_corrections(app) -> str:
     report = retrain_with_corrections(app, [data])
     if not report["remembered"]:
         return "没有监测员改派记录，模型未变"
-    return (f"路由模型已用 {report['corrections']} 条改派记录重新训练：交叉验证 macro-F1 "
+    done = (f"路由模型已用 {report['corrections']} 条改派记录重新训练：交叉验证 macro-F1 "
             f"{report.get('cv_macro_f1', float('nan')):.4f}；记住 {report['remembered']} 条改派决定；"
             f"写入 {report['model']}")
+    try:
+        matters = retrain_matters_with_corrections(app, [data])
+    except ValueError as exc:  # no catalogue, or nothing in the data that names a matter
+        return f"{done}；二级事项模型未重新训练：{exc}"
+    return (f"{done}；二级事项模型已重新训练（{matters['corrections']} 条改派可确定事项），"
+            f"写入 {matters['model']}")
 
 
 @dataclass
@@ -171,8 +216,11 @@ class InstanceClassifier:
     most once per batch, so a retrain by the scheduler reaches the web and collector processes
     without a restart."""
 
-    def __init__(self, instance_path: str | Path):
-        self.folder = model_dir(instance_path)
+    def __init__(self, instance_path: str | Path, matters: bool = False):
+        """`matters`: the second-level (matter) model, retrained in the instance folder's matters/,
+        else the shipped one; it has no memory of corrections."""
+        self.matters = matters
+        self.folder = matter_model_dir(instance_path) if matters else model_dir(instance_path)
         self._lock = threading.Lock()
         self._stamp: float | None = None
         self._model: CategoryClassifier | None = None
@@ -188,17 +236,20 @@ class InstanceClassifier:
                 try:
                     # Past the per-path cache: the same folder holds a new model after a retrain.
                     self._model = _load.__wrapped__(str(self.folder.resolve())) if stamp \
-                        else CategoryClassifier.load()
-                    self._memory = CorrectionMemory.load(self.folder)
+                        else self._shipped()
+                    self._memory = CorrectionMemory.load(self.folder) if not self.matters else CorrectionMemory([])
                     if stamp and self._stamp != stamp:
                         log.info("routing model and %d remembered corrections loaded from %s",
                                  len(self._memory.entries), self.folder)
                 except (OSError, ValueError, KeyError):
                     log.exception("retrained routing model at %s unreadable; using the shipped one", self.folder)
-                    self._model = CategoryClassifier.load()
+                    self._model = self._shipped()
                     self._memory = CorrectionMemory([])
                 self._stamp = stamp
             return self._model
+
+    def _shipped(self) -> CategoryClassifier:
+        return CategoryClassifier.load(str(MATTER_DIR) if self.matters else None)
 
     def recall(self, texts: list[str], tokens=None) -> list[Recall | None]:
         """The remembered correction each text resembles, if any, read with the model's tokens."""

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from opinion import labelled
 from opinion.routing.classifier import (
+    MATTER_DIR,
     MODEL_DIR,
     CategoryClassifier,
     Preprocessor,
@@ -40,6 +41,8 @@ from opinion.routing.classifier import (
 C_SVM = 1.0          # LinearSVC regularisation (grouped CV: 0.3 → .913, 0.5 → .918, 1.0 → .920)
 MIN_DF = 2
 TOP_K = 150_000      # features kept in the shipped model (by largest |weight|), then refit
+MATTER_TOP_K = 15_000  # the matter model: fewer examples, and it must stay small enough to ship
+MATTER_MIN_EXAMPLES = 5
 DUP_COSINE = 0.8     # word TF-IDF cosine at or above which two messages count as one for CV
 
 
@@ -149,7 +152,7 @@ def _metrics(y: Sequence[str], pred: Sequence[str], labels: list[str]) -> dict:
 
 def train_routing(data: str | list[str], out_dir: str | None = None, text_col: str = "text",
                   label_col: str = "category", extra: Sequence[tuple[str, str]] = (),
-                  progress: bool = True, folds: int = 5) -> dict:
+                  progress: bool = True, folds: int = 5, top_k: int = TOP_K, source: str | None = None) -> dict:
     """Cross-validate (grouped by near-duplicates), fit on everything, write the model; report."""
     texts, labels = _read_all(data, text_col, label_col)
     texts += [t for t, _ in extra]
@@ -160,15 +163,15 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
     y = np.asarray(labels)
     classes = sorted(set(labels))
     groups = near_duplicate_groups(counts, n_word)
-    report: dict = {"kind": "routing", "data": str(data), "n": len(y), "extra": len(extra),
+    report: dict = {"kind": "routing", "data": source or str(data), "n": len(y), "extra": len(extra),
                     "near_duplicate_groups": int(len(set(groups))),
                     "class_counts": dict(Counter(labels))}
-    k = min(folds, min(Counter(labels).values()))
+    k = min(folds, min(Counter(labels).values()), len(set(groups)))
     if k >= 2 and len(classes) >= 2:
         oof = np.zeros((len(y), len(classes)))
         splits = list(StratifiedGroupKFold(k, shuffle=True, random_state=0).split(texts, y, groups))
         for tr, te in tqdm(splits, desc="交叉验证", file=sys.stderr, disable=not progress or None):
-            m = _fit(counts[tr], y[tr], n_word)
+            m = _fit(counts[tr], y[tr], n_word, top_k)
             oof[np.ix_(te, [classes.index(c) for c in m["labels"]])] = _scores(m, counts[te])
         pred = np.asarray(classes)[oof.argmax(axis=1)]
         y_idx = np.asarray([classes.index(l) for l in labels])
@@ -180,7 +183,7 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
                        "temperature": temperature, "calibration": calibration(conf, pred == y)})
     else:
         temperature = 1.0
-    model = _fit(counts, y, n_word)
+    model = _fit(counts, y, n_word, top_k)
     clf = CategoryClassifier(model["labels"], [features[j] for j in model["cols"]], model["n_word"],
                              model["idf"], model["coef"], model["intercept"], temperature, pre.stopwords,
                              meta={k: report.get(k) for k in ("data", "n", "extra", "folds", "cv_macro_f1",
@@ -190,6 +193,47 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
     clf.save(out)
     report["model"] = str(out)
     report["model_bytes"] = sum(f.stat().st_size for f in (out / "model.json", out / "model.npz"))
+    return report
+
+
+def matter_examples(texts: Sequence[str], categories: Sequence[str], catalogue,
+                    min_examples: int = MATTER_MIN_EXAMPLES) -> list[tuple[str, str]]:
+    """Weak labels: (text, matter) for each message whose first-level category (a person's label)
+    has one matter that its keywords name more than any other matter of that category (distinct
+    words). The keywords themselves are blanked out of the text: the model is only asked where no
+    keyword matched, so it must learn the other words of the matter (业主, 门禁, 收费 …).
+    Matters with fewer than `min_examples` messages are left out (nothing to learn from)."""
+    pattern = catalogue.keyword_pattern
+    out: list[tuple[str, str]] = []
+    for text, category in zip(texts, categories):
+        flat = text.replace(" ", "")  # keywords may span the training copy's token boundaries
+        hits: dict[str, set[str]] = {}
+        for m in pattern.finditer(flat) if pattern else ():
+            matter = catalogue.matter_of_word(m.group(0))
+            if matter.category == category:
+                hits.setdefault(matter.code, set()).add(m.group(0))
+        if not hits:
+            continue
+        ranked = sorted(hits, key=lambda c: -len(hits[c]))
+        if len(ranked) > 1 and len(hits[ranked[0]]) == len(hits[ranked[1]]):
+            continue  # a tie: the keywords do not say which matter
+        out.append((pattern.sub("，", flat), ranked[0]))
+    counts = Counter(m for _, m in out)
+    return [(t, m) for t, m in out if counts[m] >= min_examples]
+
+
+def train_matters(data: str | list[str], catalogue, out_dir: str | None = None, text_col: str = "text",
+                  label_col: str = "category", extra: Sequence[tuple[str, str]] = (),
+                  progress: bool = True) -> dict:
+    """Train the second-level (matter) classifier: the same model as the categories', on the weak
+    labels of `matter_examples` plus `extra` (text, matter) pairs (the monitors' corrections)."""
+    texts, labels = _read_all(data, text_col, label_col)
+    examples = matter_examples(texts, labels, catalogue) + [(t, str(m)) for t, m in extra]
+    if not examples:
+        raise ValueError("没有可用的二级事项样本：留言中未出现事权清单的关键词，请检查 --data 与事权清单")
+    report = train_routing([], out_dir or MATTER_DIR, extra=examples, progress=progress, top_k=MATTER_TOP_K,
+                           source=f"{data}（事权清单关键词弱标注）")
+    report.update({"kind": "matters", "weak_labels": len(examples) - len(extra), "extra": len(extra)})
     return report
 
 

@@ -63,12 +63,12 @@ def test_eval_routing_unit_prints_accuracy_recall_and_triage_before_and_after(tm
     result = app.test_cli_runner().invoke(args=["eval", "routing", "--level", "unit", "--data", str(data),
                                                 "--messages", str(replies)])
     assert result.exit_code == 0, result.output
-    before, after = result.output.strip().splitlines()
-    assert "改造前" in before and "改造后" in after
-    for line in (before, after):
+    before, rules, after = result.output.strip().splitlines()  # the last with the shipped matter model
+    assert "改造前" in before and "改造后" in rules and "二级事项模型" in after
+    for line in (before, rules, after):
         assert "单位准确率" in line and "街道召回率" in line and "转人工分拨" in line
     # the community's rubbish reaches its street office (属地); the old rules sent it to 城管
-    assert "街道召回率 1.000（1 条" in after and "街道召回率 0.000（1 条" in before
+    assert "街道召回率 1.000（1 条" in after and "街道召回率 1.000（1 条" in rules and "街道召回率 0.000（1 条" in before
     missing = app.test_cli_runner().invoke(args=["eval", "routing", "--level", "unit", "--data", str(data),
                                                  "--messages", str(tmp_path / "nope.csv")])
     assert missing.exit_code != 0 and "找不到留言数据" in missing.output
