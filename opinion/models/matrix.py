@@ -14,10 +14,12 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from opinion.models.accounts import Unit
+from opinion.models.accounts import Unit, User
 from opinion.models.base import UTCDateTime, db, utcnow
+from opinion.models.cases import Case
+from opinion.models.topics import Topic
 
-__all__ = ["ACCOUNT_PLATFORMS", "OfficialAccount", "OfficialPost"]
+__all__ = ["ACCOUNT_PLATFORMS", "OfficialAccount", "OfficialPost", "RUMOUR_VERDICTS", "RumourCheck"]
 
 # platform -> the collector that reads it: Weibo through the open API's user_timeline, the
 # others through the feed they publish (a 公众号 or Douyin account through an RSS bridge).
@@ -70,3 +72,36 @@ class OfficialPost(db.Model):
     comments: Mapped[int] = mapped_column(Integer, default=0)
     likes: Mapped[int] = mapped_column(Integer, default=0)
     account: Mapped[OfficialAccount] = relationship()
+
+
+# The unit's finding on a suspected rumour, as the 辟谣 forms name it.
+RUMOUR_VERDICTS = {"true": "属实", "false": "不实", "partly_false": "部分不实"}
+
+
+class RumourCheck(db.Model):
+    """A topic a monitor suspects is a rumour (疑似谣言), the unit's verification (核实) and, when
+    the rumour is untrue, the refutation (辟谣) it published: the link and the time, which is
+    where the topic's posts are cut into before and after."""
+
+    __tablename__ = "rumour_check"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | verified
+    note: Mapped[str] = mapped_column(Text, default="")  # why the monitor suspects it
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verdict: Mapped[str | None] = mapped_column(String(16))  # RUMOUR_VERDICTS
+    verdict_note: Mapped[str | None] = mapped_column(Text)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refutation_url: Mapped[str | None] = mapped_column(String(1000))
+    refutation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    official_post_id: Mapped[int | None] = mapped_column(ForeignKey("official_post.id"))
+    topic: Mapped[Topic] = relationship()
+    unit: Mapped[Unit] = relationship()
+    case: Mapped[Case | None] = relationship()
+    marked_by: Mapped[User | None] = relationship(foreign_keys=[marked_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    official_post: Mapped[OfficialPost | None] = relationship()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from opinion.errors import ReportError
 from opinion.labels import ACTION_NAMES, LEVEL_NAMES
+from opinion.matrix import rumours
 from opinion.models import (
     OPEN_CASE_STATUSES,
     Alert,
@@ -77,6 +78,7 @@ def special_figures(session, district: District, *, case_id: int | None = None,
                     for c in cases for r in c.replies if getattr(r, "status", "published") == "published"],
         "questions": open_questions(cases, posts, now, zone),
         "instructions": instructions(session, [c.id for c in cases]),
+        **refutation(session, topic, now),
     }
 
 
@@ -181,3 +183,10 @@ def cases_awaiting_instruction(session) -> list[Case]:
     return session.execute(select(Case).where(Case.escalation_level >= 5, has == 0,
                                               Case.status.in_(OPEN_CASE_STATUSES))
                            .order_by(Case.resolve_due_at, Case.id)).scalars().all()
+
+
+def refutation(session, topic: Topic | None, now: datetime) -> dict:
+    """The topic's refutation (辟谣) and its posts before and after it, when it has one."""
+    check = rumours.refuted_check(session, topic.id) if topic else None
+    return {"rumour": check,
+            "rumour_figures": rumours.before_after(session, topic.id, check.refutation_at, now) if check else None}

@@ -7,6 +7,8 @@ number of days after which a silent account is a 僵尸号 (a district setting, 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -16,8 +18,9 @@ from opinion import audit
 from opinion.accounts.queries import active_units
 from opinion.errors import DistrictFileError
 from opinion.labels import PLATFORM_NAMES
+from opinion.matrix import rumours
 from opinion.matrix.figures import account_figures, add_statement_delays, unit_figures
-from opinion.models import ACCOUNT_PLATFORMS, OfficialAccount, Unit, db, utcnow
+from opinion.models import ACCOUNT_PLATFORMS, RUMOUR_VERDICTS, OfficialAccount, RumourCheck, Unit, db, utcnow
 from opinion.settings.overrides import save_section
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
@@ -154,3 +157,31 @@ def _save(account: OfficialAccount | None, form) -> OfficialAccount:
     audit.record(db.session, "matrix.account_saved", "official_account", account.id, actor=current_user,
                  before=before, after=_as_form(account))
     return account
+
+
+@bp.route("/rumours/<int:check_id>", methods=["GET", "POST"])
+@roles_required("spokesperson", "monitor", "admin")
+def rumour(check_id: int):
+    """The unit's 核实 form for a suspected rumour: the verdict, and the refutation's link."""
+    check = db.session.get(RumourCheck, check_id) or abort(404)
+    if current_user.role == "spokesperson" and current_user.unit_id != check.unit_id:
+        abort(403)
+    if request.method == "POST":
+        when = _local_time(request.form.get("refutation_at", ""))
+        done = commit_or_flash(lambda: rumours.record_verification(
+            db.session, check, current_user, request.form.get("verdict", ""), request.form.get("note", ""),
+            utcnow(), refutation_url=request.form.get("refutation_url", ""), refutation_at=when))
+        if done:
+            flash("核实结果已登记", "info")
+            return redirect(url_for("matrix.rumour", check_id=check.id))
+    return render_template("rumour_check.html", check=check, VERDICTS=RUMOUR_VERDICTS, form=request.form)
+
+
+def _local_time(text: str):
+    """A datetime-local field in the district's time, as UTC; None when empty or malformed (the
+    collected post's time or now is used instead)."""
+    try:
+        local = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return local.replace(tzinfo=ZoneInfo(current_app.extensions["district"].timezone))

@@ -7,10 +7,12 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from opinion.accounts.queries import active_units
 from opinion.cases.lifecycle import follow_topic_merge
 from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
-from opinion.models import Topic, db, utcnow
+from opinion.matrix import rumours
+from opinion.models import RUMOUR_VERDICTS, Topic, Unit, db, utcnow
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
 from opinion.topics.queries import copy_counts, hot_topics, latest_posts, posts_in_topic
@@ -40,8 +42,32 @@ def show(topic_id: int):
                            trend=sparkline_points(counts, 600, 80, 4), trend_counts=counts,
                            slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
                            cases=cases_on_topic(db.session, topic.id), merged_into=merged_into,
-                           choices=[t for t, _ in related] + others,
+                           choices=[t for t, _ in related] + others, **_rumour_context(topic),
                            EMOTION_NAMES=EMOTION_NAMES, POLARITY_NAMES=POLARITY_NAMES)
+
+
+def _rumour_context(topic: Topic) -> dict:
+    """The 辟谣 block: the topic's checks, the before/after figures once refuted, the units to ask."""
+    refuted = rumours.refuted_check(db.session, topic.id)
+    return {"rumour_checks": rumours.checks_on_topic(db.session, topic.id),
+            "rumour_figures": rumours.before_after(db.session, topic.id, refuted.refutation_at, utcnow())
+            if refuted else None,
+            "rumour_refuted": refuted, "rumour_units": active_units(db.session, centre=False),
+            "RUMOUR_VERDICTS": RUMOUR_VERDICTS}
+
+
+@bp.route("/topics/<int:topic_id>/rumour", methods=["POST"])
+@roles_required("monitor", "admin")
+def mark_rumour(topic_id: int):
+    """Mark the topic as a suspected rumour (疑似谣言) for a unit to verify."""
+    topic = _topic_or_404(topic_id)
+    unit = db.session.get(Unit, request.form.get("unit", type=int) or 0)
+    if unit is None:
+        flash("请选择负责核实的单位", "error")
+        return redirect(url_for("topics.show", topic_id=topic.id))
+    return _apply(topic.id, lambda: rumours.mark_rumour(db.session, current_app.extensions["district"], topic, unit,
+                                                         current_user, request.form.get("note", ""), utcnow()),
+                  f"已标记为疑似谣言，并通知{unit.name}核实")
 
 
 def _store():
