@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from opinion import audit
 from opinion.cases.duty import spokespersons
-from opinion.cases.lifecycle import check_monitor, open_or_attach
+from opinion.cases.lifecycle import check_monitor, open_key, open_or_attach
 from opinion.errors import CaseStateError, PermissionDenied
-from opinion.models import RUMOUR_VERDICTS, OfficialAccount, OfficialPost, Post, RumourCheck, Topic, Unit, User
+from opinion.models import RUMOUR_VERDICTS, Case, OfficialAccount, OfficialPost, Post, RumourCheck, Topic, Unit, User
 from opinion.notify import notify
 from opinion.settings.district import District
 
@@ -40,14 +40,20 @@ def mark_rumour(session, district: District, topic: Topic, unit: Unit, user: Use
         RumourCheck.status == "pending")).first()
     if pending:
         raise CaseStateError(f"该话题已标记为疑似谣言，正等待{unit.name}核实")
-    case, _ = open_or_attach(session, district, topic, unit, priority="high", category=topic.category,
-                             reason=f"疑似谣言待核实：{note[:200]}", now=now)
+    # The topic's open case for the unit carries the task as it is (its priority and deadlines were
+    # set by what netizens said); a rumour with no case yet gets one at 重要, a rumour spreads fast.
+    case = session.execute(select(Case).where(Case.open_key == open_key(topic.id, unit.id))).scalar_one_or_none()
+    if case is None:
+        case, _ = open_or_attach(session, district, topic, unit, priority="high", category=topic.category,
+                                 reason=f"疑似谣言待核实：{note[:200]}", now=now)
     check = RumourCheck(topic_id=topic.id, unit_id=unit.id, case_id=case.id, note=note[:2000],
                         marked_by_id=user.id, marked_at=now, status="pending")
     session.add(check)
     session.flush()
     audit.record(session, "topic.rumour_marked", "topic", topic.id, actor=user, at=now, reason=note[:2000],
                  after={"rumour_check_id": check.id, "unit": unit.code, "case_id": case.id})
+    audit.record(session, "case.rumour_check_added", "case", case.id, actor=user, at=now, reason=note[:2000],
+                 after={"rumour_check_id": check.id, "topic_id": topic.id})
     notify(session, spokespersons(session, unit.id), f"【疑似谣言核实】话题 #{topic.id}「{topic.label or '未命名话题'}」",
            f"舆情监测中心将该话题标记为疑似谣言，请{unit.name}核实并登记结果（属实 / 不实 / 部分不实）；"
            f"不实的请发布辟谣并登记链接。依据：{note}", case=case, kind="case_assigned", now=now)
@@ -93,6 +99,11 @@ def record_verification(session, check: RumourCheck, user: User, verdict: str, n
 
 def checks_on_topic(session, topic_id: int) -> list[RumourCheck]:
     return session.execute(select(RumourCheck).where(RumourCheck.topic_id == topic_id)
+                           .order_by(RumourCheck.id)).scalars().all()
+
+
+def checks_on_case(session, case_id: int) -> list[RumourCheck]:
+    return session.execute(select(RumourCheck).where(RumourCheck.case_id == case_id)
                            .order_by(RumourCheck.id)).scalars().all()
 
 

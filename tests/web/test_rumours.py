@@ -137,3 +137,26 @@ def test_topic_page_and_special_report_show_the_comparison(client, session, dist
     assert "https://weibo.com/ok" in page and "不实" in page
     report = client.get(f"/leader/reports/view?kind=special&topic={topic.id}").get_data(as_text=True)
     assert "辟谣效果" in report and "负面占比由 75% 降至 25%" in report
+
+
+def test_an_existing_case_carries_the_task_and_its_page_links_the_form(client, session, district, people, topic):
+    from opinion.cases.lifecycle import open_or_attach
+    case, _ = open_or_attach(session, district, topic, _unit(session, "jyj"), priority="normal", category=None,
+                             reason="测试", now=REFUTED - timedelta(hours=3))
+    session.commit()
+    check = rumours.mark_rumour(session, district, topic, _unit(session, "jyj"), people["monitor"], "不符", REFUTED)
+    session.commit()
+    assert check.case_id == case.id and case.priority == "normal"  # the case's own deadlines stand
+    assert session.execute(select(Case)).scalars().all() == [case]
+    assert session.execute(select(AuditEvent).where(AuditEvent.action == "case.rumour_check_added",
+                                                    AuditEvent.object_id == case.id)).scalar_one()
+    login(client, "jyj_fyr")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "疑似谣言核实（待核实）" in page and f"/matrix/rumours/{check.id}" in page
+    # no collected post at the link: the time typed (Beijing) is the refutation's
+    client.post(f"/matrix/rumours/{check.id}", data={"verdict": "partly_false", "note": "部分不实",
+                                                     "refutation_url": "https://example.gov.cn/py",
+                                                     "refutation_at": "2026-11-23T12:00"})
+    session.refresh(check)
+    assert check.verdict == "partly_false" and check.official_post_id is None
+    assert check.refutation_at == REFUTED
