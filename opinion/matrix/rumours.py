@@ -67,10 +67,20 @@ def matching_official_post(session, unit_id: int, url: str) -> OfficialPost | No
                            .limit(1)).scalar_one_or_none()
 
 
+def recent_official_posts(session, check: RumourCheck, limit: int = 20) -> list[OfficialPost]:
+    """The unit's collected posts since the day before the mark: the refutation is likely one."""
+    return session.execute(select(OfficialPost).join(OfficialAccount)
+                           .where(OfficialAccount.unit_id == check.unit_id,
+                                  OfficialPost.created_at >= check.marked_at - timedelta(days=1))
+                           .order_by(OfficialPost.created_at.desc()).limit(limit)).scalars().all()
+
+
 def record_verification(session, check: RumourCheck, user: User, verdict: str, note: str, now: datetime, *,
-                        refutation_url: str = "", refutation_at: datetime | None = None) -> None:
-    """The unit records what it found; an untrue rumour needs the refutation's link, and its time
-    is the collected post's when the matrix has it, else the time given, else now."""
+                        refutation_url: str = "", refutation_at: datetime | None = None,
+                        official_post_id: int | None = None) -> None:
+    """The unit records what it found; an untrue rumour needs the refutation's link (or one of its
+    collected posts, chosen), and its time is the collected post's when the matrix has it, else
+    the time given, else now."""
     if user.role not in ("monitor", "admin") and not (user.role == "spokesperson" and user.unit_id == check.unit_id):
         raise PermissionDenied(f"只有{check.unit.name}的新闻发言人或舆情监测员可以登记核实结果")
     if check.status != "pending":
@@ -80,16 +90,19 @@ def record_verification(session, check: RumourCheck, user: User, verdict: str, n
     note = (note or "").strip()
     if not note:
         raise CaseStateError("请填写核实情况说明")
-    url = (refutation_url or "").strip()
-    if verdict != "true" and not url:
+    chosen = session.get(OfficialPost, official_post_id) if official_post_id else None
+    if chosen is not None and chosen.account.unit_id != check.unit_id:
+        raise PermissionDenied("只能选择本单位账号发布的信息作为辟谣链接")
+    url = (chosen.url or "").strip() if chosen is not None else (refutation_url or "").strip()
+    if verdict != "true" and not url and chosen is None:
         raise CaseStateError("核实为不实的，请先发布辟谣，再填写辟谣信息的链接（本单位账号发布的网址）")
     if url and not url.startswith(("http://", "https://")):
         raise CaseStateError("辟谣链接应以 http:// 或 https:// 开头")
-    post = matching_official_post(session, check.unit_id, url) if url else None
+    post = chosen or (matching_official_post(session, check.unit_id, url) if url else None)
     check.verdict, check.verdict_note = verdict, note[:2000]
     check.verified_by_id, check.verified_at, check.status = user.id, now, "verified"
-    if url:
-        check.refutation_url = url[:1000]
+    if url or post is not None:
+        check.refutation_url = url[:1000] or None
         check.official_post_id = post.id if post else None
         check.refutation_at = post.created_at if post else (refutation_at or now)
     audit.record(session, "topic.rumour_verified", "topic", check.topic_id, actor=user, at=now, reason=note[:2000],

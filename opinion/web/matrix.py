@@ -170,11 +170,13 @@ def rumour(check_id: int):
         when = _local_time(request.form.get("refutation_at", ""))
         done = commit_or_flash(lambda: rumours.record_verification(
             db.session, check, current_user, request.form.get("verdict", ""), request.form.get("note", ""),
-            utcnow(), refutation_url=request.form.get("refutation_url", ""), refutation_at=when))
+            utcnow(), refutation_url=request.form.get("refutation_url", ""), refutation_at=when,
+            official_post_id=request.form.get("official_post", type=int)))
         if done:
             flash("核实结果已登记", "info")
             return redirect(url_for("matrix.rumour", check_id=check.id))
-    return render_template("rumour_check.html", check=check, VERDICTS=RUMOUR_VERDICTS, form=request.form)
+    return render_template("rumour_check.html", check=check, VERDICTS=RUMOUR_VERDICTS, form=request.form,
+                           recent=rumours.recent_official_posts(db.session, check) if check.status == "pending" else [])
 
 
 def _local_time(text: str):

@@ -160,3 +160,28 @@ def test_an_existing_case_carries_the_task_and_its_page_links_the_form(client, s
     session.refresh(check)
     assert check.verdict == "partly_false" and check.official_post_id is None
     assert check.refutation_at == REFUTED
+
+
+def test_the_unit_picks_its_collected_post_and_not_another_units(client, session, district, people, topic):
+    check = rumours.mark_rumour(session, district, topic, _unit(session, "jyj"), people["monitor"], "不符", REFUTED)
+    posts = {}
+    for code in ("jyj", "zjj"):
+        account = OfficialAccount(unit_id=_unit(session, code).id, platform="weibo", handle=f"{code}发布",
+                                  config={}, state={})
+        session.add(account)
+        session.flush()
+        posts[code] = OfficialPost(account_id=account.id, external_id="1", text=f"{code}关于食堂的情况说明",
+                                   url=f"https://weibo.com/{code}/1", created_at=REFUTED + timedelta(minutes=7))
+        session.add(posts[code])
+    session.commit()
+    login(client, "jyj_fyr")
+    form = client.get(f"/matrix/rumours/{check.id}").get_data(as_text=True)
+    assert "jyj关于食堂的情况说明" in form and "zjj关于食堂的情况说明" not in form
+    refused = client.post(f"/matrix/rumours/{check.id}", data={"verdict": "false", "note": "不实",
+                                                               "official_post": posts["zjj"].id})
+    assert "只能选择本单位账号" in refused.get_data(as_text=True)
+    client.post(f"/matrix/rumours/{check.id}", data={"verdict": "false", "note": "不实",
+                                                     "official_post": posts["jyj"].id})
+    session.refresh(check)
+    assert check.official_post_id == posts["jyj"].id and check.refutation_url == "https://weibo.com/jyj/1"
+    assert check.refutation_at == REFUTED + timedelta(minutes=7)
