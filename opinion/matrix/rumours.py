@@ -56,7 +56,7 @@ def mark_rumour(session, district: District, topic: Topic, unit: Unit, user: Use
                  after={"rumour_check_id": check.id, "topic_id": topic.id})
     notify(session, spokespersons(session, unit.id), f"【疑似谣言核实】话题 #{topic.id}「{topic.label or '未命名话题'}」",
            f"舆情监测中心将该话题标记为疑似谣言，请{unit.name}核实并登记结果（属实 / 不实 / 部分不实）；"
-           f"不实的请发布辟谣并登记链接。依据：{note}", case=case, kind="case_assigned", now=now)
+           f"不实的请发布辟谣并登记链接。依据：{note}", case=case, kind="rumour_check", now=now)
     return check
 
 

@@ -87,7 +87,7 @@ class FailedJob(db.Model):
 NOTIFICATION_KINDS = {
     "instruction": "领导批示", "reply_rejected": "回复被退回", "reassigned": "工单改派",
     "transfer_decided": "退回申请结果", "extension_decided": "延期审批结果", "case_assigned": "新工单",
-    "deadline": "时限提醒",
+    "deadline": "时限提醒", "rumour_check": "疑似谣言待核实",
 }
 
 

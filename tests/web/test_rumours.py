@@ -67,7 +67,7 @@ def test_marking_a_rumour_notifies_the_unit_opens_a_case_and_is_audited(client, 
     assert case.topic_id == topic.id and case.unit.code == "jyj"
     told = session.execute(select(Notification).where(Notification.user_id == people["fyr"].id,
                                                       Notification.subject.contains("疑似谣言"))).scalars().all()
-    assert told and "与区教育局通报不符" in told[0].body
+    assert told and "与区教育局通报不符" in told[0].body and told[0].kind == "rumour_check"
     assert not session.execute(select(Notification).where(Notification.user_id == people["other"].id,
                                                           Notification.subject.contains("疑似谣言"))).first()
     event = session.execute(select(AuditEvent).where(AuditEvent.action == "topic.rumour_marked")).scalar_one()
