@@ -70,6 +70,7 @@ class District:
     source: str = ""
     erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
     reply_required_parts: list[dict] = field(default_factory=list)  # {name, patterns}
+    situation_report_parts: list[dict] = field(default_factory=list)  # a 情况通报's parts, same shape
     alerts: AlertSettings = field(default_factory=AlertSettings)  # opinion.alerts.settings
     # 节假日安排 for years the chinese_calendar package does not know yet (opinion.settings.calendar): they win over it.
     holidays: frozenset[date] = frozenset()
@@ -243,6 +244,7 @@ def build_district(path: str, data: dict) -> District:
         erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
                          if k != "__line__"},
         reply_required_parts=_reply_parts(path, data.get("reply_required_parts") or []),
+        situation_report_parts=_reply_parts(path, data.get("situation_report_parts") or []),
         alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: fail(path, line, msg)),
         holidays=holidays,
         workdays=workdays,
