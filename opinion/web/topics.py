@@ -10,6 +10,7 @@ from flask_login import current_user
 from opinion.cases.lifecycle import follow_topic_merge
 from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
+from opinion.matrix.statements import for_topic as statements_for_topic
 from opinion.models import Topic, db, utcnow
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
@@ -41,6 +42,7 @@ def show(topic_id: int):
                            slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
                            cases=cases_on_topic(db.session, topic.id), merged_into=merged_into,
                            choices=[t for t, _ in related] + others,
+                           official=statements_for_topic(db.session, topic.id),
                            EMOTION_NAMES=EMOTION_NAMES, POLARITY_NAMES=POLARITY_NAMES)
 
 
