@@ -19,7 +19,7 @@ from collectors import CollectorError, SourceNotConfigured, make_collector
 from opinion import audit
 from opinion.cases.replies import Finding, check_reply
 from opinion.errors import CaseStateError, PermissionDenied, PublishError
-from opinion.models import STATEMENT_KINDS, OfficialAccount, UnitStatement, User
+from opinion.models import STATEMENT_KINDS, OfficialAccount, OfficialPost, UnitStatement, User
 from opinion.notify import notify
 from opinion.settings.district import District
 
@@ -167,6 +167,10 @@ def publish(session, district: District, statement: UnitStatement, now: datetime
             audit.record(session, "statement.failed", "unit_statement", statement.id, actor=actor, at=now,
                          reason=str(exc)[:2000])
             raise PublishError(f"“{statement.account.handle}”发布失败：{exc}。发布稿已保留，可稍后重试") from exc
+        # Counted in the matrix at once, not at the next collection; that run finds the same
+        # platform id (the URL's last part) and only refreshes its figures.
+        session.add(OfficialPost(account_id=statement.account_id, external_id=url.rstrip("/").rsplit("/", 1)[-1][:128],
+                                 text=statement.text, url=url, created_at=now, collected_at=now))
     statement.status, statement.published_at, statement.published_url = "published", now, url
     statement.last_error = None
     audit.record(session, "statement.published", "unit_statement", statement.id, actor=actor, at=now,

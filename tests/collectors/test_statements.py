@@ -7,12 +7,14 @@ from sqlalchemy import select
 
 from opinion.errors import CaseStateError, PermissionDenied
 from opinion.matrix import statements
-from opinion.models import AuditEvent, OfficialAccount, Unit, utcnow
+from opinion.matrix.collect import collect_account
+from opinion.models import AuditEvent, OfficialAccount, OfficialPost, Unit, utcnow
 from tests.collectors.fake_server import FakeWeibo
 from tests.factories import make_user
 
 REPORT = ("12月7日下午3时，区中山路与解放路路口发生一起燃气泄漏。区应急管理局已组织抢修，"
           "目前无人员受伤，周边交通正在恢复。咨询电话0574-87654321。")
+NOTICE = "本周六上午9时起暂停办理业务，咨询电话12345。"
 
 
 @pytest.fixture
@@ -51,12 +53,22 @@ def test_published_through_statuses_share_once_the_head_approves(session, distri
     assert draft.published_url == f"https://weibo.com/2001/{weibo.shared[0]['new_id']}"
     assert draft.approver_id == people["head"].id
     assert session.execute(select(AuditEvent).where(AuditEvent.action == "statement.published")).scalar_one()
+    # in the matrix at once; the next collection finds the same status and does not store it twice
+    weibo.add_account("2001", "区政府发布", followers=100)
+    weibo.own["2001"].append({"created_at": "Mon Dec 07 10:00:00 +0800 2026", "id": weibo.shared[0]["new_id"],
+                              "idstr": str(weibo.shared[0]["new_id"]), "mid": str(weibo.shared[0]["new_id"]),
+                              "text": REPORT, "user": weibo.accounts["2001"], "reposts_count": 3,
+                              "comments_count": 2, "attitudes_count": 9})
+    collect_account(session, account, now + timedelta(minutes=5))
+    session.commit()
+    post = session.execute(select(OfficialPost)).scalar_one()
+    assert (post.text, post.likes, post.url) == (REPORT, 9, draft.published_url)
 
 
 def test_refused_without_approval(session, district, weibo, people):
     now = utcnow()
     account = _account(session, people["unit"], weibo)
-    draft = statements.save_draft(session, people["spokes"], account, "notice", "本周六上午9时起暂停办理业务，咨询电话12345。", now)
+    draft = statements.save_draft(session, people["spokes"], account, "notice", NOTICE, now)
     with pytest.raises(CaseStateError, match="未经审核"):
         statements.publish(session, district, draft, now)
     statements.submit(session, district, draft, people["spokes"], now, confirmed=True)
@@ -113,7 +125,7 @@ def test_scheduled_statement_waits_then_a_refusing_channel_keeps_it_to_retry(ses
 def test_an_account_without_a_channel_is_published_with_the_pasted_link(session, district, people):
     now = utcnow()
     account = _account(session, people["unit"])  # a 公众号: read through a feed, no publishing API
-    draft = statements.save_draft(session, people["spokes"], account, "notice", "本周六上午9时起暂停办理业务，咨询电话12345。", now)
+    draft = statements.save_draft(session, people["spokes"], account, "notice", NOTICE, now)
     statements.submit(session, district, draft, people["spokes"], now, confirmed=True)
     session.commit()
     with pytest.raises(CaseStateError, match="发布链接"):
