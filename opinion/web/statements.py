@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from opinion.errors import OpinionError, PublishError
+from opinion.labels import PLATFORM_NAMES
 from opinion.matrix import statements
 from opinion.models import STATEMENT_KINDS, Case, OfficialAccount, Topic, Unit, UnitStatement, db, utcnow
 from opinion.web.auth import roles_required
@@ -43,7 +44,8 @@ def _page(unit: Unit, form: dict, findings=(), status: int = 200):
                                 .distinct().order_by(Unit.id)).scalars().all()
              if current_user.role == "monitor" else [])
     return render_template("statements.html", unit=unit, units=units, accounts=accounts, rows=rows, form=form,
-                           findings=findings, KINDS=STATEMENT_KINDS), status
+                           findings=findings, KINDS=STATEMENT_KINDS,
+                           PLATFORM_NAMES=PLATFORM_NAMES), status
 
 
 @bp.route("/")
