@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from opinion.errors import CaseStateError, PermissionDenied
+from opinion.jobs import matrix_collect
 from opinion.matrix import statements
 from opinion.matrix.collect import collect_account
-from opinion.models import AuditEvent, OfficialAccount, OfficialPost, Unit, utcnow
+from opinion.models import AuditEvent, OfficialAccount, OfficialPost, Unit, UnitStatement, utcnow
 from tests.collectors.fake_server import FakeWeibo
 from tests.factories import make_user
 
@@ -142,3 +143,19 @@ def test_only_the_units_spokesperson_or_a_monitor_drafts(session, district, weib
     account = _account(session, people["unit"], weibo)
     with pytest.raises(PermissionDenied):
         statements.save_draft(session, stranger, account, "notice", "通知", utcnow())
+
+
+def test_the_scheduler_publishes_a_scheduled_statement_when_its_time_comes(app, session, district, weibo, people):
+    now = utcnow()
+    account = _account(session, people["unit"], weibo)
+    draft = statements.save_draft(session, people["spokes"], account, "notice", NOTICE, now,
+                                  scheduled_at=now + timedelta(hours=1))
+    statements.submit(session, district, draft, people["spokes"], now, confirmed=True)
+    statements.approve(session, district, draft, people["head"], now)
+    session.commit()
+    matrix_collect(app, now=now + timedelta(minutes=59))
+    assert weibo.shared == []
+    matrix_collect(app, now=now + timedelta(hours=1))
+    session.expire_all()
+    assert [s["status"] for s in weibo.shared] == [NOTICE]
+    assert session.get(UnitStatement, draft.id).status == "published"
