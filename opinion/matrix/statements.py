@@ -65,6 +65,8 @@ def save_draft(session, user: User, account: OfficialAccount, kind: str, text: s
         raise PermissionDenied("只有本单位的新闻发言人或舆情监测员可以起草该账号的发布稿")
     if kind not in STATEMENT_KINDS:
         raise CaseStateError(f"未知的发布类型“{kind}”，请选择：{'、'.join(STATEMENT_KINDS.values())}")
+    if statement is not None and not can_draft(user, statement.account):
+        raise PermissionDenied("这份发布稿属于其他单位，不能修改")
     if statement is None:
         statement = UnitStatement(author_id=user.id, created_at=now)
         session.add(statement)

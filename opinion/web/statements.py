@@ -52,6 +52,14 @@ def _page(unit: Unit, form: dict, findings=(), status: int = 200):
 @roles_required("spokesperson", "monitor")
 def index():
     unit = _unit_for_page()
+    editing = db.session.get(UnitStatement, request.args.get("edit", type=int) or 0)
+    if editing is not None and editing.account.unit_id == unit.id and editing.status in ("draft", "rejected"):
+        local = editing.scheduled_at.astimezone(ZoneInfo(current_app.extensions["district"].timezone)) \
+            if editing.scheduled_at else None
+        return _page(unit, {"statement_id": str(editing.id), "account_id": str(editing.account_id),
+                            "kind": editing.kind, "text": editing.text, "topic_id": str(editing.topic_id or ""),
+                            "case_id": str(editing.case_id or ""),
+                            "scheduled_at": local.strftime("%Y-%m-%dT%H:%M") if local else ""})
     return _page(unit, {"kind": request.args.get("kind", "situation"), "topic_id": request.args.get("topic_id", "")})
 
 
@@ -130,6 +138,9 @@ def _statement(statement_id: int) -> UnitStatement:
 def approve(statement_id: int):
     statement, district = _statement(statement_id), current_app.extensions["district"]
     link = request.form.get("link", "").strip() or None
+    if statement.status == "failed" and not statements.can_approve(current_user, statement):
+        flash("只有本单位负责人或舆情监测员可以重新发布", "error")
+        return redirect(url_for("statements.approvals"))
     if statement.status == "failed":  # approved before; the channel refused: try again
         action = lambda: statements.publish(db.session, district, statement, utcnow(), link=link,  # noqa: E731
                                             actor=current_user)

@@ -91,3 +91,38 @@ def test_an_erroneous_office_name_is_refused_on_the_form(client, session, world,
                                                         confirmed="1"))
     assert response.status_code == 400 and "“安监局”应为“应急管理局”" in response.get_data(as_text=True)
     assert session.execute(select(UnitStatement.status)).scalar_one() == "draft" and weibo.shared == []
+
+
+def test_a_rejected_statement_is_edited_and_sent_again_and_another_unit_cannot_touch_it(client, session, world, weibo):
+    login(client, "spokes")
+    client.post("/statements/", data=_draft(world["account"], world["topic"], REPORT))
+    statement = session.execute(select(UnitStatement)).scalar_one()
+    client.post("/logout")
+    login(client, "head")
+    client.post(f"/statements/{statement.id}/reject", data={"note": "请补充伤亡情况的核实来源"})
+    session.refresh(statement)
+    assert statement.status == "rejected"
+
+    other = session.execute(select(Unit).where(Unit.kind != "centre").order_by(Unit.id)).scalars().all()[1]
+    make_user(session, "stranger", "spokesperson", other.code)
+    foreign = OfficialAccount(unit=other, platform="weibo", handle="他单位发布", responsible="李四",
+                              config={"base_url": weibo.base, "access_token": FakeWeibo.TOKEN}, state={})
+    session.add(foreign)
+    session.commit()
+    client.post("/logout")
+    login(client, "stranger")
+    hijack = client.post("/statements/", data=_draft(foreign, world["topic"], "改写", statement_id=str(statement.id)))
+    assert hijack.status_code == 400 and "属于其他单位" in hijack.get_data(as_text=True)
+    session.refresh(statement)
+    assert statement.text == REPORT and statement.account_id == world["account"].id
+
+    client.post("/logout")
+    login(client, "spokes")
+    page = client.get(f"/statements/?edit={statement.id}").get_data(as_text=True)
+    assert "请补充伤亡情况的核实来源" in page and f'name="statement_id" value="{statement.id}"' in page
+    again = client.post("/statements/", data=_draft(world["account"], world["topic"], REPORT + "伤亡情况经医院核实。",
+                                                     statement_id=str(statement.id)), follow_redirects=True)
+    assert "已提交审核" in again.get_data(as_text=True)
+    session.refresh(statement)
+    assert statement.status == "pending_approval" and statement.text.endswith("经医院核实。")
+    assert session.execute(select(UnitStatement)).scalars().all() == [statement]
