@@ -49,12 +49,13 @@ def can_draft(user: User, account: OfficialAccount) -> bool:
     return user.role == "monitor" or (user.role == "spokesperson" and user.unit_id == account.unit_id)
 
 
-def can_approve(user: User, statement: UnitStatement) -> bool:
-    """A monitor, or the head of the account's unit; never the author (four eyes)."""
+def can_approve(user: User, statement: UnitStatement, rule: str = "head_or_monitor") -> bool:
+    """A monitor, or (unless the district's `statement_approval` is monitor) the head of the
+    account's unit; never the author (four eyes)."""
     if statement.author_id == user.id:
         return False
-    return user.role == "monitor" or (user.role == "spokesperson" and user.is_unit_head
-                                       and user.unit_id == statement.account.unit_id)
+    return user.role == "monitor" or (rule == "head_or_monitor" and user.role == "spokesperson"
+                                       and user.is_unit_head and user.unit_id == statement.account.unit_id)
 
 
 def save_draft(session, user: User, account: OfficialAccount, kind: str, text: str, now: datetime, *,
@@ -79,13 +80,16 @@ def save_draft(session, user: User, account: OfficialAccount, kind: str, text: s
     return statement
 
 
-def approvers(session, statement: UnitStatement, exclude: User | None = None) -> list[User]:
-    """Who is told a statement waits: the unit's heads, or the monitors where the unit has none."""
+def approvers(session, statement: UnitStatement, exclude: User | None = None,
+              rule: str = "head_or_monitor") -> list[User]:
+    """Who is told a statement waits: the unit's heads, or the monitors where the unit has none
+    (or where the district has the centre approve every statement)."""
     def active(*conditions):
         rows = session.execute(select(User).where(User.active.is_(True), *conditions)).scalars()
         return [u for u in rows if exclude is None or u.id != exclude.id]
-    return (active(User.unit_id == statement.account.unit_id, User.is_unit_head.is_(True))
-            or active(User.role == "monitor"))
+    heads = (active(User.unit_id == statement.account.unit_id, User.is_unit_head.is_(True))
+             if rule == "head_or_monitor" else [])
+    return heads or active(User.role == "monitor")
 
 
 def submit(session, district: District, statement: UnitStatement, user: User, now: datetime, *,
@@ -97,7 +101,7 @@ def submit(session, district: District, statement: UnitStatement, user: User, no
     statement.status, statement.review_note = "pending_approval", None
     audit.record(session, "statement.submitted", "unit_statement", statement.id, actor=user, at=now,
                  after={"kind": statement.kind, "account_id": statement.account_id})
-    notify(session, approvers(session, statement, exclude=user), f"待审核发布稿：{statement.kind_name}",
+    notify(session, approvers(session, statement, exclude=user, rule=district.statement_approval), f"待审核发布稿：{statement.kind_name}",
            f"{user.name} 提交了“{statement.account.handle}”的{statement.kind_name}，请审核。", now=now)
     return Outcome("pending_approval", statement, findings)
 
@@ -107,21 +111,22 @@ def approve(session, district: District, statement: UnitStatement, user: User, n
     """An approver lets it go: published at once, or left approved until its scheduled time."""
     if statement.status != "pending_approval":
         raise CaseStateError("该发布稿不在待审核状态")
-    if not can_approve(user, statement):
-        raise PermissionDenied("只有本单位负责人或舆情监测员可以审核，且不能审核自己起草的发布稿")
+    if not can_approve(user, statement, district.statement_approval):
+        raise PermissionDenied("只有本单位负责人或舆情监测员可以审核（按本区设置），且不能审核自己起草的发布稿")
     statement.status, statement.approver_id, statement.approved_at = "approved", user.id, now
     audit.record(session, "statement.approved", "unit_statement", statement.id, actor=user, at=now)
     if statement.scheduled_at is None or statement.scheduled_at <= now:
         publish(session, district, statement, now, link=link, actor=user)
 
 
-def reject(session, statement: UnitStatement, user: User, note: str, now: datetime) -> None:
+def reject(session, statement: UnitStatement, user: User, note: str, now: datetime, *,
+           rule: str = "head_or_monitor") -> None:
     """Send a pending statement back to its author with the reason."""
     note = (note or "").strip()
     if statement.status != "pending_approval":
         raise CaseStateError("该发布稿不在待审核状态")
-    if not can_approve(user, statement):
-        raise PermissionDenied("只有本单位负责人或舆情监测员可以审核，且不能审核自己起草的发布稿")
+    if not can_approve(user, statement, rule):
+        raise PermissionDenied("只有本单位负责人或舆情监测员可以审核（按本区设置），且不能审核自己起草的发布稿")
     if not note:
         raise CaseStateError("退回须说明理由")
     statement.status, statement.review_note = "rejected", note[:2000]

@@ -81,6 +81,8 @@ class District:
     catalogue_file: str = ""
     # 政务微博矩阵 (opinion.matrix): an official account with no post in this many days is a 僵尸号.
     matrix_silent_days: int = 7
+    # who approves a unit's statement (opinion.matrix.statements): head_or_monitor | monitor
+    statement_approval: str = "head_or_monitor"
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -251,6 +253,7 @@ def build_district(path: str, data: dict) -> District:
         gazetteer_file=_beside(path, data.get("gazetteer")),
         catalogue_file=_beside(path, data.get("responsibilities")),
         matrix_silent_days=_silent_days(path, data.get("matrix") or {}),
+        statement_approval=_statement_approval(path, data.get("statement_approval", "head_or_monitor")),
     )
 
 
@@ -266,6 +269,13 @@ def _silent_days(path: str, raw: dict) -> int:
     if isinstance(value, bool) or not 1 <= days <= 365 or str(value).strip() != str(days):
         fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为 1 到 365 的整数")
     return days
+
+
+def _statement_approval(path: str, value) -> str:
+    """statement_approval: head_or_monitor (the unit head or a monitor) or monitor (the centre only)."""
+    if value not in ("head_or_monitor", "monitor"):
+        fail(path, None, f"发布稿审核方式 “{value}” 无效：应为 head_or_monitor（单位负责人或监测中心）或 monitor（仅监测中心）")
+    return str(value)
 
 
 def _beside(path: str, name) -> str:

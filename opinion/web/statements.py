@@ -124,7 +124,8 @@ def approvals():
         query = query.join(OfficialAccount).where(OfficialAccount.unit_id == current_user.unit_id)
     rows = db.session.execute(query.order_by(UnitStatement.id)).scalars().all()
     district = current_app.extensions["district"]
-    return render_template("statement_approvals.html", rows=rows, can_approve=statements.can_approve,
+    return render_template("statement_approvals.html", rows=rows,
+                           can_approve=lambda u, s: statements.can_approve(u, s, district.statement_approval),
                            channel=statements.channel,
                            check=lambda s: statements.check_statement(district, s.kind, s.text))
 
@@ -138,7 +139,8 @@ def _statement(statement_id: int) -> UnitStatement:
 def approve(statement_id: int):
     statement, district = _statement(statement_id), current_app.extensions["district"]
     link = request.form.get("link", "").strip() or None
-    if statement.status == "failed" and not statements.can_approve(current_user, statement):
+    if statement.status == "failed" and not statements.can_approve(current_user, statement,
+                                                                   district.statement_approval):
         flash("只有本单位负责人或舆情监测员可以重新发布", "error")
         return redirect(url_for("statements.approvals"))
     if statement.status == "failed":  # approved before; the channel refused: try again
@@ -155,8 +157,8 @@ def approve(statement_id: int):
 @bp.route("/<int:statement_id>/reject", methods=["POST"])
 @roles_required("spokesperson", "monitor")
 def reject(statement_id: int):
-    statement = _statement(statement_id)
+    statement, rule = _statement(statement_id), current_app.extensions["district"].statement_approval
     if commit_or_flash(lambda: statements.reject(db.session, statement, current_user, request.form.get("note", ""),
-                                                 utcnow()), prefix="未退回：").error is None:
+                                                 utcnow(), rule=rule), prefix="未退回：").error is None:
         flash("已退回起草人修改", "info")
     return redirect(url_for("statements.approvals"))

@@ -1,16 +1,19 @@
 """Publishing from the unit's own account (统一发布稿): through a local Weibo-shaped statuses/share,
 only once approved by someone else, and never with a wrong office name or a 情况通报 missing its parts."""
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from opinion.errors import CaseStateError, PermissionDenied
+from opinion.errors import CaseStateError, DistrictFileError, PermissionDenied
 from opinion.jobs import matrix_collect
 from opinion.matrix import statements
 from opinion.matrix.collect import collect_account
 from opinion.models import AuditEvent, OfficialAccount, OfficialPost, Unit, UnitStatement, utcnow
+from opinion.settings.district import load_district
 from tests.collectors.fake_server import FakeWeibo
+from tests.conftest import REPO
 from tests.factories import make_user
 
 REPORT = ("12月7日下午3时，区中山路与解放路路口发生一起燃气泄漏。区应急管理局已组织抢修，"
@@ -159,3 +162,21 @@ def test_the_scheduler_publishes_a_scheduled_statement_when_its_time_comes(app, 
     session.expire_all()
     assert [s["status"] for s in weibo.shared] == [NOTICE]
     assert session.get(UnitStatement, draft.id).status == "published"
+
+
+def test_where_the_district_has_the_centre_approve_a_unit_head_cannot(session, district, weibo, people, tmp_path):
+    centre_only = replace(district, statement_approval="monitor")
+    now = utcnow()
+    draft = statements.save_draft(session, people["spokes"], _account(session, people["unit"], weibo),
+                                  "notice", NOTICE, now)
+    statements.submit(session, centre_only, draft, people["spokes"], now, confirmed=True)
+    with pytest.raises(PermissionDenied, match="按本区设置"):
+        statements.approve(session, centre_only, draft, people["head"], now)
+    statements.approve(session, centre_only, draft, people["monitor"], now)
+    assert draft.status == "published" and draft.approver_id == people["monitor"].id
+
+    wrong = tmp_path / "district.yaml"
+    wrong.write_text((REPO / "opinion" / "district.yaml").read_text(encoding="utf-8")
+                     .replace("statement_approval: head_or_monitor", "statement_approval: boss"), encoding="utf-8")
+    with pytest.raises(DistrictFileError, match="发布稿审核方式 “boss” 无效"):
+        load_district(wrong)
