@@ -11,15 +11,15 @@ otherwise it is recorded as published with the link where someone posted it by h
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from collectors import CollectorError, SourceNotConfigured, make_collector
 from opinion import audit
 from opinion.cases.replies import Finding, check_reply
 from opinion.errors import CaseStateError, PermissionDenied, PublishError
-from opinion.models import STATEMENT_KINDS, OfficialAccount, OfficialPost, UnitStatement, User
+from opinion.models import STATEMENT_KINDS, OfficialAccount, OfficialPost, Post, UnitStatement, User
 from opinion.notify import notify
 from opinion.settings.district import District
 
@@ -204,3 +204,41 @@ def for_topic(session, topic_id: int) -> list[UnitStatement]:
     return list(session.execute(select(UnitStatement).where(UnitStatement.topic_id == topic_id,
                                                             UnitStatement.status == "published")
                                 .order_by(UnitStatement.published_at.desc())).scalars())
+
+
+@dataclass
+class Reception:
+    """The topic's posts in the hours before and after a statement: volume and negative share."""
+
+    before: int
+    before_negative: int
+    after: int
+    after_negative: int
+
+    @staticmethod
+    def share(negative: int, total: int) -> float | None:
+        return negative / total if total else None
+
+    @property
+    def before_share(self) -> float | None:
+        return self.share(self.before_negative, self.before)
+
+    @property
+    def after_share(self) -> float | None:
+        return self.share(self.after_negative, self.after)
+
+
+def reception(session, statement: UnitStatement, hours: int = 24) -> Reception | None:
+    """How the topic's netizens spoke in the `hours` before and after the statement went out (their
+    collected posts and comments, copies left out); None when it answers no topic or is not out."""
+    if statement.topic_id is None or statement.published_at is None:
+        return None
+    span, at = timedelta(hours=hours), statement.published_at
+
+    def counts(start, end):
+        return session.execute(
+            select(func.count(), func.count().filter(Post.polarity == "negative"))
+            .where(Post.topic_id == statement.topic_id, Post.duplicate_of_id.is_(None),
+                   Post.created_at >= start, Post.created_at < end)).one()
+    before, after = counts(at - span, at), counts(at, at + span)
+    return Reception(before[0], before[1], after[0], after[1])

@@ -11,6 +11,7 @@ from opinion.cases.lifecycle import follow_topic_merge
 from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.matrix.statements import for_topic as statements_for_topic
+from opinion.matrix.statements import reception as statement_reception
 from opinion.models import Topic, db, utcnow
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
@@ -43,6 +44,7 @@ def show(topic_id: int):
                            cases=cases_on_topic(db.session, topic.id), merged_into=merged_into,
                            choices=[t for t, _ in related] + others,
                            official=statements_for_topic(db.session, topic.id),
+                           reception=lambda s: statement_reception(db.session, s),
                            EMOTION_NAMES=EMOTION_NAMES, POLARITY_NAMES=POLARITY_NAMES)
 
 

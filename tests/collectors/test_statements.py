@@ -10,7 +10,7 @@ from opinion.errors import CaseStateError, DistrictFileError, PermissionDenied
 from opinion.jobs import matrix_collect
 from opinion.matrix import statements
 from opinion.matrix.collect import collect_account
-from opinion.models import AuditEvent, OfficialAccount, OfficialPost, Unit, UnitStatement, utcnow
+from opinion.models import AuditEvent, OfficialAccount, OfficialPost, Post, Source, Topic, Unit, UnitStatement, utcnow
 from opinion.settings.district import load_district
 from tests.collectors.fake_server import FakeWeibo
 from tests.conftest import REPO
@@ -180,3 +180,26 @@ def test_where_the_district_has_the_centre_approve_a_unit_head_cannot(session, d
                      .replace("statement_approval: head_or_monitor", "statement_approval: boss"), encoding="utf-8")
     with pytest.raises(DistrictFileError, match="发布稿审核方式 “boss” 无效"):
         load_district(wrong)
+
+
+def test_reception_compares_the_topics_posts_before_and_after_the_statement(session, district, weibo, people):
+    now = utcnow()
+    source = Source(code="wb", name="微博", kind="demo", config={}, state={})
+    topic = Topic(key="gas", label="燃气泄漏", keywords=["燃气"], post_count=7, first_seen_at=now - timedelta(hours=5),
+                  last_seen_at=now)
+    session.add_all([source, topic])
+    session.flush()
+    for n, (hours, polarity) in enumerate([(-3, "negative"), (-2, "negative"), (-1, "neutral"), (-30, "negative"),
+                                           (1, "negative"), (2, "positive"), (3, "neutral"), (5, "neutral")]):
+        session.add(Post(source_id=source.id, external_id=f"p{n}", raw_text="燃气", text="燃气", topic_id=topic.id,
+                         created_at=now + timedelta(hours=hours), polarity=polarity))
+    draft = statements.save_draft(session, people["spokes"], _account(session, people["unit"], weibo),
+                                  "situation", REPORT, now, topic_id=topic.id)
+    assert statements.reception(session, draft) is None   # not out yet
+    statements.submit(session, district, draft, people["spokes"], now)
+    statements.approve(session, district, draft, people["head"], now)
+    got = statements.reception(session, draft)
+    # the post 30 hours before lies outside the 24-hour window
+    assert (got.before, got.before_negative, got.after, got.after_negative) == (3, 2, 4, 1)
+    assert (round(got.before_share, 2), got.after_share) == (0.67, 0.25)
+    assert statements.for_topic(session, topic.id) == [draft]

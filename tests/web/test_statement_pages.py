@@ -82,6 +82,7 @@ def test_drafted_checked_approved_published_and_shown_on_the_topic(client, sessi
     login(client, "monitor1")
     topic_page = client.get(f"/monitor/topics/{world['topic'].id}").get_data(as_text=True)
     assert "官方发布" in topic_page and REPORT in topic_page and kept.published_url in topic_page
+    assert "发布前 24 小时：0 条" in topic_page and "发布后 24 小时：0 条" in topic_page
 
 
 def test_an_erroneous_office_name_is_refused_on_the_form(client, session, world, weibo):
