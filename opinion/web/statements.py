@@ -23,7 +23,7 @@ class StatementFormError(OpinionError):
     """A field of the draft form the author must fix; the message names it."""
 
 
-def _unit_for_page() -> Unit:
+def _unit_for_page() -> Unit | None:
     """A spokesperson sees their own unit; a monitor picks one (the first with an account by default)."""
     if current_user.role == "spokesperson":
         return db.session.get(Unit, current_user.unit_id) or abort(403)
@@ -31,7 +31,7 @@ def _unit_for_page() -> Unit:
     if wanted:
         return db.session.get(Unit, wanted) or abort(404)
     first = db.session.execute(select(OfficialAccount.unit_id).order_by(OfficialAccount.id).limit(1)).scalar()
-    return db.session.get(Unit, first) if first else abort(404)
+    return db.session.get(Unit, first) if first else None
 
 
 def _page(unit: Unit, form: dict, findings=(), status: int = 200):
@@ -52,6 +52,9 @@ def _page(unit: Unit, form: dict, findings=(), status: int = 200):
 @roles_required("spokesperson", "monitor")
 def index():
     unit = _unit_for_page()
+    if unit is None:
+        flash("还没有任何单位登记政务账号：请系统管理员先在“政务矩阵”中登记账号，再起草发布稿", "error")
+        return redirect(url_for("matrix.index"))
     editing = db.session.get(UnitStatement, request.args.get("edit", type=int) or 0)
     if editing is not None and editing.account.unit_id == unit.id and editing.status in ("draft", "rejected"):
         local = editing.scheduled_at.astimezone(ZoneInfo(current_app.extensions["district"].timezone)) \

@@ -127,3 +127,10 @@ def test_a_rejected_statement_is_edited_and_sent_again_and_another_unit_cannot_t
     session.refresh(statement)
     assert statement.status == "pending_approval" and statement.text.endswith("经医院核实。")
     assert session.execute(select(UnitStatement)).scalars().all() == [statement]
+
+
+def test_a_monitor_with_no_account_registered_anywhere_is_told_what_to_do(client, session):
+    make_user(session, "monitor1", "monitor", "center")
+    login(client, "monitor1")
+    response = client.get("/statements/", follow_redirects=True)
+    assert "还没有任何单位登记政务账号" in response.get_data(as_text=True)
