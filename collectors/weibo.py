@@ -7,7 +7,8 @@ The cursor (the newest id seen per endpoint) is saved only when a run completes,
 a rate limit or an expired token is read again from the same place and nothing is read twice.
 Replies go back with `comments/create.json` (a comment on a status) or `comments/reply.json`
 (an answer to a comment). A government account's own posts and figures come from
-`statuses/user_timeline.json` (`timeline`), read for the 政务微博矩阵 (opinion.matrix).
+`statuses/user_timeline.json` (`timeline`), read for the 政务微博矩阵 (opinion.matrix); the
+account's own statements go out with `statuses/share.json` (`publish`).
 """
 from __future__ import annotations
 
@@ -185,6 +186,22 @@ class WeiboCollector(BaseCollector):
                 break
             max_id = min(ids) - 1
         return found, figures
+
+    max_status_chars = 2000  # a status published through the open API (longer ones are refused)
+
+    def publish(self, text: str) -> str:
+        """Publish a status as the account itself (`statuses/share`); the published status's URL."""
+        text = (text or "").strip()
+        if not text:
+            raise CollectorError("发布内容为空")
+        if len(text) > self.max_status_chars:
+            raise CollectorError(f"微博正文最多 {self.max_status_chars} 字，本条 {len(text)} 字")
+        body = self._call("statuses/share", method="POST", status=text)
+        ident = body.get("idstr") or body.get("id")
+        if not ident:
+            raise CollectorError("发布接口没有返回微博 id，内容可能未发出")
+        uid = (body.get("user") or {}).get("idstr") or (body.get("user") or {}).get("id") or ""
+        return f"https://weibo.com/{uid}/{body.get('mid') or ident}"
 
     def publish_reply(self, post_external_id: str, text: str) -> str | None:
         """Comment on a status (`comments/create`) or answer a comment (`comments/reply`)."""

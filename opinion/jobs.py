@@ -25,6 +25,7 @@ from opinion.backup import backup_database
 from opinion.cases.lifecycle import close_finished
 from opinion.ingest.schedule import jitter_seconds
 from opinion.matrix.collect import collect_due as collect_matrix_due
+from opinion.matrix.statements import publish_due as publish_statements_due
 from opinion.models import Source, db, utcnow
 from opinion.notify import webhooks
 from opinion.notify.delivery import deliver_pending
@@ -118,8 +119,11 @@ def topic_upkeep(app, session) -> None:
 @job("account matrix")  # a failing account records its error and backs off; the others go on
 def matrix_collect(app, session, now=None) -> None:
     """The units' official accounts that are due (their interval, back-off, Retry-After, as a
-    source's): their own posts and figures (opinion.matrix)."""
+    source's): their own posts and figures (opinion.matrix); then the approved statements whose
+    scheduled time has come go out from those accounts."""
     for line in collect_matrix_due(session, now or utcnow()):
+        log.info(line)
+    for line in publish_statements_due(session, app.extensions["district"], now or utcnow()):
         log.info(line)
 
 

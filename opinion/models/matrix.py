@@ -19,7 +19,8 @@ from opinion.models.base import UTCDateTime, db, utcnow
 from opinion.models.cases import Case
 from opinion.models.topics import Topic
 
-__all__ = ["ACCOUNT_PLATFORMS", "OfficialAccount", "OfficialPost", "RUMOUR_VERDICTS", "RumourCheck"]
+__all__ = ["ACCOUNT_PLATFORMS", "STATEMENT_KINDS", "STATEMENT_STATUSES", "OfficialAccount", "OfficialPost",
+           "RUMOUR_VERDICTS", "RumourCheck", "UnitStatement"]
 
 # platform -> the collector that reads it: Weibo through the open API's user_timeline, the
 # others through the feed they publish (a 公众号 or Douyin account through an RSS bridge).
@@ -105,3 +106,42 @@ class RumourCheck(db.Model):
     marked_by: Mapped[User | None] = relationship(foreign_keys=[marked_by_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     official_post: Mapped[OfficialPost | None] = relationship()
+
+
+# A unit statement's kind and status, as stored -> as shown.
+STATEMENT_KINDS = {"authoritative": "权威发布", "situation": "情况通报", "rumour": "辟谣", "notice": "通知"}
+STATEMENT_STATUSES = {"draft": "草稿", "pending_approval": "待审核", "approved": "已审核待发布",
+                      "published": "已发布", "failed": "发布失败", "rejected": "已退回"}
+
+
+class UnitStatement(db.Model):
+    """A 统一发布稿: what a unit says in its own voice from one of its accounts, drafted by a
+    spokesperson, approved by the unit head or a monitor, then published (now or at `scheduled_at`)."""
+    __tablename__ = "unit_statement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("official_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a key of STATEMENT_KINDS
+    text: Mapped[str] = mapped_column(Text, default="")
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: as soon as approved
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_url: Mapped[str | None] = mapped_column(String(1000))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    account: Mapped[OfficialAccount] = relationship()
+    author = relationship("User", foreign_keys=[author_id])
+    approver = relationship("User", foreign_keys=[approver_id])
+
+    @property
+    def kind_name(self) -> str:
+        return STATEMENT_KINDS.get(self.kind, self.kind)
+
+    @property
+    def status_name(self) -> str:
+        return STATEMENT_STATUSES.get(self.status, self.status)

@@ -70,6 +70,7 @@ class District:
     source: str = ""
     erroneous_terms: dict[str, str] = field(default_factory=dict)  # wrong -> right, for replies
     reply_required_parts: list[dict] = field(default_factory=list)  # {name, patterns}
+    situation_report_parts: list[dict] = field(default_factory=list)  # a 情况通报's parts, same shape
     alerts: AlertSettings = field(default_factory=AlertSettings)  # opinion.alerts.settings
     # 节假日安排 for years the chinese_calendar package does not know yet (opinion.settings.calendar): they win over it.
     holidays: frozenset[date] = frozenset()
@@ -80,6 +81,8 @@ class District:
     catalogue_file: str = ""
     # 政务微博矩阵 (opinion.matrix): an official account with no post in this many days is a 僵尸号.
     matrix_silent_days: int = 7
+    # who approves a unit's statement (opinion.matrix.statements): head_or_monitor | monitor
+    statement_approval: str = "head_or_monitor"
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -243,12 +246,14 @@ def build_district(path: str, data: dict) -> District:
         erroneous_terms={str(k): str(v) for k, v in (data.get("erroneous_terms") or {}).items()
                          if k != "__line__"},
         reply_required_parts=_reply_parts(path, data.get("reply_required_parts") or []),
+        situation_report_parts=_reply_parts(path, data.get("situation_report_parts") or []),
         alerts=parse_alert_settings(data.get("alerts") or {}, lambda line, msg: fail(path, line, msg)),
         holidays=holidays,
         workdays=workdays,
         gazetteer_file=_beside(path, data.get("gazetteer")),
         catalogue_file=_beside(path, data.get("responsibilities")),
         matrix_silent_days=_silent_days(path, data.get("matrix") or {}),
+        statement_approval=_statement_approval(path, data.get("statement_approval", "head_or_monitor")),
     )
 
 
@@ -264,6 +269,13 @@ def _silent_days(path: str, raw: dict) -> int:
     if isinstance(value, bool) or not 1 <= days <= 365 or str(value).strip() != str(days):
         fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为 1 到 365 的整数")
     return days
+
+
+def _statement_approval(path: str, value) -> str:
+    """statement_approval: head_or_monitor (the unit head or a monitor) or monitor (the centre only)."""
+    if value not in ("head_or_monitor", "monitor"):
+        fail(path, None, f"发布稿审核方式 “{value}” 无效：应为 head_or_monitor（单位负责人或监测中心）或 monitor（仅监测中心）")
+    return str(value)
 
 
 def _beside(path: str, name) -> str:

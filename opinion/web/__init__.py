@@ -25,6 +25,7 @@ from opinion.web import (
     public,
     replies,
     sources,
+    statements,
     supervision,
     tokens,
     topics,
@@ -42,7 +43,8 @@ csrf = CSRFProtect()
 def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
-                   sources, tokens, topics, admin, notifications, public, open311, exports, matrix):
+                   sources, tokens, topics, admin, notifications, public, open311, exports, matrix,
+                   statements):
         app.register_blueprint(module.bp)
     public.limiter.init_app(app)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions

@@ -13,6 +13,8 @@ from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.matrix import rumours
 from opinion.models import RUMOUR_VERDICTS, Topic, Unit, db, utcnow
+from opinion.matrix.statements import for_topic as statements_for_topic
+from opinion.matrix.statements import reception as statement_reception
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
 from opinion.topics.queries import copy_counts, hot_topics, latest_posts, posts_in_topic
@@ -43,6 +45,8 @@ def show(topic_id: int):
                            slot_hours=slot.total_seconds() / 3600, emotions=emotion_mix(db.session, topic.id),
                            cases=cases_on_topic(db.session, topic.id), merged_into=merged_into,
                            choices=[t for t, _ in related] + others, **_rumour_context(topic),
+                           official=statements_for_topic(db.session, topic.id),
+                           reception=lambda s: statement_reception(db.session, s),
                            EMOTION_NAMES=EMOTION_NAMES, POLARITY_NAMES=POLARITY_NAMES)
 
 

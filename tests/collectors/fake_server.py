@@ -109,6 +109,8 @@ class FakeWeibo:
         self.accounts: dict[str, dict] = {}   # uid -> the user object; its posts in self.own[uid]
         self.own: dict[str, list[dict]] = {}
         server.routes["/2/statuses/user_timeline.json"] = self._timeline
+        server.routes["/2/statuses/share.json"] = self._share
+        self.shared: list[dict] = []   # statuses the accounts published (statuses/share)
         for path, handler in (("/2/statuses/mentions.json", self._list("statuses", self.mentions)),
                               ("/2/comments/to_me.json", self._list("comments", self.comments)),
                               ("/2/comments/create.json", self._publish("create")),
@@ -176,6 +178,20 @@ class FakeWeibo:
         page = [{**s, "user": dict(self.accounts[uid])} for s in reversed(self.own[uid])
                 if not max_id or s["id"] <= max_id][:count]
         return _json(200, {"statuses": page, "total_number": len(self.own[uid])})
+
+    def _share(self, method, path, query, headers, body):
+        """statuses/share: POST access_token and status; answers the new status, as Weibo does."""
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        refused = self._auth(form.get("access_token"))
+        if refused:
+            return refused
+        if method != "POST" or not form.get("status"):
+            return _json(400, {"error": "miss required parameter (status)", "error_code": 10016})
+        ident = self._id()
+        self.shared.append({**form, "new_id": ident})
+        return _json(200, {"id": ident, "idstr": str(ident), "mid": str(ident), "text": form["status"],
+                           "created_at": weibo_time(datetime.now(timezone.utc)),
+                           "user": {"id": 2001, "idstr": "2001", "screen_name": "区政府发布"}})
 
     def _auth(self, token):
         if self.error:
