@@ -12,9 +12,9 @@ from opinion.cases.lifecycle import follow_topic_merge
 from opinion.cases.queries import cases_on_topic
 from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.matrix import rumours
-from opinion.models import RUMOUR_VERDICTS, Topic, Unit, db, utcnow
 from opinion.matrix.statements import for_topic as statements_for_topic
 from opinion.matrix.statements import reception as statement_reception
+from opinion.models import RUMOUR_VERDICTS, Topic, Unit, db, utcnow
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
 from opinion.topics.queries import copy_counts, hot_topics, latest_posts, posts_in_topic
