@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from operator import eq, ge, lt
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from opinion.labels import ACTION_NAMES
-from opinion.models import AuditEvent, User, utcnow
+from opinion.models import AuditEvent, User, utcnow, where_given
 from opinion.spreadsheet import csv_text
 
 
@@ -44,19 +45,9 @@ def record(session, action: str, object_type: str, object_id: int | None, *,
 def query(*, object_type: str | None = None, object_id: int | None = None, actor: str | None = None,
           action: str | None = None, since: datetime | None = None, until: datetime | None = None):
     """A select of audit events, newest first, filtered by whatever is given."""
-    q = select(AuditEvent)
-    if object_type:
-        q = q.where(AuditEvent.object_type == object_type)
-    if object_id is not None:
-        q = q.where(AuditEvent.object_id == object_id)
-    if actor:
-        q = q.where(AuditEvent.actor == actor)
-    if action:
-        q = q.where(AuditEvent.action == action)
-    if since:
-        q = q.where(AuditEvent.at >= since)
-    if until:
-        q = q.where(AuditEvent.at < until)
+    q = where_given(select(AuditEvent), (AuditEvent.object_type, eq, object_type),
+                    (AuditEvent.object_id, eq, object_id), (AuditEvent.actor, eq, actor),
+                    (AuditEvent.action, eq, action), (AuditEvent.at, ge, since), (AuditEvent.at, lt, until))
     return q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 

@@ -6,10 +6,11 @@ Reading only; engine.py is the one writer of alerts.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import eq, ge, lt
 
 from sqlalchemy import func, select
 
-from opinion.models import Alert
+from opinion.models import Alert, where_given
 
 
 def open_alerts(session, after_id: int = 0, limit: int = 50, *, oldest_first: bool = False) -> list[Alert]:
@@ -31,24 +32,18 @@ def bursting_topics(session, topic_ids: list[int]) -> set[int]:
         Alert.topic_id.in_(topic_ids), Alert.kind == "volume_burst", Alert.open_key.is_not(None))).scalars())
 
 
+def _contains(column, text):
+    return column.contains(text, autoescape=True)
+
+
 def alert_history(session, *, status: str = "", kind: str = "", severity: str = "", q: str = "",
                   since: datetime | None = None, until: datetime | None = None, page: int = 1,
                   per_page: int = 50) -> tuple[list[Alert], int]:
     """One page of every alert ever raised that matches the monitor's filters, the gravest and
     then the newest first among the open ones, newest first otherwise; and how many match."""
-    query = select(Alert)
-    if status:
-        query = query.where(Alert.status == status)
-    if kind:
-        query = query.where(Alert.kind == kind)
-    if severity:
-        query = query.where(Alert.severity == severity)
-    if q:
-        query = query.where(Alert.message.contains(q.strip(), autoescape=True))
-    if since is not None:
-        query = query.where(Alert.created_at >= since)
-    if until is not None:
-        query = query.where(Alert.created_at < until)
+    query = where_given(select(Alert), (Alert.status, eq, status), (Alert.kind, eq, kind),
+                        (Alert.severity, eq, severity), (Alert.message, _contains, (q or "").strip()),
+                        (Alert.created_at, ge, since), (Alert.created_at, lt, until))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.execute(query.order_by(Alert.created_at.desc(), Alert.id.desc())
                            .offset((max(page, 1) - 1) * per_page).limit(per_page)).scalars().all()

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, TypeDecorator
 
-__all__ = ["db", "utcnow", "UTCDateTime"]
+__all__ = ["db", "utcnow", "UTCDateTime", "where_given"]
 
 db = SQLAlchemy()
 
@@ -35,3 +35,13 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def where_given(query, *filters):
+    """`query` narrowed by each (column, operator, value) filter whose value was given (not None or
+    ""): the filters of a list page, each of which the person may leave empty. The condition is
+    built only for a given value (SQL has no `< NULL`)."""
+    for column, op, value in filters:
+        if value is not None and value != "":
+            query = query.where(op(column, value))
+    return query
