@@ -45,8 +45,12 @@ def batches(items: list[NormalisedPost], size: int = BATCH, chars: int = BATCH_C
         yield batch
 
 
-def run_source(app, source: Source, now: datetime | None = None) -> str:
-    """Collect one source once; returns a line for the operator. Never raises for source faults."""
+def run_source(app, source: Source, now: datetime | None = None, *, session=None, deliver=None) -> str:
+    """Collect one source once; returns a line for the operator. Never raises for source faults.
+
+    The fetched items are ingested here, batch by batch; a worker passes `deliver(items)` instead,
+    which hands them on (analysed, to the ingest queue) and returns a note for the source page."""
+    session = session or db.session
     now = now or utcnow()
     state = dict(source.state or {})
     state.pop("retry_at", None)
@@ -54,13 +58,16 @@ def run_source(app, source: Source, now: datetime | None = None) -> str:
     report = IngestReport()
     try:
         collector, items = fetch(source, state)
-        for batch in batches(items):
-            report.merge(ingest(db.session, app, source, batch, now=now))
+        if deliver is None:
+            for batch in batches(items):
+                report.merge(ingest(session, app, source, batch, now=now))
+        else:
+            collector.warnings.append(deliver(items))
     except RunFailed as exc:
-        db.session.rollback()
+        session.rollback()
         return record_failure(source, now, str(exc), report, retry_after=exc.retry_after)
     except Exception as exc:  # noqa: BLE001 - the job boundary: a source's fault is shown, not raised
-        db.session.rollback()
+        session.rollback()
         return record_failure(source, now, str(internal_error(source, exc)), report)
     return record_success(source, now, report, state, collector.warnings)
 

@@ -17,14 +17,13 @@ import dataclasses
 from datetime import datetime
 
 from collectors.base import NormalisedPost
-from opinion.ingest.collect import RunFailed, fetch, internal_error, record_failure, record_success
 from opinion.ingest.schedule import is_due
 from opinion.ingest.store import IngestReport, new_items
 from opinion.models import Source, utcnow
 from opinion.nlp.doc import Doc
 from opinion.pipeline.analysis import Entry
 from opinion.pipeline.batch import analyse, ingest
-from opinion.pipeline.runs import BATCH
+from opinion.pipeline.runs import BATCH, run_source
 from opinion.tasks.queue import plain
 
 
@@ -86,21 +85,11 @@ def collect_source(app, session, source_id: int, send) -> str | None:
     now = utcnow()
     if source is None or not is_due(source, now):
         return None
-    state = dict(source.state or {})
-    state.pop("retry_at", None)
-    source.last_run_at = now
-    report = IngestReport()
-    try:
-        collector, items = fetch(source, state)
+
+    def deliver(items) -> str:
         sent = analyse_and_send(app, session, source, items, send)
-    except RunFailed as exc:
-        session.rollback()
-        return record_failure(source, now, str(exc), report, retry_after=exc.retry_after)
-    except Exception as exc:  # noqa: BLE001 - as in process: a source's fault is shown, not raised
-        session.rollback()
-        return record_failure(source, now, str(internal_error(source, exc)), report)
-    collector.warnings.append(f"已分析并交给入库队列 {sent} 条（共取到 {len(items)} 条）")
-    return record_success(source, now, report, state, collector.warnings)
+        return f"已分析并交给入库队列 {sent} 条（共取到 {len(items)} 条）"
+    return run_source(app, source, now, session=session, deliver=deliver)
 
 
 def ingest_batch(app, session, source_id: int, items: list[dict], entries: list[dict] | None = None
