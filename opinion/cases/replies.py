@@ -327,16 +327,24 @@ def withdraw(session, reply: Reply, user: User, now: datetime) -> None:
                  after={"reply_id": reply.id, "status": "draft"})
 
 
-def reject(session, reply: Reply, user: User, note: str, now: datetime) -> None:
-    """Send a pending reply back to its author with the reason."""
+def rejection_note(status: str, allowed: bool, note: str, what: str, who_may: str) -> str:
+    """The reason for sending a pending draft (a reply, a unit's statement) back, checked: it must
+    be waiting for approval, `allowed` must hold (else `who_may` says who may), and a reason given."""
+    if status != "pending_approval":
+        raise CaseStateError(f"该{what}不在待审核状态")
+    if not allowed:
+        raise PermissionDenied(who_may)
     note = (note or "").strip()
-    if reply.status != "pending_approval":
-        raise CaseStateError("该回复不在待审核状态")
-    if not can_approve(user, reply):
-        raise PermissionDenied("只有本单位负责人或舆情监测员可以审核，且不能审核自己的回复")
     if not note:
         raise CaseStateError("退回须说明理由")
-    reply.status, reply.review_note = "rejected", note[:2000]
+    return note[:2000]
+
+
+def reject(session, reply: Reply, user: User, note: str, now: datetime) -> None:
+    """Send a pending reply back to its author with the reason."""
+    note = rejection_note(reply.status, can_approve(user, reply), note, "回复",
+                          "只有本单位负责人或舆情监测员可以审核，且不能审核自己的回复")
+    reply.status, reply.review_note = "rejected", note
     if reply.author is not None:
         notify(session, [reply.author], f"回复被退回：工单 #{reply.case_id}",
                f"{user.name} 退回了您对“{reply.case.title}”的回复：{note[:500]}", case=reply.case,

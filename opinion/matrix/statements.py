@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from collectors import CollectorError, SourceNotConfigured, make_collector
 from opinion import audit
-from opinion.cases.replies import Finding, check_reply
+from opinion.cases.replies import Finding, check_reply, rejection_note
 from opinion.errors import CaseStateError, PermissionDenied, PublishError
 from opinion.models import STATEMENT_KINDS, OfficialAccount, OfficialPost, Post, UnitStatement, User
 from opinion.notify import notify
@@ -122,14 +122,9 @@ def approve(session, district: District, statement: UnitStatement, user: User, n
 def reject(session, statement: UnitStatement, user: User, note: str, now: datetime, *,
            rule: str = "head_or_monitor") -> None:
     """Send a pending statement back to its author with the reason."""
-    note = (note or "").strip()
-    if statement.status != "pending_approval":
-        raise CaseStateError("该发布稿不在待审核状态")
-    if not can_approve(user, statement, rule):
-        raise PermissionDenied("只有本单位负责人或舆情监测员可以审核（按本区设置），且不能审核自己起草的发布稿")
-    if not note:
-        raise CaseStateError("退回须说明理由")
-    statement.status, statement.review_note = "rejected", note[:2000]
+    note = rejection_note(statement.status, can_approve(user, statement, rule), note, "发布稿",
+                          "只有本单位负责人或舆情监测员可以审核（按本区设置），且不能审核自己起草的发布稿")
+    statement.status, statement.review_note = "rejected", note
     if statement.author is not None:
         notify(session, [statement.author], f"发布稿被退回：{statement.kind_name}",
                f"{user.name} 退回了您的发布稿：{note[:500]}", kind="reply_rejected", now=now)
