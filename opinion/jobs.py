@@ -136,24 +136,18 @@ def _made(what: str, made, app=None, session=None) -> None:
                                          app.config.get("PUBLIC_URL", ""), utcnow())
 
 
-@job("weekly report")
-def weekly_report(app, session, now=None) -> None:
-    _made("weekly report", scheduled.periodic_due(session, "week", now or utcnow()), app, session)
+def _periodic(kind: str, what: str):
+    """The job that makes the last complete period's report of `kind` (day, week, month, quarter)."""
+    def body(app, session, now=None) -> None:
+        _made(what, scheduled.periodic_due(session, kind, now or utcnow()), app, session)
+    body.__name__ = body.__qualname__ = what.replace(" ", "_")
+    return job(what)(body)
 
 
-@job("monthly report")
-def monthly_report(app, session, now=None) -> None:
-    _made("monthly report", scheduled.periodic_due(session, "month", now or utcnow()), app, session)
-
-
-@job("quarterly report")
-def quarterly_report(app, session, now=None) -> None:
-    _made("quarterly report", scheduled.periodic_due(session, "quarter", now or utcnow()), app, session)
-
-
-@job("daily report")
-def daily_report(app, session, now=None) -> None:
-    _made("daily report", scheduled.periodic_due(session, "day", now or utcnow()), app, session)
+daily_report = _periodic("day", "daily report")
+weekly_report = _periodic("week", "weekly report")
+monthly_report = _periodic("month", "monthly report")
+quarterly_report = _periodic("quarter", "quarterly report")
 
 
 @job("special reports")
