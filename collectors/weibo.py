@@ -7,8 +7,9 @@ The cursor (the newest id seen per endpoint) is saved only when a run completes,
 a rate limit or an expired token is read again from the same place and nothing is read twice.
 Replies go back with `comments/create.json` (a comment on a status) or `comments/reply.json`
 (an answer to a comment). A government account's own posts and figures come from
-`statuses/user_timeline.json` (`timeline`), read for the 政务微博矩阵 (opinion.matrix); the
-account's own statements go out with `statuses/share.json` (`publish`).
+`statuses/user_timeline.json` (`timeline`), read for the 政务微博矩阵 (opinion.matrix), with the
+comments under each of them from `comments/show.json` (`comments_on`: who commented, and whether
+the account answered); the account's own statements go out with `statuses/share.json` (`publish`).
 """
 from __future__ import annotations
 
@@ -176,7 +177,8 @@ class WeiboCollector(BaseCollector):
                 user = raw.get("user") or {}
                 if not figures and user:
                     figures = {"followers": _int(user.get("followers_count")),
-                               "posts": _int(user.get("statuses_count"))}
+                               "posts": _int(user.get("statuses_count")),
+                               "uid": str(user.get("idstr") or user.get("id") or "")}
                 post = self._normalise("statuses", raw, now)
                 if not_before is not None and post.created_at is not None and post.created_at < not_before:
                     older = True
@@ -186,6 +188,35 @@ class WeiboCollector(BaseCollector):
                 break
             max_id = min(ids) - 1
         return found, figures
+
+    def comments_on(self, status_id: str) -> list[dict]:
+        """The comments under one status (`comments/show`), newest first, up to `max_pages` pages:
+        each {"at": aware datetime or None, "user": the commenter's id as text}. Only who and
+        when: the matrix counts comments and the account's answers, it does not keep their words."""
+        found: list[dict] = []
+        max_id = None
+        for _ in range(self.max_pages):
+            params = {"id": status_id, "count": self.count}
+            if max_id is not None:
+                params["max_id"] = max_id
+            items = self._call("comments/show", **params).get("comments") or []
+            ids = []
+            for raw in items:
+                try:
+                    ids.append(int(raw.get("id") or raw.get("idstr")))
+                except (TypeError, ValueError, AttributeError):
+                    self.warnings.append("comments/show 中有一条缺少 id，已跳过")
+                    continue
+                try:
+                    when = parse_weibo_time(str(raw.get("created_at", "")))
+                except ValueError:
+                    when = None
+                user = raw.get("user") or {}
+                found.append({"at": when, "user": str(user.get("idstr") or user.get("id") or "")})
+            if not ids or len(items) < self.count:
+                break
+            max_id = min(ids) - 1
+        return found
 
     max_status_chars = 2000  # a status published through the open API (longer ones are refused)
 

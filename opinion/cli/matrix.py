@@ -1,5 +1,5 @@
 """`python -m opinion matrix collect|check`: the 政务微博矩阵 by hand — collect the accounts that are
-due, list the silent ones (僵尸号) — with `--now` to replay a moment."""
+due, list the silent ones (僵尸号) and those never answering comments — with `--now` to replay a moment."""
 from __future__ import annotations
 
 import click
@@ -34,14 +34,21 @@ def collect_cmd(now_text):
 @click.option("--now", "now_text", type=ISO_TIME, default=None, help="按这个时刻计算（ISO 时间，默认现在），用于复现")
 @with_appcontext
 def check_cmd(now_text):
-    """List the silent accounts (no post in the district's 僵尸号 days); exit status 0 either way."""
+    """List the silent accounts (no post in the district's 僵尸号 days) and those that answered
+    none of their comments in the no-reply days; exit status 0 either way."""
     district = current_app.extensions["district"]
-    rows = [r for r in account_figures(db.session, time_or_now(now_text), district.timezone,
-                                       district.matrix_silent_days) if r.silent]
+    figures = account_figures(db.session, time_or_now(now_text), district.timezone, district.matrix_silent_days,
+                              no_reply_days=district.matrix_no_reply_days)
+    rows = [r for r in figures if r.silent]
     click.echo(f"僵尸号（{district.matrix_silent_days} 天未发布）：{len(rows)} 个")
     for r in rows:
         click.echo(f"  {r.account.unit.name} {PLATFORM_NAMES.get(r.account.platform, r.account.platform)}"
                    f"「{r.account.handle}」 已 {r.silent_days} 天未发布")
+    rows = [r for r in figures if r.no_reply]
+    click.echo(f"从不回复评论（{district.matrix_no_reply_days} 天内有评论、未回复一条）：{len(rows)} 个")
+    for r in rows:
+        click.echo(f"  {r.account.unit.name} {PLATFORM_NAMES.get(r.account.platform, r.account.platform)}"
+                   f"「{r.account.handle}」 收到评论 {r.comments_recent} 条，回复 0 条")
 
 
 COMMANDS = (matrix_group,)

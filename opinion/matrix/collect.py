@@ -6,10 +6,16 @@ An account is due by the same rules as a source (opinion.ingest.schedule: interv
 failing account, Retry-After), and the scheduler's one matrix job collects the due ones each minute.
 Posts are stored once per account and platform id; a post seen again has its reposts, comments and
 likes refreshed, which is what "figures updated" means for a post that keeps being shared.
+
+For a Weibo account the comments under its recent posts are read too (`comments/show`), but only
+who commented and when: the account's state keeps, per post, the times of netizens' comments and
+of the account's own answers, which is all the "never answers comments" flag needs
+(opinion.matrix.figures.reply_figures). A post is read again only when its comment count moved.
+Feeds carry no comments, so an account read through RSS is never judged on them.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -19,6 +25,10 @@ from opinion.models import OfficialAccount, OfficialPost
 
 # A post older than this is not read again on each run: its figures have settled.
 REFRESH_DAYS = 30
+# At most this many posts' comments are read per run (newest first); the rest wait for the next.
+COMMENT_POSTS = 20
+# Per post, the newest this many comment times are kept: enough to count a window's comments.
+KEPT_TIMES = 100
 
 
 def read_account(account: OfficialAccount, now: datetime) -> tuple[list[NormalisedPost], dict, list[str]]:
@@ -30,12 +40,47 @@ def read_account(account: OfficialAccount, now: datetime) -> tuple[list[Normalis
         collector = make_collector("weibo_api", config, {})
         posts, figures = collector.timeline(config.get("uid"), config.get("screen_name") or account.handle,
                                             not_before=now - timedelta(days=REFRESH_DAYS))
+        figures["comments"] = read_comments(collector, str(config.get("uid") or figures.get("uid") or ""),
+                                            posts, dict((account.state or {}).get("comments") or {}))
         return posts, figures, collector.warnings
     config.setdefault("url", config.get("feed_url") or account.url)
     # A fresh state each run: the feed's ETag would hide the figures we re-read (feeds have none, but
     # a changed entry must still be seen).
     collector = make_collector("rss", config, {})
     return list(collector.collect(None)), {}, collector.warnings
+
+
+def read_comments(collector, uid: str, posts: list[NormalisedPost], known: dict) -> dict:
+    """{post id: {"n": comment count, "others": [ISO times], "answers": [ISO times]}} for the posts
+    still read: a post whose count is unchanged keeps what was read before, one with new comments
+    is read again (up to COMMENT_POSTS a run). A comment by the account itself (`uid`) is an answer.
+    A refusal stops the reading for this run, with a warning; the posts are kept all the same."""
+    if not uid:  # whose comment is an answer cannot be told: judge nothing rather than wrongly
+        return known
+    out, read = {}, 0
+    for post in sorted(posts, key=lambda p: p.created_at or datetime.min.replace(tzinfo=timezone.utc), reverse=True):
+        key = post.external_id[:128]
+        before = known.get(key)
+        if before is not None and before.get("n") == post.comments:
+            out[key] = before
+            continue
+        if not post.comments or read >= COMMENT_POSTS:
+            if before is not None:
+                out[key] = before
+            continue
+        try:
+            comments = collector.comments_on(key)
+        except CollectorError as exc:
+            collector.warnings.append(f"评论未读取：{exc}")
+            read = COMMENT_POSTS
+            if before is not None:
+                out[key] = before
+            continue
+        read += 1
+        times = lambda mine: sorted((c["at"].isoformat() for c in comments  # noqa: E731
+                                     if c["at"] is not None and (c["user"] == uid) == mine), reverse=True)[:KEPT_TIMES]
+        out[key] = {"n": post.comments, "others": times(False), "answers": times(True)}
+    return out
 
 
 def store_posts(session, account: OfficialAccount, posts: list[NormalisedPost], now: datetime) -> tuple[int, int]:
@@ -91,6 +136,8 @@ def collect_account(session, account: OfficialAccount, now: datetime) -> str:
     account.last_success_at = now
     account.last_error = "；".join(warnings) or None
     account.state = {k: v for k, v in (account.state or {}).items() if k != "retry_at"}
+    if "comments" in figures:
+        account.state = {**account.state, "comments": figures["comments"]}
     return f"{name} 新增 {added} 条，更新 {updated} 条互动数"
 
 

@@ -1,5 +1,7 @@
-"""The matrix page's figures: per account and per unit, posts this week and month, reach, and the
-silent accounts (僵尸号: no post in N days, N from the district settings).
+"""The matrix page's figures: per account and per unit, posts this week and month, reach, the
+silent accounts (僵尸号: no post in N days, N from the district settings) and the accounts that
+never answer comments (从不回复评论: netizens commented on their posts in the last N days and the
+account answered none; only accounts whose comments are collected, Weibo's, are judged).
 
 "This week" starts on Monday and "this month" on the 1st, in the district's time zone, as the
 weekly and monthly reports count. Reach is the followers the platform last reported plus the
@@ -32,6 +34,9 @@ class AccountFigures:
     last_post_at: datetime | None = None
     silent_days: int | None = None  # days since the last post (since collection began if none)
     silent: bool = False
+    comments_recent: int | None = None  # netizens' comments in the no-reply window (None: not collected)
+    answers_recent: int | None = None   # the account's own answers in that window
+    no_reply: bool = False
 
 
 @dataclass
@@ -62,6 +67,10 @@ class UnitFigures:
     def silent(self) -> int:
         return sum(1 for a in self.accounts if a.silent)
 
+    @property
+    def no_reply(self) -> int:
+        return sum(1 for a in self.accounts if a.no_reply)
+
 
 def period_starts(now: datetime, tz: str) -> tuple[datetime, datetime]:
     """(Monday 00:00, the 1st 00:00) of `now`'s week and month in the zone, as UTC."""
@@ -81,8 +90,22 @@ def is_silent(last_post_at: datetime | None, watched_since: datetime | None, now
     return quiet >= days, quiet
 
 
+def reply_figures(state: dict | None, now: datetime, days: int) -> tuple[int, int] | None:
+    """(netizens' comments, the account's answers) in the `days` before `now`, from the comment
+    times the collector keeps in the account's state; None when its comments are not collected."""
+    kept = (state or {}).get("comments")
+    if kept is None:
+        return None
+    start = now - timedelta(days=days)
+
+    def count(field: str) -> int:
+        return sum(1 for post in kept.values() for text in post.get(field, [])
+                   if start <= datetime.fromisoformat(text) <= now)
+    return count("others"), count("answers")
+
+
 def account_figures(session, now: datetime, tz: str, silent_days: int,
-                    unit_id: int | None = None) -> list[AccountFigures]:
+                    unit_id: int | None = None, no_reply_days: int = 7) -> list[AccountFigures]:
     """Every enabled account's figures at `now` (a unit's only, with `unit_id`), by unit then platform."""
     week, month = period_starts(now, tz)
     query = select(OfficialAccount).join(Unit).where(OfficialAccount.enabled.is_(True))
@@ -110,7 +133,12 @@ def account_figures(session, now: datetime, tz: str, silent_days: int,
             last_at = last_at.replace(tzinfo=timezone.utc)
         silent, quiet = is_silent(last_at, account.created_at, now, silent_days)
         n_month, interactions = per_month.get(account.id, (0, 0))
-        out.append(AccountFigures(account, per_week.get(account.id, 0), n_month, interactions, last_at, quiet, silent))
+        figures = AccountFigures(account, per_week.get(account.id, 0), n_month, interactions, last_at, quiet, silent)
+        replies = reply_figures(account.state, now, no_reply_days)
+        if replies is not None:
+            figures.comments_recent, figures.answers_recent = replies
+            figures.no_reply = replies[0] > 0 and replies[1] == 0
+        out.append(figures)
     return out
 
 
@@ -123,16 +151,17 @@ def unit_figures(accounts: list[AccountFigures]) -> list[UnitFigures]:
         by_unit.setdefault(figures.account.unit_id, UnitFigures(figures.account.unit))
     for unit_id, rows in grouped.items():
         by_unit[unit_id].accounts = rows
-    return sorted(by_unit.values(), key=lambda u: (-u.silent, -u.posts_month, u.unit.name))
+    return sorted(by_unit.values(), key=lambda u: (-u.silent, -u.no_reply, -u.posts_month, u.unit.name))
 
 
-def period_matrix(session, start: datetime, end: datetime, now: datetime, tz: str, silent_days: int) -> list[dict]:
+def period_matrix(session, start: datetime, end: datetime, now: datetime, tz: str, silent_days: int,
+                  no_reply_days: int = 7) -> list[dict]:
     """The weekly report's matrix section: per unit, its accounts, posts published in [start, end),
-    followers, the period posts' interactions, and its accounts silent at the end of the period
-    (or at `now` if earlier). Plain dicts, as the report writers read every figure. Empty when no
-    account is registered, and the report then leaves the section out."""
+    followers, the period posts' interactions, and its accounts silent or never answering comments
+    at the end of the period (or at `now` if earlier). Plain dicts, as the report writers read
+    every figure. Empty when no account is registered, and the report then leaves the section out."""
     at = min(now, end)
-    accounts = account_figures(session, at, tz, silent_days)
+    accounts = account_figures(session, at, tz, silent_days, no_reply_days=no_reply_days)
     if not accounts:
         return []
     post = OfficialPost
@@ -146,8 +175,9 @@ def period_matrix(session, start: datetime, end: datetime, now: datetime, tz: st
         out.append({"unit_name": unit.unit.name, "accounts": len(unit.accounts),
                     "posts": sum(n for n, _ in counts), "interactions": sum(i for _, i in counts),
                     "followers": unit.followers,
-                    "silent": [a.account.handle for a in unit.accounts if a.silent]})
-    return sorted(out, key=lambda u: (-len(u["silent"]), u["posts"], u["unit_name"]))
+                    "silent": [a.account.handle for a in unit.accounts if a.silent],
+                    "no_reply": [a.account.handle for a in unit.accounts if a.no_reply]})
+    return sorted(out, key=lambda u: (-len(u["silent"]), -len(u["no_reply"]), u["posts"], u["unit_name"]))
 
 
 def first_statements(session, now: datetime, unit_ids: list[int] | None = None) -> dict[int, list[float | None]]:

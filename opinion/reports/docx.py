@@ -265,13 +265,16 @@ def _periodic(doc, document) -> None:
     if f.get("matrix"):
         _heading(doc, 6, "政务微博矩阵")
         silent = [handle for m in f["matrix"] for handle in m["silent"]]
+        no_reply = [handle for m in f["matrix"] for handle in m.get("no_reply") or []]
         _para(doc, f"本期各单位政务账号共发布 {sum(m['posts'] for m in f['matrix'])} 条，获转发、评论、点赞 "
                    f"{sum(m['interactions'] for m in f['matrix'])} 次；"
-                   + (f"{len(silent)} 个账号长期未发布（僵尸号）：{'、'.join(silent)}。" if silent else "无僵尸号。"),
+                   + (f"{len(silent)} 个账号长期未发布（僵尸号）：{'、'.join(silent)}。" if silent else "无僵尸号。")
+                   + (f"{len(no_reply)} 个账号有网友评论却从不回复：{'、'.join(no_reply)}。" if no_reply else ""),
               indent=True)
-        _table(doc, ["单位", "账号", "本期发布", "互动", "粉丝", "僵尸号"],
+        _table(doc, ["单位", "账号", "本期发布", "互动", "粉丝", "僵尸号", "从不回复评论"],
                [[m["unit_name"], m["accounts"], m["posts"], m["interactions"], m["followers"],
-                 "、".join(m["silent"]) or "—"] for m in f["matrix"]], [3.6, 1.2, 1.8, 1.8, 2.0, 5.0], figures_from=1)
+                 "、".join(m["silent"]) or "—", "、".join(m.get("no_reply") or []) or "—"] for m in f["matrix"]],
+               [3.0, 1.1, 1.6, 1.6, 1.8, 3.0, 3.0], figures_from=1)
 
 
 def _special(doc, document) -> None:

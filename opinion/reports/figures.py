@@ -64,7 +64,8 @@ def period_figures(session, district: District, period: Period, now: datetime | 
         "overdue": overdue_cases(session, now),
         # the weekly summary's 政务微博矩阵 section (the daily brief has none)
         "matrix": (period_matrix(session, period.start, period.end, now, district.timezone,
-                                 district.matrix_silent_days) if period.kind == "week" else []),
+                                 district.matrix_silent_days, district.matrix_no_reply_days)
+                   if period.kind == "week" else []),
     }
     figures["narrative"] = narrative(figures)
     return figures

@@ -81,6 +81,8 @@ class District:
     catalogue_file: str = ""
     # 政务微博矩阵 (opinion.matrix): an official account with no post in this many days is a 僵尸号.
     matrix_silent_days: int = 7
+    # an account whose posts got comments in this many days but which answered none (从不回复评论)
+    matrix_no_reply_days: int = 7
     # who approves a unit's statement (opinion.matrix.statements): head_or_monitor | monitor
     statement_approval: str = "head_or_monitor"
 
@@ -252,22 +254,23 @@ def build_district(path: str, data: dict) -> District:
         workdays=workdays,
         gazetteer_file=_beside(path, data.get("gazetteer")),
         catalogue_file=_beside(path, data.get("responsibilities")),
-        matrix_silent_days=_silent_days(path, data.get("matrix") or {}),
+        matrix_silent_days=_matrix_days(path, data.get("matrix") or {}, "silent_days", "僵尸号判定天数"),
+        matrix_no_reply_days=_matrix_days(path, data.get("matrix") or {}, "no_reply_days", "不回复评论判定天数"),
         statement_approval=_statement_approval(path, data.get("statement_approval", "head_or_monitor")),
     )
 
 
-def _silent_days(path: str, raw: dict) -> int:
-    """matrix: {silent_days: N}: a whole number of days, 1 to 365."""
+def _matrix_days(path: str, raw: dict, key: str, name: str) -> int:
+    """matrix: {silent_days: N, no_reply_days: N}: each a whole number of days, 1 to 365 (7 if absent)."""
     if not isinstance(raw, dict):
-        fail(path, None, "matrix 应为映射，如 matrix: {silent_days: 7}")
-    value = raw.get("silent_days", 7)
+        fail(path, None, "matrix 应为映射，如 matrix: {silent_days: 7, no_reply_days: 7}")
+    value = raw.get(key, 7)
     try:
         days = int(value)
     except (TypeError, ValueError):
-        fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为整数")
+        fail(path, raw.get("__line__"), f"{name} “{value}” 应为整数")
     if isinstance(value, bool) or not 1 <= days <= 365 or str(value).strip() != str(days):
-        fail(path, raw.get("__line__"), f"僵尸号判定天数 “{value}” 应为 1 到 365 的整数")
+        fail(path, raw.get("__line__"), f"{name} “{value}” 应为 1 到 365 的整数")
     return days
 
 

@@ -21,7 +21,7 @@ from opinion.labels import PLATFORM_NAMES
 from opinion.matrix import rumours
 from opinion.matrix.figures import account_figures, add_statement_delays, unit_figures
 from opinion.models import ACCOUNT_PLATFORMS, RUMOUR_VERDICTS, OfficialAccount, RumourCheck, Unit, db, utcnow
-from opinion.settings.overrides import save_section
+from opinion.settings.overrides import save_section, section
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
 
@@ -39,13 +39,16 @@ class AccountFormError(Exception):
 def index():
     district = current_app.extensions["district"]
     now = utcnow()
-    accounts = account_figures(db.session, now, district.timezone, district.matrix_silent_days)
+    accounts = account_figures(db.session, now, district.timezone, district.matrix_silent_days,
+                               no_reply_days=district.matrix_no_reply_days)
     units = unit_figures(accounts)
     add_statement_delays(db.session, units, now)
     silent = [a for a in accounts if a.silent]
+    no_reply = [a for a in accounts if a.no_reply]
     covered = {a.account.unit_id for a in accounts}
     missing = [u for u in active_units(db.session, centre=False) if u.id not in covered]
     return render_template("matrix.html", accounts=accounts, units=units, silent=silent, missing=missing,
+                           no_reply=no_reply, no_reply_days=district.matrix_no_reply_days,
                            silent_days=district.matrix_silent_days, now=now, PLATFORM_NAMES=PLATFORM_NAMES,
                            totals={"followers": sum(u.followers for u in units),
                                    "week": sum(u.posts_week for u in units),
@@ -78,7 +81,9 @@ def settings():
         text = request.form.get("silent_days", "").strip()
         if not _NUMBER.match(text):
             raise AccountFormError("“僵尸号判定天数”应为 1 到 365 的整数")
-        save_section(current_app, "matrix", {"silent_days": int(text)}, current_user)
+        # the section's other days (no_reply_days) are kept as they are
+        save_section(current_app, "matrix", {**(section(current_app, "matrix") or {}), "silent_days": int(text)},
+                     current_user)
     if commit_or_flash(save, refusals=(AccountFormError, DistrictFileError), prefix="未保存：").error is None:
         flash(f"僵尸号判定天数已改为 {request.form['silent_days'].strip()} 天，立即生效", "info")
     return redirect(url_for("matrix.index"))

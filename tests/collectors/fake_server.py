@@ -110,6 +110,8 @@ class FakeWeibo:
         self.own: dict[str, list[dict]] = {}
         server.routes["/2/statuses/user_timeline.json"] = self._timeline
         server.routes["/2/statuses/share.json"] = self._share
+        server.routes["/2/comments/show.json"] = self._comments_show
+        self.comments_on: dict[int, list[dict]] = {}   # status id -> its comments, newest last
         self.shared: list[dict] = []   # statuses the accounts published (statuses/share)
         for path, handler in (("/2/statuses/mentions.json", self._list("statuses", self.mentions)),
                               ("/2/comments/to_me.json", self._list("comments", self.comments)),
@@ -161,6 +163,32 @@ class FakeWeibo:
                   "attitudes_count": likes}
         self.own[uid].append(status)
         return status
+
+    def add_comment_on(self, status: dict, at: datetime, by_uid: str | None = None, text: str = "请问何时办理？") -> dict:
+        """A comment under one of an account's own posts: a netizen's, or (with `by_uid`) the account's
+        answer; the post's comments_count moves as on the platform."""
+        ident = self._id()
+        user = self.accounts[by_uid] if by_uid else {"id": 9000 + ident % 1000, "screen_name": "留言网友"}
+        comment = {"created_at": weibo_time(at), "id": ident, "idstr": str(ident), "text": text,
+                   "user": dict(user), "status": {"id": status["id"], "idstr": status["idstr"]}}
+        self.comments_on.setdefault(status["id"], []).append(comment)
+        status["comments_count"] = len(self.comments_on[status["id"]])
+        return comment
+
+    def _comments_show(self, method, path, query, headers, body):
+        """comments/show: a status's comments, newest first, paged with max_id like the others."""
+        refused = self._auth((query.get("access_token") or [""])[0])
+        if refused:
+            return refused
+        try:
+            status_id = int((query.get("id") or [""])[0])
+        except ValueError:
+            return _json(400, {"error": "miss required parameter (id)", "error_code": 10016})
+        max_id = int((query.get("max_id") or ["0"])[0])
+        count = int((query.get("count") or ["20"])[0])
+        items = self.comments_on.get(status_id, [])
+        page = [c for c in reversed(items) if not max_id or c["id"] <= max_id][:count]
+        return _json(200, {"comments": page, "total_number": len(items)})
 
     def _timeline(self, method, path, query, headers, body):
         refused = self._auth((query.get("access_token") or [""])[0])

@@ -177,3 +177,59 @@ def test_the_scheduler_job_collects_the_due_accounts(app, session, weibo):
     session.expire_all()
     again = session.get(OfficialAccount, account_id)
     assert again.status == "ok" and again.followers == 42 and _count(session, OfficialPost) == 1
+
+
+def test_an_account_that_answers_no_comment_is_flagged_and_one_answer_clears_it(app, session, weibo, runner):
+    """comments/show under the account's posts: netizens' comments in the district's no-reply days
+    with no answer from the account flag it (从不回复评论); replayed with --now, and per unit."""
+    district = app.extensions["district"]
+    assert district.matrix_no_reply_days == 7
+    weibo.add_account("2001", "区城管局发布", followers=300)
+    weibo.add_account("2002", "区卫健委发布", followers=300)
+    quiet = weibo.add_own_post("2001", "占道经营整治通告", at("2026-12-03 09:00"))
+    answered = weibo.add_own_post("2002", "流感疫苗接种指南", at("2026-12-03 09:00"))
+    for hour in (10, 11, 12):  # three netizens' comments each: count=2, so two pages
+        weibo.add_comment_on(quiet, at(f"2026-12-03 {hour}:00"))
+        weibo.add_comment_on(answered, at(f"2026-12-03 {hour}:00"))
+    weibo.add_comment_on(answered, at("2026-12-03 13:00"), by_uid="2002", text="您好，请拨打12345咨询")
+    unit_a, unit_b = _unit(session, 0), _unit(session, 1)
+    account_a = _weibo_account(session, weibo, unit_a, uid="2001", created=at("2026-11-01 09:00"))
+    account_b = _weibo_account(session, weibo, unit_b, uid="2002", created=at("2026-11-01 09:00"))
+    for account in (account_a, account_b):
+        collect_account(session, account, at("2026-12-04 09:00"))
+    session.commit()
+    assert account_a.state["comments"][str(quiet["id"])]["n"] == 3
+    calls = sum(1 for _, p, _, _ in weibo.server.requests if p.startswith("/2/comments/show.json"))
+
+    rows = {r.account.id: r for r in account_figures(session, at("2026-12-05 09:00"), district.timezone, 7,
+                                                     no_reply_days=district.matrix_no_reply_days)}
+    assert (rows[account_a.id].comments_recent, rows[account_a.id].answers_recent, rows[account_a.id].no_reply) == (3, 0, True)
+    assert (rows[account_b.id].comments_recent, rows[account_b.id].answers_recent, rows[account_b.id].no_reply) == (3, 1, False)
+    units = {u.unit.id: u for u in unit_figures(list(rows.values()))}
+    assert units[unit_a.id].no_reply == 1 and units[unit_b.id].no_reply == 0
+
+    out = runner.invoke(args=["matrix", "check", "--now", "2026-12-05T09:00"]).output
+    assert "从不回复评论（7 天内有评论、未回复一条）：1 个" in out and f"「{account_a.handle}」 收到评论 3 条" in out
+    # ten days on, the comments are older than the window: nothing to answer, no flag
+    later = runner.invoke(args=["matrix", "check", "--now", "2026-12-13T09:00"]).output
+    assert "从不回复评论（7 天内有评论、未回复一条）：0 个" in later
+
+    # a second run with no new comment reads no comments again; the account then answers one
+    collect_account(session, account_a, at("2026-12-04 10:00"))
+    assert sum(1 for _, p, _, _ in weibo.server.requests if p.startswith("/2/comments/show.json")) == calls
+    weibo.add_comment_on(quiet, at("2026-12-04 11:00"), by_uid="2001", text="您好，已转交执法中队处理")
+    collect_account(session, account_a, at("2026-12-04 12:00"))
+    session.commit()
+    again = account_figures(session, at("2026-12-05 09:00"), district.timezone, 7, unit_id=unit_a.id)[0]
+    assert (again.comments_recent, again.answers_recent, again.no_reply) == (3, 1, False)
+
+
+def test_feed_accounts_are_not_judged_on_comments(session, server):
+    server.routes["/feed.xml"] = RSS
+    account = OfficialAccount(unit=_unit(session), platform="web", handle="区住建局政务公开栏目",
+                              url=server.base + "/feed.xml", config={}, state={})
+    session.add(account)
+    session.commit()
+    collect_account(session, account, at("2026-12-07 12:00"))
+    row = account_figures(session, at("2026-12-07 12:00"), "Asia/Shanghai", 7)[0]
+    assert row.comments_recent is None and not row.no_reply
