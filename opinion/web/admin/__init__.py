@@ -1,7 +1,8 @@
 """系统管理 (admins only): the admin blueprint, its overview page, and the pages of its modules.
 
 units.py keeps the units and their routing rules, users.py the accounts and roles, config.py the
-configuration sections and the reply templates; each hands its routes to this blueprint through
+configuration sections and the reply templates, publishing.py who approves statements and
+the matrix's thresholds; each hands its routes to this blueprint through
 add_routes, so every page keeps its admin.* endpoint and none of them imports this package back.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from flask import Blueprint, current_app, render_template
 from sqlalchemy import select
 
 from opinion.models import Setting, db
-from opinion.web.admin import config, jobs, routing_files, units, users
+from opinion.web.admin import config, jobs, publishing, routing_files, units, users
 from opinion.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -34,3 +35,4 @@ users.add_routes(bp)
 config.add_routes(bp)
 jobs.add_routes(bp)
 routing_files.add_routes(bp)
+publishing.add_routes(bp)
