@@ -1,9 +1,10 @@
 """The 辟谣 workflow: a monitor marks a topic as a suspected rumour, the responsible unit verifies
-it, and when it is untrue records the refutation it published; the topic's posts are then cut at
+it, and when it is untrue links the refutation it published; the topic's posts are then cut at
 the refutation's time to show whether the refutation worked.
 
-It lives beside the account matrix because a refutation is the unit's own post: the link may be
-an OfficialPost the matrix collected. The verification rides on the topic's case (opened if
+It lives beside the account matrix because a refutation is the unit's own voice: one of its
+published 辟谣 statements (approved like any statement), or a post of its account the matrix
+collected; never a link typed in, whose time nobody could vouch for. The verification rides on the topic's case (opened if
 there is none) so the unit's spokesperson finds it where the rest of its work is, under the
 case's deadlines.
 """
@@ -17,7 +18,18 @@ from opinion import audit
 from opinion.cases.duty import spokespersons
 from opinion.cases.lifecycle import check_monitor, open_key, open_or_attach
 from opinion.errors import CaseStateError, PermissionDenied
-from opinion.models import RUMOUR_VERDICTS, Case, OfficialAccount, OfficialPost, Post, RumourCheck, Topic, Unit, User
+from opinion.models import (
+    RUMOUR_VERDICTS,
+    Case,
+    OfficialAccount,
+    OfficialPost,
+    Post,
+    RumourCheck,
+    Topic,
+    Unit,
+    UnitStatement,
+    User,
+)
 from opinion.notify import notify
 from opinion.settings.district import District
 
@@ -75,12 +87,47 @@ def recent_official_posts(session, check: RumourCheck, limit: int = 20) -> list[
                            .order_by(OfficialPost.created_at.desc()).limit(limit)).scalars().all()
 
 
+def published_refutations(session, check: RumourCheck, limit: int = 20) -> list[UnitStatement]:
+    """The unit's published 辟谣 statements a verification may link: those answering this topic
+    first, then the others since the week before the mark, newest first."""
+    rows = session.execute(select(UnitStatement).join(OfficialAccount)
+                           .where(OfficialAccount.unit_id == check.unit_id, UnitStatement.kind == "rumour",
+                                  UnitStatement.status == "published",
+                                  UnitStatement.published_at >= check.marked_at - timedelta(days=7))
+                           .order_by(UnitStatement.published_at.desc()).limit(limit)).scalars().all()
+    return sorted(rows, key=lambda s: s.topic_id != check.topic_id)
+
+
+def refutation_statement(session, check: RumourCheck) -> UnitStatement | None:
+    """The unit's published statement a verification linked (by its published link), if any."""
+    if not check.refutation_url:
+        return None
+    return session.execute(select(UnitStatement).join(OfficialAccount)
+                           .where(OfficialAccount.unit_id == check.unit_id, UnitStatement.status == "published",
+                                  UnitStatement.published_url == check.refutation_url)
+                           .order_by(UnitStatement.published_at).limit(1)).scalar_one_or_none()
+
+
+def refutation_text(session, check: RumourCheck) -> dict | None:
+    """What the refutation said, by whom and when, for the topic page and the special report:
+    the linked statement, else the collected post; None before a refutation is linked."""
+    if check.refutation_at is None:
+        return None
+    statement = refutation_statement(session, check)
+    post = check.official_post
+    source = statement or post
+    return {"text": (statement.text if statement else post.text if post else ""),
+            "account": source.account.handle if source else "", "unit": check.unit.name,
+            "at": check.refutation_at, "url": check.refutation_url,
+            "kind": statement.kind_name if statement else "本单位账号发布"}
+
+
 def record_verification(session, check: RumourCheck, user: User, verdict: str, note: str, now: datetime, *,
-                        refutation_url: str = "", refutation_at: datetime | None = None,
-                        official_post_id: int | None = None) -> None:
-    """The unit records what it found; an untrue rumour needs the refutation's link (or one of its
-    collected posts, chosen), and its time is the collected post's when the matrix has it, else
-    the time given, else now."""
+                        statement_id: int | None = None, official_post_id: int | None = None) -> None:
+    """The unit records what it found. An untrue rumour needs its refutation: one of the unit's
+    published 辟谣 statements (opinion.matrix.statements) or, where it posted on the platform
+    directly, one of its posts the matrix collected; the refutation's time, where the topic's
+    posts are cut into before and after, is that statement's or post's publication time."""
     if user.role not in ("monitor", "admin") and not (user.role == "spokesperson" and user.unit_id == check.unit_id):
         raise PermissionDenied(f"只有{check.unit.name}的新闻发言人或舆情监测员可以登记核实结果")
     if check.status != "pending":
@@ -90,23 +137,27 @@ def record_verification(session, check: RumourCheck, user: User, verdict: str, n
     note = (note or "").strip()
     if not note:
         raise CaseStateError("请填写核实情况说明")
-    chosen = session.get(OfficialPost, official_post_id) if official_post_id else None
+    statement = session.get(UnitStatement, statement_id) if statement_id else None
+    if statement is not None and statement.account.unit_id != check.unit_id:
+        raise PermissionDenied("只能选择本单位发布的辟谣稿")
+    if statement is not None and (statement.status != "published" or statement.kind != "rumour"):
+        raise CaseStateError("所选发布稿不是已发布的辟谣：请待其审核发布后再登记")
+    chosen = session.get(OfficialPost, official_post_id) if official_post_id and statement is None else None
     if chosen is not None and chosen.account.unit_id != check.unit_id:
-        raise PermissionDenied("只能选择本单位账号发布的信息作为辟谣链接")
-    url = (chosen.url or "").strip() if chosen is not None else (refutation_url or "").strip()
-    if verdict != "true" and not url and chosen is None:
-        raise CaseStateError("核实为不实的，请先发布辟谣，再填写辟谣信息的链接（本单位账号发布的网址）")
-    if url and not url.startswith(("http://", "https://")):
-        raise CaseStateError("辟谣链接应以 http:// 或 https:// 开头")
-    post = chosen or (matching_official_post(session, check.unit_id, url) if url else None)
+        raise PermissionDenied("只能选择本单位账号发布的信息作为辟谣")
+    if verdict != "true" and statement is None and chosen is None:
+        raise CaseStateError("核实为不实的，请选择本单位已发布的辟谣稿；还没有的，请先起草辟谣稿，审核发布后再登记")
     check.verdict, check.verdict_note = verdict, note[:2000]
     check.verified_by_id, check.verified_at, check.status = user.id, now, "verified"
-    if url or post is not None:
-        check.refutation_url = url[:1000] or None
-        check.official_post_id = post.id if post else None
-        check.refutation_at = post.created_at if post else (refutation_at or now)
+    if statement is not None:
+        check.refutation_url, check.refutation_at = statement.published_url, statement.published_at
+        chosen = matching_official_post(session, check.unit_id, statement.published_url or "")
+        check.official_post_id = chosen.id if chosen else None
+    elif chosen is not None:
+        check.refutation_url, check.refutation_at, check.official_post_id = chosen.url, chosen.created_at, chosen.id
     audit.record(session, "topic.rumour_verified", "topic", check.topic_id, actor=user, at=now, reason=note[:2000],
                  after={"rumour_check_id": check.id, "verdict": verdict, "refutation_url": check.refutation_url,
+                        "statement_id": statement.id if statement else None,
                         "refutation_at": check.refutation_at.isoformat() if check.refutation_at else None})
 
 

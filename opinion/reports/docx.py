@@ -277,6 +277,21 @@ def _periodic(doc, document) -> None:
                [3.0, 1.1, 1.6, 1.6, 1.8, 3.0, 3.0], figures_from=1)
 
 
+def _refutation(doc, said: dict, r: dict) -> None:
+    """The 辟谣 block under 处置情况: what the unit published and when, and the topic's posts in the
+    day before and after it (volume, per hour, negative share), as the topic page shows them."""
+    _subheading(doc, 1, "辟谣及效果")
+    who = f"{said.get('unit', '')}{'“' + said['account'] + '”' if said.get('account') else ''}"
+    _para(doc, f"{who}于 {_time(r['at'])} 发布{said.get('kind') or '辟谣'}" + (f"：{said['text']}" if said.get("text") else "。"),
+          indent=True)
+    neg = lambda v: "—" if v is None else f"{v}%"  # noqa: E731
+    _table(doc, ["", "帖子数", "每小时", "负面占比"],
+           [["辟谣前 24 小时", r["before_posts"], f"{r['before_per_hour']:g}", neg(r["before_negative"])],
+            ["辟谣后 24 小时", r["after_posts"], f"{r['after_per_hour']:g}", neg(r["after_negative"])]],
+           [4.0, 3.0, 3.0, 3.0], figures_from=1)
+    _para(doc, f"{r['sentence']}。", indent=True)
+
+
 def _special(doc, document) -> None:
     f = document.figures
     _para(doc, f"关于“{f['title']}”的舆情专报", font="黑体", size=16, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -306,6 +321,8 @@ def _special(doc, document) -> None:
                [3.2, 3, 9.3])
     else:
         _para(doc, "责任单位尚未公开回应。", indent=True)
+    if f.get("rumour_figures"):
+        _refutation(doc, f.get("refutation") or {}, f["rumour_figures"])
     for number, title, text in ((6, "研判意见", f.get("assessment")), (7, "处置建议", f.get("recommendation"))):
         _heading(doc, number, title)
         for line in [t for t in (text or "").splitlines() if t.strip()] or [f"（监测中心尚未填写{title}）"]:

@@ -188,5 +188,5 @@ def cases_awaiting_instruction(session) -> list[Case]:
 def refutation(session, topic: Topic | None, now: datetime) -> dict:
     """The topic's refutation (辟谣) and its posts before and after it, when it has one."""
     check = rumours.refuted_check(session, topic.id) if topic else None
-    return {"rumour": check,
+    return {"rumour": check, "refutation": rumours.refutation_text(session, check) if check else None,
             "rumour_figures": rumours.before_after(session, topic.id, check.refutation_at, now) if check else None}

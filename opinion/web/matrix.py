@@ -7,8 +7,6 @@ number of days after which a silent account is a 僵尸号 (a district setting, 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -167,28 +165,21 @@ def _save(account: OfficialAccount | None, form) -> OfficialAccount:
 @bp.route("/rumours/<int:check_id>", methods=["GET", "POST"])
 @roles_required("spokesperson", "monitor", "admin")
 def rumour(check_id: int):
-    """The unit's 核实 form for a suspected rumour: the verdict, and the refutation's link."""
+    """The unit's 核实 form for a suspected rumour: the verdict, and which of its published 辟谣
+    statements (or collected posts) is the refutation; a link to draft one when there is none."""
     check = db.session.get(RumourCheck, check_id) or abort(404)
     if current_user.role == "spokesperson" and current_user.unit_id != check.unit_id:
         abort(403)
     if request.method == "POST":
-        when = _local_time(request.form.get("refutation_at", ""))
         done = commit_or_flash(lambda: rumours.record_verification(
             db.session, check, current_user, request.form.get("verdict", ""), request.form.get("note", ""),
-            utcnow(), refutation_url=request.form.get("refutation_url", ""), refutation_at=when,
+            utcnow(), statement_id=request.form.get("statement", type=int),
             official_post_id=request.form.get("official_post", type=int)))
         if done:
             flash("核实结果已登记", "info")
             return redirect(url_for("matrix.rumour", check_id=check.id))
+    pending = check.status == "pending"
     return render_template("rumour_check.html", check=check, VERDICTS=RUMOUR_VERDICTS, form=request.form,
-                           recent=rumours.recent_official_posts(db.session, check) if check.status == "pending" else [])
-
-
-def _local_time(text: str):
-    """A datetime-local field in the district's time, as UTC; None when empty or malformed (the
-    collected post's time or now is used instead)."""
-    try:
-        local = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return local.replace(tzinfo=ZoneInfo(current_app.extensions["district"].timezone))
+                           statements=rumours.published_refutations(db.session, check) if pending else [],
+                           recent=rumours.recent_official_posts(db.session, check) if pending else [],
+                           linked=rumours.refutation_statement(db.session, check))

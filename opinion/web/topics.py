@@ -57,6 +57,7 @@ def _rumour_context(topic: Topic) -> dict:
             "rumour_figures": rumours.before_after(db.session, topic.id, refuted.refutation_at, utcnow())
             if refuted else None,
             "rumour_refuted": refuted, "rumour_units": active_units(db.session, centre=False),
+            "rumour_refutation": rumours.refutation_text(db.session, refuted) if refuted else None,
             "RUMOUR_VERDICTS": RUMOUR_VERDICTS}
 
 

@@ -8,7 +8,18 @@ from sqlalchemy import select
 
 from opinion.errors import PermissionDenied
 from opinion.matrix import rumours
-from opinion.models import AuditEvent, Case, Notification, OfficialAccount, OfficialPost, Post, RumourCheck, Topic, Unit
+from opinion.models import (
+    AuditEvent,
+    Case,
+    Notification,
+    OfficialAccount,
+    OfficialPost,
+    Post,
+    RumourCheck,
+    Topic,
+    Unit,
+    UnitStatement,
+)
 from tests.conftest import at
 from tests.factories import login, make_source, make_user
 
@@ -43,6 +54,23 @@ def _posts(session, topic, spec):
         session.add(Post(source_id=source.id, external_id=f"r{i}", raw_text="食堂", text="食堂", topic_id=topic.id,
                          created_at=REFUTED + offset, polarity="negative" if negative else "neutral"))
     session.commit()
+
+
+def _refutation(session, code, topic, at, text="网传实验小学食堂食物中毒不实：当日无学生就医记录", status="published",
+                kind="rumour"):
+    """A statement of unit `code`'s account (its account made if it has none), published at `at`."""
+    unit = _unit(session, code)
+    account = session.execute(select(OfficialAccount).where(OfficialAccount.unit_id == unit.id)).scalars().first()
+    if account is None:
+        account = OfficialAccount(unit_id=unit.id, platform="weibo", handle=f"{unit.name}发布", config={}, state={})
+        session.add(account)
+        session.flush()
+    statement = UnitStatement(account_id=account.id, kind=kind, text=text, topic_id=topic.id, status=status,
+                              published_at=at if status == "published" else None,
+                              published_url=f"https://weibo.com/{code}/{at:%H%M}" if status == "published" else None)
+    session.add(statement)
+    session.commit()
+    return statement
 
 
 def _window_posts(session, topic):
@@ -102,9 +130,10 @@ def test_the_unit_verifies_and_links_its_collected_post(client, session, distric
     client.post("/logout")
     login(client, "jyj_fyr")
     refused = client.post(f"/matrix/rumours/{check.id}", data={"verdict": "false", "note": "经核实不实"})
-    assert "请先发布辟谣" in refused.get_data(as_text=True)
+    assert "请选择本单位已发布的辟谣稿" in refused.get_data(as_text=True)
+    post_id = session.execute(select(OfficialPost.id)).scalar_one()
     done = client.post(f"/matrix/rumours/{check.id}", follow_redirects=True,
-                       data={"verdict": "false", "note": "经核实不实", "refutation_url": "https://weibo.com/9"})
+                       data={"verdict": "false", "note": "经核实不实", "official_post": post_id})
     assert "核实结果已登记" in done.get_data(as_text=True) and "不实" in done.get_data(as_text=True)
     session.refresh(check)
     assert check.verdict == "false" and check.official_post_id is not None
@@ -127,16 +156,19 @@ def test_before_after_cuts_at_the_refutation_with_exact_windows(session, topic):
 
 def test_topic_page_and_special_report_show_the_comparison(client, session, district, people, topic):
     _window_posts(session, topic)
-    check = rumours.mark_rumour(session, district, topic, _unit(session, "jyj"), people["monitor"], "不符", REFUTED)
-    rumours.record_verification(session, check, people["fyr"], "false", "不实", REFUTED,
-                                refutation_url="https://weibo.com/ok", refutation_at=REFUTED)
+    check = rumours.mark_rumour(session, district, topic, _unit(session, "jyj"), people["monitor"], "不符",
+                                REFUTED - timedelta(hours=2))
+    statement = _refutation(session, "jyj", topic, REFUTED)
+    rumours.record_verification(session, check, people["fyr"], "false", "不实", REFUTED + timedelta(hours=1),
+                                statement_id=statement.id)
     session.commit()
+    assert (check.refutation_at, check.refutation_url) == (REFUTED, statement.published_url)
     login(client, "monitor1")
     page = client.get(f"/monitor/topics/{topic.id}").get_data(as_text=True)
     assert "辟谣后每小时帖子数由 2 降至 0.5，负面占比由 75% 降至 25%" in page
-    assert "https://weibo.com/ok" in page and "不实" in page
+    assert statement.published_url in page and "不实" in page and "当日无学生就医记录" in page
     report = client.get(f"/leader/reports/view?kind=special&topic={topic.id}").get_data(as_text=True)
-    assert "辟谣效果" in report and "负面占比由 75% 降至 25%" in report
+    assert "辟谣效果" in report and "负面占比由 75% 降至 25%" in report and "当日无学生就医记录" in report
 
 
 def test_an_existing_case_carries_the_task_and_its_page_links_the_form(client, session, district, people, topic):
@@ -153,13 +185,16 @@ def test_an_existing_case_carries_the_task_and_its_page_links_the_form(client, s
     login(client, "jyj_fyr")
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "疑似谣言核实（待核实）" in page and f"/matrix/rumours/{check.id}" in page
-    # no collected post at the link: the time typed (Beijing) is the refutation's
+    # no statement yet: the form offers to draft one for this topic, as a 辟谣
+    form = client.get(f"/matrix/rumours/{check.id}").get_data(as_text=True)
+    assert "本单位近期还没有已发布的辟谣稿" in form and f"kind=rumour&amp;topic_id={topic.id}" in form
+    statement = _refutation(session, "jyj", topic, REFUTED + timedelta(hours=3))
+    assert "当日无学生就医记录" in client.get(f"/matrix/rumours/{check.id}").get_data(as_text=True)
     client.post(f"/matrix/rumours/{check.id}", data={"verdict": "partly_false", "note": "部分不实",
-                                                     "refutation_url": "https://example.gov.cn/py",
-                                                     "refutation_at": "2026-11-23T12:00"})
+                                                     "statement": statement.id})
     session.refresh(check)
-    assert check.verdict == "partly_false" and check.official_post_id is None
-    assert check.refutation_at == REFUTED
+    assert check.verdict == "partly_false" and check.official_post_id is None  # pasted link, not collected
+    assert check.refutation_at == REFUTED + timedelta(hours=3)
 
 
 def test_the_unit_picks_its_collected_post_and_not_another_units(client, session, district, people, topic):
@@ -185,3 +220,44 @@ def test_the_unit_picks_its_collected_post_and_not_another_units(client, session
     session.refresh(check)
     assert check.official_post_id == posts["jyj"].id and check.refutation_url == "https://weibo.com/jyj/1"
     assert check.refutation_at == REFUTED + timedelta(minutes=7)
+
+
+def test_only_the_units_own_published_refutation_can_be_linked(client, session, district, people, topic):
+    check = rumours.mark_rumour(session, district, topic, _unit(session, "jyj"), people["monitor"], "不符", REFUTED)
+    others = _refutation(session, "zjj", topic, REFUTED + timedelta(minutes=5), text="住建局的辟谣")
+    pending = _refutation(session, "jyj", topic, REFUTED, text="还在审核的辟谣", status="pending_approval")
+    notice = _refutation(session, "jyj", topic, REFUTED + timedelta(minutes=9), text="一则通知", kind="notice")
+    session.commit()
+    login(client, "jyj_fyr")
+    form = client.get(f"/matrix/rumours/{check.id}").get_data(as_text=True)
+    assert "住建局的辟谣" not in form and "还在审核的辟谣" not in form and "一则通知" not in form
+    for statement, message in ((others, "只能选择本单位发布的辟谣稿"), (pending, "不是已发布的辟谣"),
+                               (notice, "不是已发布的辟谣")):
+        refused = client.post(f"/matrix/rumours/{check.id}", data={"verdict": "false", "note": "经核实系谣传",
+                                                                   "statement": statement.id})
+        html = refused.get_data(as_text=True)
+        assert message in html and "经核实系谣传" in html  # the note typed is kept
+        session.refresh(check)
+        assert check.status == "pending"
+
+
+def test_the_word_special_report_has_the_refutation_block(runner, session, district, people, topic, tmp_path):
+    import docx
+    _window_posts(session, topic)
+    check = rumours.mark_rumour(session, district, topic, _unit(session, "jyj"), people["monitor"], "不符",
+                                REFUTED - timedelta(hours=2))
+    statement = _refutation(session, "jyj", topic, REFUTED)
+    rumours.record_verification(session, check, people["fyr"], "false", "不实", REFUTED, statement_id=statement.id)
+    session.commit()
+    out = tmp_path / "专报.docx"
+    result = runner.invoke(args=["report", "special", "--topic", str(topic.id), "--out", str(out),
+                                 "--now", "2026-11-25T12:00"])
+    assert result.exit_code == 0, result.output
+    document = docx.Document(str(out))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "（一）辟谣及效果" in text
+    assert "区教育局“区教育局发布”于 2026-11-23 12:00 发布辟谣：网传实验小学食堂食物中毒不实" in text
+    assert "辟谣后每小时帖子数由 2 降至 0.5，负面占比由 75% 降至 25%。" in text
+    table = next(t for t in document.tables if t.rows[0].cells[-1].text == "负面占比")
+    assert [[c.text for c in row.cells] for row in table.rows[1:]] == [
+        ["辟谣前 24 小时", "48", "2", "75%"], ["辟谣后 24 小时", "12", "0.5", "25%"]]

@@ -1,14 +1,14 @@
 """The 辟谣 workflow in a real browser (Debian's Chromium via Playwright): a monitor on a phone
 (390 px) marks a topic as a suspected rumour, the unit's spokesperson follows the case page's link
-and records 不实 with the refutation's link, and the topic page shows the before/after comparison.
+and records 不实, picking the unit's published 辟谣 statement, and the topic page shows the
+statement and the before/after comparison.
 Screenshots go to test-artifacts/."""
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from opinion.models import Post, RumourCheck, Topic, Unit, db, utcnow
+from opinion.models import OfficialAccount, Post, RumourCheck, Topic, Unit, UnitStatement, db, utcnow
 from tests.browser import SHOTS, browser, login, make_app, needs_chromium, serve  # noqa: F401 - fixture
 from tests.factories import make_source, make_user
 
@@ -36,6 +36,13 @@ def app(tmp_path, monkeypatch):
                                 polarity="negative" if i < 16 else "neutral"))
         db.session.add(Post(source_id=source.id, external_id="a0", raw_text="食堂", text="食堂", topic_id=topic.id,
                             created_at=now - timedelta(minutes=30), polarity="neutral"))
+        account = OfficialAccount(unit_id=unit.id, platform="weibo", handle="海曙教育发布", config={}, state={})
+        db.session.add(account)
+        db.session.flush()
+        db.session.add(UnitStatement(account_id=account.id, kind="rumour", topic_id=topic.id, status="published",
+                                     text="【辟谣】网传实验小学食堂食物中毒不实，当日无学生就医记录。",
+                                     published_at=now - timedelta(hours=1),
+                                     published_url="https://weibo.com/haishu_edu/1"))
         db.session.commit()
         app.config["TEST_TOPIC_ID"] = topic.id
     return app
@@ -64,10 +71,8 @@ def test_monitor_marks_unit_refutes_topic_page_compares(app, browser):  # noqa: 
         assert page.url.endswith(f"/matrix/rumours/{check_id}")
         page.check("input[value=false]")
         page.fill("textarea[name=note]", "经核实，当日无学生就医记录")
-        page.fill("input[name=refutation_url]", "https://weibo.com/haishu_edu/1")
-        zone = ZoneInfo(app.extensions["district"].timezone)
-        refuted_at = (utcnow() - timedelta(hours=1)).astimezone(zone)  # typed in Beijing time
-        page.fill("input[name=refutation_at]", refuted_at.strftime("%Y-%m-%dT%H:%M"))
+        page.check("input[name=statement]")   # the unit's published 辟谣, marked 本话题
+        assert "本话题" in page.inner_text(".refutations")
         with page.expect_navigation():
             page.click("text=登记核实结果")
         assert "核实结果已登记" in page.inner_text("body")
@@ -78,5 +83,6 @@ def test_monitor_marks_unit_refutes_topic_page_compares(app, browser):  # noqa: 
         page.goto(f"{base}/monitor/topics/{topic_id}")
         text = page.inner_text("body")
         assert "辟谣后每小时帖子数由 2 降至 1，负面占比由 80% 降至 0%" in text
+        assert "当日无学生就医记录" in text and "海曙教育发布" in text
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(SHOTS / "rumour-topic-390.png"), full_page=True)
