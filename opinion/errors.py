@@ -66,3 +66,11 @@ class ApiTokenError(OpinionError):
     def __init__(self, message: str, code: str):
         super().__init__(message)
         self.code = code
+
+
+class InterviewError(OpinionError):
+    """An online interview (在线访谈) or one of its questions cannot take this input or step."""
+
+
+class InterviewClosed(InterviewError):
+    """The interview no longer takes questions (ended or published), or does not exist."""

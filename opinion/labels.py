@@ -60,6 +60,11 @@ ACTION_NAMES = {
     "reply.submitted": "回复提交审核", "reply.approved": "批准回复", "reply.rejected": "退回回复",
     "reply.withdrawn": "撤回待审回复", "template.saved": "保存口径模板",
     "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班",
+    # online interviews (在线访谈)
+    "interview.scheduled": "安排在线访谈", "interview.live": "开始在线访谈", "interview.ended": "结束在线访谈",
+    "interview.published": "发布访谈实录", "interview.question_screened": "筛选访谈提问",
+    "interview.answered": "答复访谈提问", "interview.answer_edited": "修改访谈答复",
+    "interview.follow_up": "访谈提问转交办理",
     # alerts, topics, sources
     "alert.acknowledged": "确认预警", "topic.merged": "合并话题", "topic.posts_moved": "移动帖子",
     "topic.split": "拆分话题", "topic.renamed": "重命名话题",

@@ -25,7 +25,9 @@ LAYERS = (
     "opinion.pipeline",
     # the stages, the latest first
     "opinion.reports",
-    "opinion.matrix",  # the units' own accounts (政务微博矩阵): collected beside the posts, read by the reports
+    # the district's own voice: its units' accounts (政务微博矩阵), collected beside the posts and
+    # read by the reports, and its leaders' online interviews (在线访谈), whose questions become cases
+    ("opinion.matrix", "opinion.interviews"),
     "opinion.alerts",
     "opinion.sla",
     "opinion.cases",

@@ -27,7 +27,7 @@ from opinion.notify import notify
 from opinion.routing.priority import higher
 from opinion.settings.district import District
 
-__all__ = ["TRANSITIONS", "transition", "open_or_attach", "acknowledge", "add_reply", "resolve",
+__all__ = ["TRANSITIONS", "transition", "open_or_attach", "open_case", "acknowledge", "add_reply", "resolve",
            "record_callback", "apply_callback", "close", "merge", "check_can_act", "check_version", "visible_cases",
            "pick_assignee"]
 
@@ -94,8 +94,17 @@ def open_or_attach(session, district: District, topic: Topic, unit: Unit, *, pri
             audit.record(session, "case.priority_raised", "case", case.id, before=before,
                          after={"priority": raised}, reason="新帖子触发更高优先级", at=now)
         return case, False
-    case = Case(topic_id=topic.id, unit_id=unit.id, open_key=open_key(topic.id, unit.id),
-                title=(topic.label or "未命名话题")[:200], category=category, priority=priority,
+    return open_case(session, district, unit, title=topic.label or "未命名话题", priority=priority,
+                     category=category, reason=reason, now=now, topic=topic), True
+
+
+def open_case(session, district: District, unit: Unit, *, title: str, priority: str, category: str | None,
+              reason: str, now: datetime, topic: Topic | None = None) -> Case:
+    """A new case for `unit`, with its deadlines, its assignee from the duty roster, audited and
+    announced. Without a topic it is a matter raised outside the posts (an interview question)."""
+    case = Case(topic_id=topic.id if topic else None, unit_id=unit.id,
+                open_key=open_key(topic.id, unit.id) if topic else None,
+                title=title[:200], category=category, priority=priority,
                 status="new", routing_reason=reason, created_at=now, updated_at=now)
     set_deadlines(case, district)
     case.assignee = pick_assignee(session, unit, priority=priority, now=now)
@@ -108,7 +117,7 @@ def open_or_attach(session, district: District, topic: Topic, unit: Unit, *, pri
            f"【新工单】#{case.id}「{case.title}」",
            f"{unit.name}收到一件{PRIORITY_NAMES.get(priority, priority)}工单，请及时签收。", case=case,
            kind="case_assigned", now=now)
-    return case, True
+    return case
 
 
 def follow_topic_merge(session, keep: Topic, gone: Topic, user: User | None, now: datetime) -> list[int]:

@@ -79,13 +79,18 @@ def _masthead(doc, title: str, issuer: str, date: str) -> None:
     p.paragraph_format.space_after = Pt(12)
     line = _para(doc, f"{issuer}\t{date}", font="仿宋", size=12)
     line.paragraph_format.tab_stops.add_tab_stop(Cm(15.6), alignment=2)  # right-aligned date
+    _red_rule(line, "18")
+    line.paragraph_format.space_after = Pt(14)
+
+
+def _red_rule(paragraph, size: str) -> None:
+    """A red line under the paragraph (`size` in eighths of a point), as under a masthead."""
     border = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "18"), ("w:space", "4"), ("w:color", "C00000")):
+    for key, value in (("w:val", "single"), ("w:sz", size), ("w:space", "4"), ("w:color", "C00000")):
         bottom.set(qn(key), value)
     border.append(bottom)
-    line._p.get_or_add_pPr().append(border)
-    line.paragraph_format.space_after = Pt(14)
+    paragraph._p.get_or_add_pPr().append(border)
 
 
 def _page_numbers(section) -> None:
@@ -338,3 +343,37 @@ def _special(doc, document) -> None:
     _cell(box.rows[0].cells[0], "\n" * 8 + "批示人：__________　　日期：______年____月____日")
     for c in f["cases"]:
         _para(doc, f"在系统中录入批示：{public_url('cases.show', case_id=c['id'])}（工单 #{c['id']}）", size=9)
+
+
+def render_interview_docx(view) -> bytes:
+    """An online interview's transcript (opinion.interviews.transcript.PublicInterview) as the
+    published 在线访谈 transcripts read: the title 「…在线访谈」, 访谈时间, 嘉宾 and 主题, then each
+    question as 网友「昵称」 and the guest's answer, with their times."""
+    doc = _new_document()
+    title = view.title if view.title.endswith("在线访谈") else f"{view.title}在线访谈"
+    _para(doc, f"「{title}」", font="宋体", size=20, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    for label, value in (("访谈时间", _time(view.scheduled_at)), ("嘉　　宾", view.guest), ("主　　题", view.theme)):
+        p = _para(doc, f"{label}：", font="黑体", size=12)
+        _font(p.add_run(value).font, "仿宋", 12)
+    _red_rule(_para(doc, ""), "8")
+    speaker = view.guest.split()[-1] if view.guest.split() else "嘉宾"
+    for exchange in view.exchanges:
+        ask = _para(doc, f"网友「{exchange.nickname}」", font="黑体", size=12)
+        ask.paragraph_format.space_before = Pt(8)
+        ask.paragraph_format.keep_with_next = True
+        _font(ask.add_run(f"（{_time(exchange.asked_at, '%H:%M')}）："
+                          + (f"（另有 {exchange.also_asked} 位网友提出相同问题）" if exchange.also_asked else "")).font,
+              "仿宋", 10.5, colour=RGBColor(0x66, 0x66, 0x66))
+        _para(doc, exchange.question, indent=True)
+        answer = _para(doc, f"{speaker}", font="黑体", size=12, colour=RED)
+        answer.paragraph_format.keep_with_next = True
+        _font(answer.add_run(f"（{_time(exchange.answered_at, '%H:%M')}）：").font, "仿宋", 10.5,
+              colour=RGBColor(0x66, 0x66, 0x66))
+        _para(doc, exchange.answer, indent=True)
+        if exchange.follow_up_unit:
+            _para(doc, f"【会后跟进：已转交{exchange.follow_up_unit}办理】", font="楷体", size=11)
+    if view.published_at:
+        _para(doc, f"（实录发布时间 {_time(view.published_at)}）", size=9, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()

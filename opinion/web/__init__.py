@@ -18,6 +18,7 @@ from opinion.web import (
     duty,
     exports,
     inbox,
+    interviews,
     leader,
     matrix,
     monitor,
@@ -30,6 +31,7 @@ from opinion.web import (
     tokens,
     topics,
 )
+from opinion.web.api import interviews as interview_api  # noqa: F401 - adds questions to interviews to read_api.bp
 from opinion.web.api import open311
 from opinion.web.api import push as ingest_api
 from opinion.web.api import read as read_api
@@ -44,7 +46,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.init_app(app)
     for module in (auth, inbox, cases, monitor, leader, replies, audit, duty, supervision, ingest_api, read_api,
                    sources, tokens, topics, admin, notifications, public, open311, exports, matrix,
-                   statements):
+                   statements, interviews):
         app.register_blueprint(module.bp)
     public.limiter.init_app(app)
     csrf.exempt(ingest_api.bp)  # callers are machines that sign each request (HMAC), not browser sessions

@@ -281,8 +281,10 @@ def test_the_openapi_document_describes_every_read_route(app, client, world):
         assert documented == set(app.view_functions[endpoint].api_params), path  # the parameters the view reads
         assert {"401", "400"} <= set(operation["responses"]), path
     # Every error code the read API can answer is in the document, and nothing else.
+    from opinion.web.api import interviews as api_interviews
     from opinion.web.api import write as api_write
-    source = "".join(Path(inspect.getsourcefile(m)).read_text(encoding="utf-8") for m in (api_read, api_write))
+    source = "".join(Path(inspect.getsourcefile(m)).read_text(encoding="utf-8")
+                     for m in (api_read, api_write, api_interviews))
     codes = set(re.findall(r'fail\(\d{3}, .+?, "([a-z_]+)"\)', source))
     codes |= set(re.findall(r'"([a-z_]+)"\)', inspect.getsource(tokens.authenticate)))
     codes |= {code for _, code in api_read.HTTP_CODES.values()}

@@ -1,5 +1,6 @@
 """Pages for citizens, without log-in: look a case up by its 查询码, answer the satisfaction survey,
-read the 信息公开 page (each unit's month in figures, the published replies; an admin can close it).
+read the 信息公开 page (each unit's month in figures, the published replies; an admin can close it),
+ask a question to an online interview (在线访谈) and read its published transcript.
 
 Nothing here reads a Case into a template: opinion.cases.public hands over a masked public view.
 Unknown and malformed codes, like unusable survey links, get one and the same answer, and every
@@ -14,11 +15,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from sqlalchemy import select
 
 from opinion.cases import public, survey
 from opinion.errors import OpinionError
+from opinion.interviews import questions
+from opinion.interviews.transcript import public_interview
 from opinion.labels import SATISFACTION_NAMES
-from opinion.models import db, utcnow
+from opinion.models import Interview, db, utcnow
 from opinion.reports import disclosure
 from opinion.settings.overrides import save_section
 from opinion.web.auth import roles_required
@@ -30,6 +34,8 @@ bp = Blueprint("public", __name__, url_prefix="/p")
 # counts per process, which is right for the one waitress process `serve` runs; several
 # processes share a redis:// store.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# Asking is writing a row: tighter than reading, per address, on top of PUBLIC_RATE_LIMIT.
+QUESTION_RATE = "6 per minute;60 per day"
 NOT_FOUND = "未查到与该查询码对应的事项。请核对查询码（10 位字母和数字，见回复末尾或短信），或拨打政务服务热线咨询。"
 
 
@@ -133,3 +139,27 @@ def disclosure_switch():
     if done:
         flash("信息公开页面已开放" if enabled else "信息公开页面已关闭，公众访问将看到“暂未开放”", "info")
     return redirect(url_for("public.disclosure_page"))
+
+
+@bp.route("/interview/<slug>", methods=["GET", "POST"])
+@limiter.limit(_rate)
+@limiter.limit(QUESTION_RATE, methods=["POST"])
+def interview_page(slug: str):
+    """在线访谈: the announcement and the question form before and during it; the transcript once published."""
+    interview = db.session.execute(select(Interview).where(Interview.slug == slug[:32])).scalar_one_or_none()
+    if interview is None:
+        return render_template("public/message.html", title="没有这场在线访谈",
+                               message="没有找到这场在线访谈，请核对链接地址。"), 404
+    form, status = {}, 200
+    if request.method == "POST":
+        text, nickname = request.form.get("question", ""), request.form.get("nickname", "")
+        done = commit_or_flash(lambda: questions.add_question(
+            db.session, current_app.extensions["district"], questions.open_interview(db.session, None, slug=slug),
+            text, nickname, utcnow()), prefix="提问未提交：")
+        if done:
+            flash("您的提问已收到。工作人员筛选后，嘉宾将在访谈中答复；答复随访谈实录公布。", "info")
+            return redirect(url_for("public.interview_page", slug=slug) + "#ask")
+        form, status = request.form, 400
+    return render_template("public/interview.html", interview=public_interview(db.session, interview),
+                           form=form, max_question=questions.MAX_QUESTION,
+                           max_nickname=questions.MAX_NICKNAME), status
