@@ -80,12 +80,20 @@ def claim_open_key(session, case: Case) -> None:
 
 
 def open_or_attach(session, district: District, topic: Topic, unit: Unit, *, priority: str,
-                   category: str | None, reason: str, now: datetime) -> tuple[Case, bool]:
+                   category: str | None, reason: str, now: datetime,
+                   open_cases: dict | None = None) -> tuple[Case, bool]:
     """Return the topic's open case for `unit`, opening one if there is none; the bool says
-    whether it is new. A more urgent post raises the case's priority and its deadlines."""
-    case = session.execute(select(Case).where(Case.open_key == open_key(topic.id, unit.id))
-                           ).scalar_one_or_none()
+    whether it is new. A more urgent post raises the case's priority and its deadlines.
+    `open_cases`: the open cases one ingest batch has looked up (by open key), so a batch asks the
+    database once per topic and unit, not once per post."""
+    key = open_key(topic.id, unit.id)
+    if open_cases is not None and key in open_cases:
+        case = open_cases[key]
+    else:
+        case = session.execute(select(Case).where(Case.open_key == key)).scalar_one_or_none()
     if case is not None:
+        if open_cases is not None:
+            open_cases[key] = case
         raised = higher(priority, case.priority)
         if raised != case.priority:
             before = {"priority": case.priority}
@@ -110,6 +118,8 @@ def open_case(session, district: District, unit: Unit, *, title: str, priority: 
     case.assignee = pick_assignee(session, unit, priority=priority, now=now)
     session.add(case)
     session.flush()
+    if open_cases is not None:
+        open_cases[key] = case
     audit.record(session, "case.opened", "case", case.id, at=now, reason=reason,
                  after={"unit": unit.code, "priority": priority,
                         "assignee": case.assignee.username if case.assignee else None})

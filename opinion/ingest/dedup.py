@@ -79,6 +79,12 @@ class NearDuplicateIndex:
             self._add(post_id, int(value, 16))
             self.watermark = max(self.watermark, post_id)
 
+    def near_unflushed(self, fp: Simhash) -> bool:
+        """Whether a post of this batch not inserted yet (no id) is within NEAR_DISTANCE of `fp`:
+        the caller flushes first, so find() sees it as it would with one flush per post."""
+        return any(fp.distance(pending) <= NEAR_DISTANCE for post, pending in self.pending
+                   if inspect(post).key is None)
+
     def _add(self, post_id: int, value: int) -> None:
         if post_id not in self.values:
             self.values[post_id] = value
@@ -102,6 +108,8 @@ def link_duplicate(session, index: NearDuplicateIndex, post: Post, tokens: list[
     count it on the original. `index` is the process's near-duplicate index."""
     fp = fingerprint(tokens)
     if fp is not None:
+        if index.near_unflushed(fp):
+            session.flush()  # the batch's posts are inserted together; this one needs an earlier one's id
         index.refresh(session, now)  # before the post has its fingerprint: it must not find itself
         if post.duplicate_of_id is None:
             post.duplicate_of_id = index.find(session, fp, exclude=post.id)

@@ -192,9 +192,14 @@ class Copies:
     def link(self, post: Post, tokens: list[str], now: datetime) -> None:
         """Point `post` (its cleaned text set) at its original, if it is a copy."""
         post.text_hash = text_hash(post.text)
-        post.duplicate_of_id = self.first_with.get(post.text_hash)
+        first = self.first_with.get(post.text_hash)
+        if isinstance(first, Post):  # an earlier post of this batch, maybe not inserted yet
+            if first.id is None:
+                self.session.flush()
+            first = first.id
+        post.duplicate_of_id = first
         link_duplicate(self.session, self.index, post, tokens, now)
 
     def stored(self, post: Post) -> None:
-        """`post` has its id: later copies in the batch point at it."""
-        self.first_with.setdefault(post.text_hash, post.id)
+        """`post` is in the batch: later copies in the batch point at it (by id, once it has one)."""
+        self.first_with.setdefault(post.text_hash, post)

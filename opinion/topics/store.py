@@ -11,7 +11,7 @@ import hashlib
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from opinion.models import AuditEvent, Post, Topic, utcnow
 from opinion.topics.hot import hot_score
@@ -56,23 +56,31 @@ class TopicStore:
             save_stats(self.clusterer, self.stats_path)
             self._stats_saved = time.monotonic()
 
-    def topic_for(self, session, batch: dict[str, Topic], key: str, post: Post) -> Topic:
+    def rows_for(self, session, keys) -> dict[str, Topic]:
+        """The stored topic rows of clusterer keys (under either form of db_key), in one query:
+        a batch looks its topics up once instead of twice per topic."""
+        wanted = set(keys) | {f"{self.token}-{k}" for k in keys}
+        return {t.key: t for t in session.execute(select(Topic).where(Topic.key.in_(wanted))).scalars()} if wanted else {}
+
+    def topic_for(self, session, batch: dict[str, Topic], key: str, post: Post,
+                  rows: dict[str, Topic] | None = None) -> Topic:
         """The topic row of clusterer topic `key` (made on its first post), with `post` counted on
-        it. `batch` holds the rows this batch touched, for refresh_batch. A topic a monitor merged
-        stays merged: its posts go to the topic it went into."""
+        it. `batch` holds the rows this batch touched, for refresh_batch; `rows`, when given, the
+        stored rows of the batch's keys (rows_for), read instead of the table. A topic a monitor
+        merged stays merged: its posts go to the topic it went into."""
         topic = batch.get(key)
         if topic is None:
-            known = {key} if session.execute(select(Topic.id).where(Topic.key == key)).first() else set()
-            db_key = self.db_key(key, known)
-            topic = session.execute(select(Topic).where(Topic.key == db_key)).scalar_one_or_none()
+            if rows is None:
+                rows = self.rows_for(session, [key])
+            db_key = self.db_key(key, {key} if key in rows else set())
+            topic = rows.get(db_key)
             while topic is not None and topic.status == "merged" and topic.merged_into_id:
                 topic = session.get(Topic, topic.merged_into_id)
             if topic is None:
                 topic = Topic(key=db_key, first_seen_at=post.created_at, last_seen_at=post.created_at,
                               post_count=0, negative_count=0, hot_score=0.0, status="open",
                               category=post.category, unit_id=post.unit_id)
-                session.add(topic)
-                session.flush()
+                session.add(topic)  # inserted with the batch's next flush, before its posts
             batch[key] = topic
         topic.post_count = (topic.post_count or 0) + 1
         topic.negative_count = (topic.negative_count or 0) + (post.polarity == "negative")
@@ -92,7 +100,7 @@ class TopicStore:
             if not topic.label_locked:
                 topic.label = self.clusterer.label(key)[:200]
             topic.state = self.clusterer.export_state(key)
-            refresh_hot_score(session, topic, now)
+        refresh_hot_scores(session, list(batch.values()), now)
 
 
 def route_topic(topic: Topic, unit_id: int, category: str | None = None) -> None:
@@ -105,29 +113,41 @@ def route_topic(topic: Topic, unit_id: int, category: str | None = None) -> None
 def refresh_hot_score(session, topic: Topic, now: datetime) -> None:
     """The hot score over the 24 hours before `now` (opinion.topics.hot): a topic that goes quiet
     cools down when the scheduler's upkeep recomputes it, instead of keeping its peak."""
-    # Never before the topic's last post: a batch of history scores as of when it happened.
-    ref = max(now, topic.last_seen_at) if topic.last_seen_at else now
+    refresh_hot_scores(session, [topic], now)
+
+
+def refresh_hot_scores(session, topics: list[Topic], now: datetime) -> None:
+    """refresh_hot_score for many topics with one query per reference time (a batch's topics
+    mostly share one), instead of three per topic: the ingest consumer's cost per batch."""
     day = timedelta(hours=24)
-    recent = (Post.created_at > ref - day) & (Post.created_at <= ref)
-    volume, reposts, comments = session.execute(
-        select(func.count(), func.coalesce(func.sum(Post.reposts), 0), func.coalesce(func.sum(Post.comments), 0))
-        .where(Post.topic_id == topic.id, recent)).one()
-    previous = session.execute(select(func.count()).where(
-        Post.topic_id == topic.id, Post.created_at <= ref - day, Post.created_at > ref - 2 * day)).scalar()
-    followers = session.execute(select(Post.author_followers).where(
-        Post.topic_id == topic.id, recent, Post.author_followers.is_not(None))
-        .order_by(Post.author_followers.desc()).limit(20)).scalars().all()
-    # Yesterday's posts count half: a topic still on the hot list (active within the dormancy
-    # period) but quiet today cools down instead of showing 0.0 beside its 26 posts.
-    topic.hot_score = round(hot_score(volume + previous / 2, previous,
-                                      topic.negative_count / max(topic.post_count, 1),
-                                      followers, reposts, comments), 2)
+    by_ref: dict[datetime, list[Topic]] = {}
+    for topic in topics:
+        # Never before the topic's last post: a batch of history scores as of when it happened.
+        by_ref.setdefault(max(now, topic.last_seen_at) if topic.last_seen_at else now, []).append(topic)
+    for ref, group in by_ref.items():
+        recent = (Post.created_at > ref - day) & (Post.created_at <= ref)
+        previous = (Post.created_at <= ref - day) & (Post.created_at > ref - 2 * day)
+        for start in range(0, len(group), 1000):
+            chunk = {t.id: t for t in group[start:start + 1000]}
+            figures = {row[0]: row[1:] for row in session.execute(
+                select(Post.topic_id, func.sum(case((recent, 1), else_=0)),
+                       func.sum(case((recent, Post.reposts), else_=0)), func.sum(case((recent, Post.comments), else_=0)),
+                       func.sum(case((previous, 1), else_=0)), func.max(case((recent, Post.author_followers))))
+                .where(Post.topic_id.in_(list(chunk)), Post.created_at > ref - 2 * day, Post.created_at <= ref)
+                .group_by(Post.topic_id))}
+            for topic_id, topic in chunk.items():
+                volume, reposts, comments, before, followers = figures.get(topic_id, (0, 0, 0, 0, None))
+                # Yesterday's posts count half: a topic still on the hot list (active within the
+                # dormancy period) but quiet today cools down instead of showing 0.0 beside its 26 posts.
+                topic.hot_score = round(hot_score((volume or 0) + (before or 0) / 2, before or 0,
+                                                  topic.negative_count / max(topic.post_count, 1),
+                                                  () if followers is None else (followers,),
+                                                  reposts or 0, comments or 0), 2)
 
 
 def cool_down(session, now: datetime) -> int:
     """Recompute the hot score of every open topic as of `now` (the scheduler's upkeep, after
     quiet topics went dormant); returns how many were recomputed."""
     topics = session.execute(select(Topic).where(Topic.status == "open")).scalars().all()
-    for topic in topics:
-        refresh_hot_score(session, topic, now)
+    refresh_hot_scores(session, topics, now)
     return len(topics)
