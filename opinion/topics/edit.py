@@ -223,6 +223,8 @@ def forget(clusterer, key: str) -> None:
     if state is not None:
         for term in state.vsum:
             clusterer._unindex(term, key)
+    if clusterer.dense is not None:
+        clusterer.dense.drop(key)
 
 
 def merge_converged(session, store, now: datetime | None = None) -> list[tuple[int, int]]:
