@@ -79,7 +79,7 @@ def _corpus_texts(data: Path) -> list[str]:
     return texts
 
 
-def build(data: Path, out: Path, vocab: int = 40_000, dims: int = 128, min_count: int = 3,
+def build(data: Path, out: Path, vocab: int = 30_000, dims: int = 128, min_count: int = 3,
           district_file: Path | None = None) -> dict:
     # lazy: building needs the encoder (the C model), the cleaner and the district's dictionary
     from opinion.nlp.clean import clean
@@ -99,7 +99,8 @@ def build(data: Path, out: Path, vocab: int = 40_000, dims: int = 128, min_count
     seg_s = time.perf_counter() - t0
     encoder = get_encoder() or Encoder(disk_cache=default_disk_cache())
     t0 = time.perf_counter()
-    emb = encoder.encode(words)
+    # In chunks: each chunk reaches the disk cache, so a stopped build resumes where it was.
+    emb = np.concatenate([encoder.encode(words[i:i + 1000]) for i in range(0, len(words), 1000)])
     enc_s = time.perf_counter() - t0
     # PCA of the word table (centred), keeping `dims` components; then SIF weights per row.
     mean = emb.mean(axis=0)
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("command", choices=["build"])
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
     ap.add_argument("--out", type=Path, default=TABLE)
-    ap.add_argument("--vocab", type=int, default=40_000)
+    ap.add_argument("--vocab", type=int, default=30_000)
     ap.add_argument("--dims", type=int, default=128)
     ap.add_argument("--district", type=Path, default=None, help="district file whose words join the vocabulary")
     args = ap.parse_args(argv)

@@ -105,3 +105,27 @@ def test_dense_index_centred_cosine_and_reuse_of_rows():
     assert all(int(k[1:]) % 2 for k in near) and max(near.values()) == pytest.approx(1.0, abs=1e-5)
     idx.drop("k1")
     assert "k1" not in idx and "k1" not in idx.nearest(np.array([1, 0, 0], np.float32), 100)
+
+
+def _dense(v):
+    from opinion.topics.state import dense_to_dict
+    return dense_to_dict((np.asarray(v, np.float32), 1.0))
+
+
+def test_related_topics_find_a_fragment_that_says_the_same_in_other_words(session):
+    from opinion.models import Topic, utcnow
+    from opinion.topics.edit import related_topics
+    now = utcnow()
+
+    def topic(key, vsum, dense):
+        t = Topic(key=key, label=key, status="open", state={"vsum": vsum, "dense": _dense(dense)},
+                  post_count=3, first_seen_at=now - timedelta(hours=1), last_seen_at=now - timedelta(hours=1))
+        session.add(t)
+        return t
+    me = topic("me", {"隧道": 1.0, "积水": 1.0}, [1, 0, 0])
+    topic("same-meaning", {"下穿通道": 1.0, "被淹": 1.0}, [0.9, 0.1, 0])     # no word shared
+    topic("other", {"小学": 1.0, "开学": 1.0}, [0, 0, 1])
+    topic("other2", {"医院": 1.0, "挂号": 1.0}, [0, 1, 0])
+    session.commit()
+    found = [t.key for t, _ in related_topics(session, me, now - timedelta(hours=72))]
+    assert found == ["same-meaning"]
