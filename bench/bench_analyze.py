@@ -168,6 +168,53 @@ def encoder_bench(args, analyze) -> None:
     for start in range(0, len(day), args.batch):
         encoder.encode_docs(analyze(day[start:start + args.batch]))
     print(f"  the same posts again, every vector cached: {n / (time.perf_counter() - t0):,.0f} posts/s")
+    topics_bench(args, analyze, day)
+
+
+def topics_bench(args, analyze, day) -> None:
+    """The topic stage as the pipeline runs it (analysis, then each post to the clusterer), per
+    vector source: words only, the static table, the encoder selectively (only posts that do not
+    clearly match by words) under the per-batch time budget, with a fresh cold cache each."""
+    from datetime import datetime, timedelta
+
+    from opinion.nlp.encoder import Encoder
+    from opinion.nlp.static import shipped_table
+    from opinion.topics.cluster import TopicClusterer
+    from opinion.topics.dense import BUDGET_S, SETTINGS, Budgeted
+
+    n = len(day)
+    runs = [("words only", {}), ]
+    table = shipped_table()
+    if table is not None:
+        runs.append(("static table", {"vectors": Budgeted(table), **SETTINGS["static"]}))
+    for budget in (None, BUDGET_S):
+        enc = Encoder(disk_cache=None)
+        enc.encode(["预热"])
+        enc.hits = enc.misses = 0
+        label = "encoder, selective" + (f", budget {budget:g} s/batch" if budget else ", no budget")
+        runs.append((label, {"vectors": Budgeted(enc, budget), **SETTINGS["e5"]}))
+    print(f"topics with vectors: first {n} posts of {args.encoder_day}, batches of {args.batch}")
+    for label, kwargs in runs:
+        clusterer = TopicClusterer(**kwargs)
+        vectors = kwargs.get("vectors")
+        start_at = datetime(2020, 2, 21)
+        t0 = time.perf_counter()
+        for start in range(0, n, args.batch):
+            if vectors is not None:
+                vectors.start_batch()
+            for i, doc in enumerate(analyze(day[start:start + args.batch])):
+                clusterer.assign(doc, start_at + timedelta(seconds=start + i), post_id=start + i)
+            clusterer.maintenance(start_at + timedelta(seconds=start + args.batch))
+        live_s = time.perf_counter() - t0
+        line = f"  {label:38s} {n / live_s:7,.1f} posts/s"
+        if vectors is not None and hasattr(vectors.source, "hit_rate"):
+            src = vectors.source
+            t0 = time.perf_counter()
+            moved = len(clusterer.refine())
+            line += (f"; read by the model {vectors.encoded / n:.0%}, cache hit rate {src.hit_rate:.0%},"
+                     f" left for refinement {vectors.deferred / n:.0%} (refined later in"
+                     f" {time.perf_counter() - t0:.0f} s, {moved} moved)")
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -204,13 +204,23 @@ def _eval_units(data: str, messages: str | None, split: str, model: str | None,
 @click.option("--text-col", default="text", show_default=True)
 @click.option("--label-col", default="topic", show_default=True, help="the topic (hashtag) each post belongs to")
 @click.option("--seed", default=0, show_default=True, help="the arrival order's shuffle")
+@click.option("--vectors", type=click.Choice(["default", "e5", "static", "off"]), default="default",
+              show_default=True, help="sentence vectors beside the words: what analyze uses (default), "
+              "the encoder, the distilled word table, or none")
+@click.option("--clear-match", type=float, default=None,
+              help="posts matching a topic this well by words get no vector (selective encoding)")
+@click.option("--budget", type=int, default=None,
+              help="simulate an encoder that reads at most this many posts per 500-post batch (cold cache)")
 @_user_errors
-def eval_topics_cmd(data, text_col, label_col, seed):
+def eval_topics_cmd(data, text_col, label_col, seed, vectors, clear_match, budget):
     """ARI, NMI, purity, coverage and number of topics against hashtag labels."""
     # lazy: the topic metrics load scikit-learn
     from opinion.topics import evaluate
-    click.echo(evaluate.format_report(evaluate.evaluate_topics(data, seed=seed, text_col=text_col,
-                                                               label_col=label_col)))
+    kwargs = evaluate.clusterer_settings(None if vectors == "default" else vectors)
+    if clear_match is not None:
+        kwargs["clear_match"] = clear_match
+    click.echo(evaluate.format_report(evaluate.evaluate_topics(
+        data, seed=seed, text_col=text_col, label_col=label_col, budget_posts=budget, **kwargs)))
 
 
 COMMANDS = (analyze_cmd, train_group, eval_group)

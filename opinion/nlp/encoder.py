@@ -172,6 +172,35 @@ class Encoder:
                     out[i] = vec
         return out
 
+    def lookup(self, texts: Sequence[str]) -> list[np.ndarray | None]:
+        """The cached vector of each text, or None where only the model could make it: never
+        reads with the model, so it costs a hash and a look-up (a caller over its time budget)."""
+        cuts = [cut(t) for t in texts]
+        keys = [text_key(c) if c else "" for c in cuts]
+        out: list[np.ndarray | None] = [None] * len(keys)
+        with self._lock:
+            missing = []
+            for i, key in enumerate(keys):
+                if not key:
+                    out[i] = np.zeros(DIM, dtype=np.float32)
+                elif key in self._lru:
+                    self._lru.move_to_end(key)
+                    out[i] = self._lru[key]
+                else:
+                    missing.append(i)
+            if missing and self._disk is not None:
+                found = self._disk.get_many([keys[i] for i in missing])
+                for i in missing:
+                    vec = found.get(keys[i])
+                    if vec is not None:
+                        self._remember(keys[i], vec)
+                        out[i] = vec
+            self.hits += sum(1 for i, v in enumerate(out) if v is not None and keys[i])
+        return out
+
+    def lookup_docs(self, docs: Sequence[Doc]) -> list[np.ndarray | None]:
+        return self.lookup([d.body for d in docs])
+
     def encode_docs(self, docs: Sequence[Doc]) -> np.ndarray:
         """Vectors of cleaned docs' analysis text (hashtags, @, URLs and page furniture out)."""
         return self.encode([d.body for d in docs])

@@ -19,6 +19,7 @@ from opinion.routing import Router
 from opinion.routing.priority import decide_priority
 from opinion.settings.district import District
 from opinion.topics.cluster import TopicClusterer
+from opinion.topics.dense import BUDGET_S, source_and_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Pipeline:
     """clean → segment → keywords → sentiment → emotion → topic → routing → priority."""
 
     def __init__(self, district: District, sentiment_engine: str = "domain", clusterer=None,
-                 router=None, min_confidence: float = 0.5):
+                 router=None, min_confidence: float = 0.5, vector_budget_s: float | None = BUDGET_S):
         # lazy: the models need NumPy; loaded with the pipeline; NumPy and rjieba; loaded with the pipeline
         from opinion.nlp.emotion import EmotionModel, apply_emotion
         from opinion.nlp.keywords import KeywordExtractor
@@ -66,7 +67,10 @@ class Pipeline:
         extractor = KeywordExtractor(exclude=[u.name for u in district.units])
         sentiment = _cached(load_sentiment_engine, sentiment_engine)
         emotion = _cached(EmotionModel.load)
-        self.clusterer = clusterer if clusterer is not None else TopicClusterer()
+        # Sentence vectors for topics (opinion/topics/dense.py). The live stream gives the encoder
+        # a time budget per batch, so it never waits on it; `analyze` gives none (deterministic).
+        self.clusterer = clusterer if clusterer is not None else \
+            TopicClusterer(**source_and_settings(budget_s=vector_budget_s))
         self.router = router or Router(district, classifier=_cached(_load_classifier),
                                        min_confidence=min_confidence)
 
@@ -95,10 +99,23 @@ class Pipeline:
             ("keywords", _each(lambda e: extractor(e.doc))),
             ("sentiment", lambda es: apply_sentiment(sentiment, [e.doc for e in es])),
             ("emotion", lambda es: apply_emotion(emotion, [e.doc for e in es])),
-            ("topic", _each(topic)),
+            ("topic", self._topic_batch(_each(topic))),
             ("routing", routing),
             ("priority", _each(priority)),
         ]
+
+    def _topic_batch(self, stage: Stage) -> Stage:
+        def run(entries: list[Entry]) -> None:
+            vectors = getattr(self.clusterer, "vectors", None)
+            if vectors is not None and hasattr(vectors, "start_batch"):
+                vectors.start_batch()       # each batch has the encoder's whole budget
+            stage(entries)
+        return run
+
+    def refine_topics(self, limit: int | None = None) -> list[tuple[str, str, str]]:
+        """(post id, from topic, to topic) for the posts assigned by words alone while the encoder
+        was behind, now that it has caught up (see TopicClusterer.refine)."""
+        return self.clusterer.refine(limit)
 
     def run(self, entries: list[Entry], only: frozenset[str] | None = None) -> list[Entry]:
         """Run every stage (or those named in `only`) over the batch; failed entries keep their

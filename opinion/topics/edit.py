@@ -15,6 +15,7 @@ import math
 import uuid
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import func, select, update
 
 from opinion import audit
@@ -23,8 +24,10 @@ from opinion.models import AuditEvent, Post, Topic, User, utcnow
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
 from opinion.topics import features as F
+from opinion.topics.dense import SETTINGS as DENSE_SETTINGS
 from opinion.topics.state import (
     TopicState,
+    dense_from_dict,
     export_state,
     make_label,
     merge_states,
@@ -223,6 +226,8 @@ def forget(clusterer, key: str) -> None:
     if state is not None:
         for term in state.vsum:
             clusterer._unindex(term, key)
+    if clusterer.dense is not None:
+        clusterer.dense.drop(key)
 
 
 def merge_converged(session, store, now: datetime | None = None) -> list[tuple[int, int]]:
@@ -253,30 +258,58 @@ def merge_converged(session, store, now: datetime | None = None) -> list[tuple[i
 
 RELATED_CANDIDATES = 200       # the hottest recent topics are compared, so a page's cost is bounded
 RELATED_MIN_SIMILARITY = 0.1   # below the upkeep job's automatic merge (0.2), above chance overlap
+DENSE_WEIGHT = DENSE_SETTINGS["e5"]["dense_weight"]   # as the clusterer weighs vectors against words
 
 
 def related_topics(session, topic: Topic, since: datetime, limit: int = 5) -> list[tuple[Topic, float]]:
     """Open topics whose centroids are near this one's, most similar first: the fragments of one
     matter that clustering kept apart (short comments share few words) and that the upkeep job is
-    not sure enough to merge, for a monitor to fold together. Nothing changes until they do."""
+    not sure enough to merge, for a monitor to fold together. Nothing changes until they do.
+
+    Where the topics carry sentence vectors (the clusterer's, opinion/topics/dense.py), nearness is
+    the clusterer's own: word cosine and centred vector cosine combined, so fragments that say the
+    same in other words are found too. The centre is the mean of the topics compared."""
     mine = (topic.state or {}).get("vsum") or {}
     norm = math.sqrt(sum(v * v for v in mine.values()))
-    if not norm:
+    my_dense = dense_from_dict((topic.state or {}).get("dense"))
+    if not norm and my_dense is None:
         return []
-    candidates = session.execute(select(Topic).where(
+    candidates = list(session.execute(select(Topic).where(
         Topic.status == "open", Topic.id != topic.id, Topic.last_seen_at >= since)
-        .order_by(Topic.hot_score.desc(), Topic.id).limit(RELATED_CANDIDATES)).scalars()
+        .order_by(Topic.hot_score.desc(), Topic.id).limit(RELATED_CANDIDATES)).scalars())
+    dense_sims = _dense_similarities(my_dense, [dense_from_dict((o.state or {}).get("dense")) for o in candidates])
     scored = []
-    for other in candidates:
+    for other, dsim in zip(candidates, dense_sims):
         theirs = (other.state or {}).get("vsum") or {}
         small, large = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
         dot = sum(v * large.get(t, 0.0) for t, v in small.items())
         their_norm = math.sqrt(sum(v * v for v in theirs.values()))
-        similarity = dot / (norm * their_norm) if dot > 0 and their_norm else 0.0
+        similarity = dot / (norm * their_norm) if dot > 0 and norm and their_norm else 0.0
+        if dsim is not None:
+            similarity = (similarity + DENSE_WEIGHT * dsim) / (1 + DENSE_WEIGHT)
         if similarity >= RELATED_MIN_SIMILARITY:
             scored.append((other, similarity))
     scored.sort(key=lambda pair: (-pair[1], pair[0].id))
     return scored[:limit]
+
+
+def _dense_similarities(mine, theirs: list) -> list[float | None]:
+    """Centred cosine of my mean vector to each of theirs (None where either has none)."""
+    if mine is None:
+        return [None] * len(theirs)
+    means = {i: d[0] / d[1] for i, d in enumerate(theirs)
+             if d is not None and d[1] > 0 and d[0].shape == mine[0].shape}
+    if not means or mine[1] <= 0:
+        return [None] * len(theirs)
+    own = mine[0] / mine[1]
+    centre = np.mean([own, *means.values()], axis=0)
+    q = own - centre
+    out: list[float | None] = [None] * len(theirs)
+    for i, m in means.items():
+        c = m - centre
+        d = float(np.linalg.norm(q) * np.linalg.norm(c))
+        out[i] = float(q @ c) / d if d > 0 else 0.0
+    return out
 
 
 def close_quiet_topics(session, dormant_after, now: datetime | None = None) -> int:

@@ -51,8 +51,36 @@ def score(labels: list[str], pred: list[str]) -> dict:
     }
 
 
+class _Counted:
+    """The vector source as the clusterer sees it, counting the posts it asked a vector for.
+    `cold`: the encoder's caches are hidden (each vector costs one tick of the budget's clock), so
+    that a budget in posts per batch can be simulated on a day whose vectors are all cached."""
+
+    def __init__(self, source, cold: bool):
+        self.source, self.asked = source, 0
+        if not cold and hasattr(source, "lookup_docs"):
+            self.lookup_docs = source.lookup_docs
+
+    def encode_docs(self, docs):
+        self.asked += len(docs)
+        return self.source.encode_docs(docs)
+
+
+def clusterer_settings(name: str | None) -> dict:
+    """What the clusterer is given for vectors `name` (None: what analyze would use), with the
+    source unwrapped: evaluate_day wraps it to count and, with a budget, to simulate one."""
+    # lazy: loads the vector source only when asked for
+    from opinion.topics.dense import source_and_settings
+    kwargs = source_and_settings(name, budget_s=None)
+    budgeted = kwargs.pop("vectors", None)
+    if budgeted is not None:
+        kwargs["source"] = budgeted.source
+    return kwargs
+
+
 def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress: bool,
-                 text_col: str = "text", label_col: str = "topic", **clusterer_kwargs) -> dict:
+                 text_col: str = "text", label_col: str = "topic", source=None,
+                 budget_posts: int | None = None, **clusterer_kwargs) -> dict:
     texts, labels = labelled.read_labelled(file, text_col, label_col)
     rows = [{"text": t, "topic": y} for t, y in zip(texts, labels)]
     random.Random(seed).shuffle(rows)
@@ -65,6 +93,17 @@ def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress:
     docs = [prepare(Doc(raw=r["text"])) for r in it]
     prep_s = time.perf_counter() - t0
 
+    counted = budgeted = None
+    if source is not None:
+        # lazy: the vector side of the clusterer needs NumPy only when vectors are used
+        import itertools
+
+        from opinion.topics.dense import Budgeted
+        counted = _Counted(source, cold=budget_posts is not None)
+        tick = itertools.count()
+        budgeted = Budgeted(counted, budget_posts,
+                            clock=(lambda: next(tick) / 2) if budget_posts is not None else time.perf_counter)
+        clusterer_kwargs["vectors"] = budgeted
     clusterer = TopicClusterer(**clusterer_kwargs)
     # The files have no times: spread the shuffled posts evenly over one day.
     start, step = datetime(2020, 1, 1), timedelta(days=1) / max(1, len(docs))
@@ -76,14 +115,24 @@ def evaluate_day(file: Path, seed: int, prepare: Callable[[Doc], Doc], progress:
         now = start + i * step
         keys.append(clusterer.assign(doc, now, post_id=i).topic_key)
         if (i + 1) % MAINTENANCE_EVERY == 0:
-            merged_into.update({frm: into for into, frm in clusterer.maintenance(now)})
-    merged_into.update({frm: into for into, frm in clusterer.maintenance(now)})
+            _upkeep(clusterer, now, keys, merged_into, budgeted)
+    _upkeep(clusterer, now, keys, merged_into, budgeted)
     cluster_s = time.process_time() - t0
 
     out = score([r["topic"] for r in rows], [surviving(merged_into, k) for k in keys])
     out.update(day=file.stem, posts_per_second=len(docs) / max(cluster_s, 1e-9),
-               prepare_seconds=prep_s)
+               prepare_seconds=prep_s, encoded_share=(counted.asked / len(docs)) if counted and docs else 0.0)
     return out
+
+
+def _upkeep(clusterer, now, keys, merged_into, budgeted) -> None:
+    """Between batches, as the live pipeline does: merges, then (the encoder has caught up) the
+    posts assigned by words alone get their vectors and may move."""
+    merged_into.update({frm: into for into, frm in clusterer.maintenance(now)})
+    if budgeted is not None:
+        for post_id, _, to in clusterer.refine():
+            keys[post_id] = to
+        budgeted.start_batch()
 
 
 def evaluate_topics(path: str, seed: int = 0, progress: bool = True,
@@ -100,7 +149,7 @@ def evaluate_topics(path: str, seed: int = 0, progress: bool = True,
     if not days:
         raise ValueError(f"{path}: 文件中没有同时带 {text_col} 与 {label_col} 的帖子")
     keys = ("ari", "nmi", "purity", "coverage", "n_topics", "n_big_topics", "n_posts",
-            "posts_per_second")
+            "posts_per_second", "encoded_share")
     mean = {k: sum(d[k] for d in days) / len(days) for k in keys}
     mean["min_coverage"] = min(d["coverage"] for d in days)
     mean["days"] = days

@@ -5,11 +5,14 @@ edit without running a clusterer, and so a restart can rebuild topics from what 
 """
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
 
 from opinion.nlp.segment import load_stopwords
 
@@ -39,6 +42,8 @@ class TopicState:
     # A monitor moved posts into or out of it: upkeep never merges it automatically, or it could
     # fold a split-off part straight back. Monitors still merge it by hand.
     curated: bool = False
+    # Sum and weight of its posts' sentence vectors (opinion/topics/dense.py), where it has any.
+    dense: tuple[np.ndarray, float] | None = None
 
     @property
     def centroid(self) -> dict[str, float]:
@@ -88,11 +93,36 @@ def merge_states(a: TopicState, b: TopicState, key: str | None = None) -> TopicS
         headlines=a.headlines + b.headlines, hashtags=a.hashtags + b.hashtags,
         clauses=_bounded(a.clauses + b.clauses),
         sketches=(a.sketches + b.sketches)[-MAX_SKETCHES:], custom_label=a.custom_label,
-        curated=a.curated or b.curated,
+        curated=a.curated or b.curated, dense=_add_dense(a.dense, b.dense),
     )
     recompute_norm(out)
     prune(out)
     return out
+
+
+def _add_dense(a, b):
+    if a is None or b is None or a[0].shape != b[0].shape:
+        return a if b is None or (a is not None and a[1] >= b[1]) else b
+    return a[0] + b[0], a[1] + b[1]
+
+
+def dense_to_dict(dense) -> dict | None:
+    """The vector sum as float16 in base64 (a 384-d sum: 1 KB of JSON, not 8)."""
+    if dense is None:
+        return None
+    vsum, n = dense
+    return {"sum": base64.b64encode(np.asarray(vsum, dtype=np.float16).tobytes()).decode("ascii"),
+            "n": float(n)}
+
+
+def dense_from_dict(d) -> tuple[np.ndarray, float] | None:
+    if not d:
+        return None
+    try:
+        vsum = np.frombuffer(base64.b64decode(d["sum"]), dtype=np.float16).astype(np.float32)
+        return vsum, float(d["n"])
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def remove_contribution(s: TopicState, vector: dict[str, float], weight: float = 1.0,
@@ -118,7 +148,7 @@ def remove_contribution(s: TopicState, vector: dict[str, float], weight: float =
         first_seen=s.first_seen, last_seen=s.last_seen, headlines=Counter(s.headlines),
         hashtags=Counter(s.hashtags), clauses=Counter(s.clauses), sketches=list(s.sketches),
         custom_label=s.custom_label,
-        curated=s.curated,
+        curated=s.curated, dense=s.dense,   # the post's vector is not kept: its share stays (small)
     )
     recompute_norm(out)
     return out
@@ -134,7 +164,7 @@ def export_state(s: TopicState) -> dict:
         "headlines": dict(s.headlines.most_common(10)), "hashtags": dict(s.hashtags.most_common(10)),
         "clauses": dict(s.clauses.most_common(MAX_CLAUSES)),
         "sketches": [list(x) for x in s.sketches], "custom_label": s.custom_label, "curated": s.curated,
-        "label": make_label(s), "keywords": top_keywords(s),
+        "dense": dense_to_dict(s.dense), "label": make_label(s), "keywords": top_keywords(s),
     }
 
 
@@ -148,7 +178,7 @@ def state_from_dict(key: str, d: dict) -> TopicState:
         headlines=Counter(d.get("headlines", {})), hashtags=Counter(d.get("hashtags", {})),
         clauses=Counter(d.get("clauses", {})),
         sketches=[tuple(x) for x in d.get("sketches", [])], custom_label=d.get("custom_label"),
-        curated=bool(d.get("curated", False)),
+        curated=bool(d.get("curated", False)), dense=dense_from_dict(d.get("dense")),
     )
     recompute_norm(s)
     return s
