@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from opinion.nlp.fold import to_simplified
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
@@ -35,6 +39,9 @@ class Doc:
     emotion: str | None = None                 # one of EMOTIONS
     emotion_scores: dict[str, float] = field(default_factory=dict)
     error: str | None = None                   # "stage: message" when a stage failed on this doc
+    # The body's sentence vector (opinion.nlp.encoder), made once and read by every stage that
+    # wants it; None where the encoder is off or has not run.
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def text_simplified(self) -> str:

@@ -31,10 +31,12 @@ class EmotionModel:
         return cls(model)
 
     def predict(self, docs: Sequence[Doc]) -> list[tuple[str, dict[str, float]]]:
-        """(label, {class: probability}) per doc. A doc with nothing to read gets no label."""
+        """(label, {class: probability}) per doc. A doc with nothing to read gets no label. A doc
+        carrying its sentence vector (doc.vector) is read with it too; one without, with words alone."""
         if not docs:
             return []
-        proba = self.model.emotion_proba(docs)
+        from opinion.nlp.encoder import doc_vectors  # lazy: NumPy, as the model above
+        proba = self.model.emotion_proba(docs, vectors=doc_vectors(docs))
         out: list[tuple[str, dict[str, float]]] = []
         for doc, row in zip(docs, proba):
             scores = {c: round(float(p), 4) for c, p in zip(self.classes, row)}

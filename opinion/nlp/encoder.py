@@ -235,3 +235,28 @@ def get_encoder() -> Encoder | None:
             threads = os.environ.get("OPINION_ENCODER_THREADS")
             _shared = Encoder(disk_cache=default_disk_cache(), threads=int(threads) if threads else None)
         return _shared
+
+
+def attach_vectors(docs: Sequence[Doc]) -> bool:
+    """Give each doc its body's vector (doc.vector), encoding only those that have none yet, so
+    topics and the classifiers share one encoding per post. False (docs untouched) when off."""
+    encoder = get_encoder()
+    if encoder is None:
+        return False
+    todo = [d for d in docs if d.vector is None]
+    if todo:
+        for doc, vec in zip(todo, encoder.encode_docs(todo)):
+            doc.vector = vec
+    return True
+
+
+def doc_vectors(docs: Sequence[Doc]) -> np.ndarray | None:
+    """(len(docs), 384) of the docs' vectors, a zero row where a doc has none (the classifiers
+    read such a row with words alone); None when no doc has one."""
+    if not any(d.vector is not None for d in docs):
+        return None
+    out = np.zeros((len(docs), DIM), dtype=np.float32)
+    for i, d in enumerate(docs):
+        if d.vector is not None:
+            out[i] = d.vector
+    return out

@@ -41,6 +41,7 @@ EMB_DIM = 200      # character/bigram vectors from unlabelled posts (emotion onl
 EMB_WEIGHT = 1.0   # their column scale beside the TF-IDF rows; 0.5 and 1 measured alike
 WORD_MIN_DF = 1   # 2 measured 0.688 against 0.694
 FOLDS = 5
+VEC_C = 10.0       # the sentence-vector heads' logistic regression
 ACC_TOLERANCE, AUC_TOLERANCE = 0.002, 0.0006   # what the lexicon may cost in-domain (see below)
 
 
@@ -202,12 +203,35 @@ def _svm_on(x, emb: np.ndarray | None):
     return x if emb is None else sp.hstack([x, sp.csr_matrix(emb * EMB_WEIGHT)], format="csr")
 
 
+def _vector_head(vectors: np.ndarray, y: np.ndarray, classes: list[str]) -> Head:
+    """A logistic regression on the posts' sentence vectors (opinion.nlp.encoder): a view that
+    reads the post as a whole, where the n-grams read it piece by piece."""
+    lr = LogisticRegression(C=VEC_C, class_weight="balanced", max_iter=3000).fit(vectors, y)
+    assert [str(k) for k in lr.classes_] == classes
+    coef, icpt = lr.coef_, lr.intercept_
+    if len(classes) == 2:   # one row, scoring the second class, as the SVM heads do
+        coef, icpt = coef[:1], icpt[:1]
+    return Head(classes, coef.astype(np.float32), icpt.astype(np.float64))
+
+
+def _nested_f1(views: list[np.ndarray], y: np.ndarray, classes: list[str], folds) -> tuple[np.ndarray, float]:
+    nested = np.zeros((len(y), len(classes)))
+    for tr, te in folds:   # each fold's figures use scales fitted on the other folds only
+        nested[te] = _mixed([v[te] for v in views], _mix_scales(views, y, classes, tr))
+    predicted = np.array(classes)[nested.argmax(axis=1)]
+    return predicted, float(f1_score(y, predicted, average="macro"))
+
+
 def fit_emotion(docs: Sequence[Doc], labels: Sequence[str], c: float = C, progress: bool = True,
-                unlabelled: Sequence[str] = ()) -> tuple[TextModel, dict]:
+                unlabelled: Sequence[str] = (), vectors: np.ndarray | None = None) -> tuple[TextModel, dict]:
     """Three heads mixed as a product of experts: an SVM over the n-grams, the lexicon features and
     (given unlabelled posts) the post's mean character/bigram vector; complement naive Bayes over
     the n-grams; complement naive Bayes over the segmenter's words. Their scales minimise
-    out-of-fold log loss; the reported figures use, for each fold, scales fitted on the others."""
+    out-of-fold log loss; the reported figures use, for each fold, scales fitted on the others.
+
+    Given the posts' sentence vectors, a fourth head reads them, and a second set of scales mixes
+    the four; the model then holds both mixes and uses the three-head one for a post without a
+    vector (encoder off). The report gives both figures."""
     _check_counts(labels)
     y = np.array(labels)
     classes = sorted(set(labels))
@@ -216,7 +240,7 @@ def fit_emotion(docs: Sequence[Doc], labels: Sequence[str], c: float = C, progre
     emb = table.scores(texts) if table is not None else None   # values = vectors: the weighted mean
     tokens = [doc_tokens(d) for d in docs]
     folds = list(_folds(y, progress, "交叉验证"))
-    views = [np.zeros((len(y), len(classes))) for _ in range(3)]
+    views = [np.zeros((len(y), len(classes))) for _ in range(3 if vectors is None else 4)]
     for tr, te in folds:
         fm = _featurizer([docs[i] for i in tr])
         xtr, xte = fm.features([docs[i] for i in tr]), fm.features([docs[i] for i in te])
@@ -226,9 +250,11 @@ def fit_emotion(docs: Sequence[Doc], labels: Sequence[str], c: float = C, progre
         wv = _word_view([tokens[i] for i in tr])
         views[2][te] = _nb(wv.features([tokens[i] for i in tr]), y[tr], len(wv.vocab), classes).scores(
             wv.features([tokens[i] for i in te]))
-    nested = np.zeros((len(y), len(classes)))
-    for tr, te in folds:   # each fold's figures use scales fitted on the other folds only
-        nested[te] = _mixed([v[te] for v in views], _mix_scales(views, y, classes, tr))
+        if vectors is not None:
+            views[3][te] = _vector_head(vectors[tr], y[tr], classes).scores(vectors[te])
+    predicted, words_f1 = _nested_f1(views[:3], y, classes, folds)
+    if vectors is not None:
+        predicted, _ = _nested_f1(views, y, classes, folds)
     model = _featurizer(docs)
     x = model.features(docs)
     svm = _svm(_svm_on(x, emb), y, c)
@@ -240,14 +266,20 @@ def fit_emotion(docs: Sequence[Doc], labels: Sequence[str], c: float = C, progre
         svm.coef = np.ascontiguousarray(svm.coef[:, :width])
     model.words = _word_view(tokens)
     words = _nb(model.words.features(tokens), y, len(model.words.vocab), classes)
-    scales = _mix_scales(views, y, classes)
+    scales = _mix_scales(views[:3], y, classes)
+    if vectors is not None:
+        # The three heads keep their word-only scales; the mix with the vector head is kept beside.
+        both = _mix_scales(views, y, classes)
+        model.meta.update({f"vec.{name}": float(w) for name, w in
+                           zip(("emotion", "emotion_nb", "emotion_words"), both[:3])})
+        model.heads["emotion_vec"] = _vector_head(vectors, y, classes)
+        model.heads["emotion_vec"].scale = float(both[3])
     svm.scale, svm.offset = float(scales[0]), np.zeros(len(classes))
     model.heads["emotion"] = svm
     model.heads["emotion_nb"] = _nb(x, y, len(model.vocab), classes)
     model.heads["emotion_nb"].scale = float(scales[1])
     model.heads["emotion_words"] = words
     words.scale = float(scales[2])
-    predicted = np.array(classes)[nested.argmax(axis=1)]
     report = {"n": len(y), "folds": FOLDS, "c": c, "unlabelled": len(unlabelled),
               "cv_head_macro_f1": [round(float(f1_score(y, np.array(classes)[v.argmax(axis=1)], average="macro")), 4)
                                    for v in views], "scales": [round(float(v), 3) for v in scales],
@@ -255,11 +287,13 @@ def fit_emotion(docs: Sequence[Doc], labels: Sequence[str], c: float = C, progre
               "cv_macro_f1": float(f1_score(y, predicted, average="macro")),
               "cv_f1_per_class": dict(zip(classes, np.round(f1_score(y, predicted, average=None,
                                                                      labels=classes), 4).tolist()))}
+    if vectors is not None:
+        report.update(cv_macro_f1_words_only=words_f1, vector_scales=[round(float(v), 3) for v in both])
     return model, report
 
 
 def _add_lexicon_prior(model: TextModel, docs: Sequence[Doc], z: np.ndarray, yb: np.ndarray,
-                       binary: np.ndarray, report: dict) -> np.ndarray:
+                       binary: np.ndarray, report: dict, prefix: str = "") -> np.ndarray:
     """Lean on the hand-written lexicon as far as in-domain cross-validation allows.
 
     Trained on general Weibo posts, the model reads serious civic posts ("谢谢交警…", "积水问题解决了")
@@ -281,15 +315,17 @@ def _add_lexicon_prior(model: TextModel, docs: Sequence[Doc], z: np.ndarray, yb:
     # then means "as likely positive as negative" on any kind of post, whatever its mix.
     shift = float(np.log((~yy).sum() / max(yy.sum(), 1)))
     offset += shift
-    model.meta.update(alpha=alpha, final_scale=scale, final_offset=offset)
+    model.meta.update({f"{prefix}alpha": alpha, f"{prefix}final_scale": scale, f"{prefix}final_offset": offset})
     report["prior_shift"] = shift
-    report.update(lexicon_alpha=alpha, cv_accuracy_before_lexicon=float(base_acc),
-                  cv_roc_auc_before_lexicon=float(base_auc))
+    report.update({f"{prefix}lexicon_alpha": alpha, f"{prefix}cv_accuracy_before_lexicon": float(base_acc),
+                   f"{prefix}cv_roc_auc_before_lexicon": float(base_auc)})
     return 1 / (1 + np.exp(-(scale * (z + alpha * prior) + offset)))
 
 
 def fit_sentiment(docs: Sequence[Doc], polarity: Sequence[str], emotions: Sequence[str] | None = None,
-                  c: float = C, progress: bool = True) -> tuple[TextModel, dict]:
+                  c: float = C, progress: bool = True, vectors: np.ndarray | None = None) -> tuple[TextModel, dict]:
+    """Given the posts' sentence vectors, a logistic head on them joins the mix as a third input;
+    the word-only mix is kept beside it (meta keys without "vec.") for posts without a vector."""
     pol = np.array(polarity)
     binary = np.isin(pol, ("positive", "negative"))
     if binary.sum() < 2 * FOLDS or len(set(pol[binary])) < 2:
@@ -304,11 +340,15 @@ def fit_sentiment(docs: Sequence[Doc], polarity: Sequence[str], emotions: Sequen
     oof_bin = np.zeros(len(pol))
     oof_emo = np.zeros((len(pol), len(classes)))
     oof_nb = np.zeros((len(pol), len(classes)))
+    oof_vec = np.zeros(len(pol))
+    two = ["negative", "positive"]
     for tr, te in _folds(strat, progress, "交叉验证"):
         fm = _featurizer([docs[i] for i in tr])
         xtr, xte = fm.features([docs[i] for i in tr]), fm.features([docs[i] for i in te])
         trb = binary[tr]
         oof_bin[te] = _svm(xtr[trb], named[tr][trb], c).scores(xte)[:, 0]
+        if vectors is not None:
+            oof_vec[te] = _vector_head(vectors[tr][trb], named[tr][trb], two).scores(vectors[te])[:, 0]
         if emo is not None:
             oof_emo[te] = _svm(xtr, emo[tr], c).scores(xte)
             oof_nb[te] = _nb(xtr, emo[tr], len(fm.vocab), classes).scores(xte)
@@ -337,6 +377,18 @@ def fit_sentiment(docs: Sequence[Doc], polarity: Sequence[str], emotions: Sequen
                       cv_emotion_head_roc_auc=float(roc_auc_score(yb[binary], p_emo[binary])),
                       cv_emotion_macro_f1=float(f1_score(emo, pred_emo, average="macro")))
     final = _add_lexicon_prior(model, docs, _logit(final), yb, binary, report)
+    if vectors is not None:
+        words_only = final
+        z = np.column_stack([_logit(p_bin)] + ([_logit(p_emo)] if emo is not None else []) + [oof_vec])
+        mix = LogisticRegression(C=100.0).fit(z[binary], yb[binary])
+        names = ["w_polarity"] + (["w_emotion"] if emo is not None else []) + ["w_vector"]
+        model.meta.update({f"vec.{k}": float(w) for k, w in zip(names, mix.coef_[0])})
+        model.meta["vec.bias"] = float(mix.intercept_[0])
+        model.heads["polarity_vec"] = _vector_head(vectors[binary], named[binary], two)
+        final = _add_lexicon_prior(model, docs, _logit(mix.predict_proba(z)[:, 1]), yb, binary, report, "vec.")
+        report.update(cv_accuracy_words_only=float(accuracy_score(yb[binary], words_only[binary] > 0.5)),
+                      cv_roc_auc_words_only=float(roc_auc_score(yb[binary], words_only[binary])),
+                      cv_vector_head_roc_auc=float(roc_auc_score(yb[binary], oof_vec[binary])))
     report.update(cv_accuracy=float(accuracy_score(yb[binary], final[binary] > 0.5)),
                   cv_macro_f1=float(f1_score(yb[binary], final[binary] > 0.5, average="macro")),
                   cv_roc_auc=float(roc_auc_score(yb[binary], final[binary])),

@@ -47,22 +47,38 @@ class DomainEngine:
             raise ValueError(f"{path}: 不是情感模型 (no polarity head)")
 
     def score(self, docs: Sequence[Doc]) -> list[float]:
+        """A doc carrying its sentence vector (doc.vector) is scored with the vector head in the
+        mix (meta keys "vec.…"); one without, by words alone."""
         if not docs:
             return []
+        # lazy: NumPy; loaded with the first model
+        from opinion.nlp.encoder import doc_vectors
+        from opinion.nlp.features import lexicon_prior
         x = self.model.features(docs)
         head = self.model.heads["polarity"]
-        p = head.proba(x)[:, head.classes.index("positive")]
+        lp = _logit(head.proba(x)[:, head.classes.index("positive")])
         meta, emo = self.model.meta, self.model.heads.get("emotion")
-        if emo is not None and meta:
-            p_emo = emotion_to_positive(self.model.class_proba(x), emo.classes)
-            z = meta["w_polarity"] * _logit(p) + meta["w_emotion"] * _logit(p_emo) + meta["bias"]
-            p = 1.0 / (1.0 + np.exp(-z))
-        if "alpha" in meta:
-            # lazy: NumPy; loaded with the first model
-            from opinion.nlp.features import lexicon_prior
-            lex = x[:, len(self.model.vocab):].toarray() / (self.model.lex_weight or 1.0)
-            z = _logit(p) + meta["alpha"] * lexicon_prior(lex)
-            p = 1.0 / (1.0 + np.exp(-(meta["final_scale"] * z + meta["final_offset"])))
+        lp_emo = _logit(emotion_to_positive(self.model.class_proba(x), emo.classes)) if emo is not None else None
+        lex = lexicon_prior(x[:, len(self.model.vocab):].toarray() / (self.model.lex_weight or 1.0)) \
+            if "alpha" in meta else None
+
+        def mixed(pre: str, rows, vec_score=None) -> np.ndarray:
+            z = lp[rows]
+            if f"{pre}w_polarity" in meta:
+                z = meta[f"{pre}w_polarity"] * z + meta[f"{pre}bias"]
+                if lp_emo is not None and f"{pre}w_emotion" in meta:
+                    z = z + meta[f"{pre}w_emotion"] * lp_emo[rows]
+                if vec_score is not None:
+                    z = z + meta[f"{pre}w_vector"] * vec_score
+            if lex is not None:
+                z = meta[f"{pre}final_scale"] * (z + meta[f"{pre}alpha"] * lex[rows]) + meta[f"{pre}final_offset"]
+            return 1.0 / (1.0 + np.exp(-z))
+
+        p = mixed("", slice(None))
+        vectors, vec = doc_vectors(docs), self.model.heads.get("polarity_vec")
+        if vectors is not None and vec is not None:
+            has = np.abs(vectors).sum(axis=1) > 0
+            p[has] = mixed("vec.", has, vec.scores(vectors[has])[:, 0])
         # A post with nothing the model can read has no sentiment to speak of: neutral, not a guess.
         return [float(v) if d.readable else 0.5 for d, v in zip(docs, p)]
 

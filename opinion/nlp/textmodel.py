@@ -252,27 +252,34 @@ class TextModel:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def emotion_proba(self, docs: Sequence[Doc], x=None) -> np.ndarray:
+    def emotion_proba(self, docs: Sequence[Doc], x=None, vectors: np.ndarray | None = None) -> np.ndarray:
         """Emotion probabilities: the SVM (its n-gram part plus its unit-vector part), the
-        naive-Bayes head over n-grams and the one over words, each scaled by its fitted weight."""
+        naive-Bayes head over n-grams and the one over words, each scaled by its fitted weight;
+        for a post with a sentence vector (a non-zero row of `vectors`) and a model that has a
+        head for it, that head too, with the four heads' own scales."""
         x = self.features(docs) if x is None else x
-        z = self.emotion_scores(docs, x)
+        z = self.emotion_scores(docs, x, vectors)
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def emotion_scores(self, docs: Sequence[Doc], x) -> np.ndarray:
+    def emotion_scores(self, docs: Sequence[Doc], x, vectors: np.ndarray | None = None) -> np.ndarray:
         svm = self.heads["emotion"]
         s = svm.scores(x)
         if self.units is not None:
             s = s + self.units.scores([char_text(d).lower() for d in docs])
-        z = svm.scale * s + svm.offset
+        parts = [("emotion", s)]
         if "emotion_nb" in self.heads:
-            nb = self.heads["emotion_nb"]
-            z = z + nb.scale * nb.scores(x)
+            parts.append(("emotion_nb", self.heads["emotion_nb"].scores(x)))
         if self.words is not None and "emotion_words" in self.heads:
             w = self.heads["emotion_words"]
-            z = z + w.scale * w.scores(self.words.features([doc_tokens(d) for d in docs]))
+            parts.append(("emotion_words", w.scores(self.words.features([doc_tokens(d) for d in docs]))))
+        z = sum(self.heads[name].scale * v for name, v in parts) + svm.offset
+        vec = self.heads.get("emotion_vec")
+        has = None if vectors is None or vec is None else np.abs(vectors).sum(axis=1) > 0
+        if has is not None and has.any():
+            mixed = sum(self.meta[f"vec.{name}"] * v[has] for name, v in parts)
+            z[has] = mixed + vec.scale * vec.scores(vectors[has]) + svm.offset
         return z
 
     def class_proba_from_scores(self, svm: np.ndarray, nb: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from opinion.labels import EMOTION_NAMES, POLARITY_NAMES
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import EMOTIONS, Doc
 from opinion.nlp.emotion import EmotionModel
+from opinion.nlp.encoder import attach_vectors, doc_vectors
 from opinion.nlp.features import char_text
 from opinion.nlp.fit import fit_emotion, fit_sentiment
 from opinion.nlp.sentiment import load_sentiment_engine
@@ -58,6 +59,16 @@ def _docs(texts: list[str], progress: bool, desc: str = "清洗") -> list[Doc]:
     return [clean(Doc(raw=t)) for t in tqdm(texts, desc=desc, file=sys.stderr, disable=not progress, leave=False)]
 
 
+def _vectors(docs: list[Doc], progress: bool) -> np.ndarray | None:
+    """The docs' sentence vectors, as `analyze` gives them (doc.vector); None with the encoder off.
+    The encoder's disk cache makes a second training run read them back instead of encoding."""
+    step = 256
+    for start in tqdm(range(0, len(docs), step), desc="句向量", file=sys.stderr, disable=not progress, leave=False):
+        if not attach_vectors(docs[start:start + step]):
+            return None
+    return doc_vectors(docs)
+
+
 def train_sentiment(data: str, out_dir: str | None = None, text_col: str = "text",
                     label_col: str = "polarity", progress: bool = True, emotion_col: str = "emotion",
                     c: float | None = None) -> dict:
@@ -74,7 +85,8 @@ def train_sentiment(data: str, out_dir: str | None = None, text_col: str = "text
             emotions = [normalise_label(r[col]) for r in rows]
             break
     docs = _docs([str(r[text_col]) for r in rows], progress)
-    model, report = fit_sentiment(docs, polarity, emotions, progress=progress, **({"c": c} if c else {}))
+    model, report = fit_sentiment(docs, polarity, emotions, progress=progress, vectors=_vectors(docs, progress),
+                                  **({"c": c} if c else {}))
     return _save("sentiment", model, report, data, out_dir)
 
 
@@ -103,7 +115,7 @@ def train_emotion(data: str, out_dir: str | None = None, text_col: str = "text",
         [f for p in map(Path, unlabelled) for f in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
     raw = _docs(read_texts(paths), progress, "清洗未标注微博") if paths else []
     model, report = fit_emotion(docs, labels, progress=progress, unlabelled=[char_text(d).lower() for d in raw],
-                                **({"c": c} if c else {}))
+                                vectors=_vectors(docs, progress), **({"c": c} if c else {}))
     report["unlabelled_files"] = [p.name if isinstance(p, Path) else str(p) for p in paths]
     return _save("emotion", model, report, data, out_dir)
 
@@ -130,7 +142,9 @@ def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None
         keep = [i for i, lab in enumerate(labels) if lab in ("positive", "negative")]
         texts, truth = [texts[i] for i in keep], np.array([labels[i] for i in keep])
         start = time.perf_counter()
-        scores = np.array(scorer.score(_docs(texts, False)))
+        docs = _docs(texts, False)
+        report["vectors"] = _vectors(docs, False) is not None
+        scores = np.array(scorer.score(docs))
         elapsed = time.perf_counter() - start
         predicted = np.where(scores > 0.5, "positive", "negative")
         report["roc_auc"] = float(roc_auc_score(truth == "positive", scores)) if len(set(truth)) == 2 else None
@@ -140,7 +154,9 @@ def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None
         model = EmotionModel.load(model_path)
         truth = np.array(labels)
         start = time.perf_counter()
-        predicted = np.array([label for label, _ in model.predict(_docs(texts, False))])
+        docs = _docs(texts, False)
+        report["vectors"] = _vectors(docs, False) is not None
+        predicted = np.array([label for label, _ in model.predict(docs)])
         elapsed = time.perf_counter() - start
         classes = [c for c in EMOTIONS if c in set(labels) | set(predicted)] + \
             sorted(set(labels) - set(EMOTIONS))
@@ -157,10 +173,12 @@ def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None
 def format_report(report: dict) -> str:
     """Human-readable lines for the CLI."""
     lines = [f"{report.get('kind')} · {report.get('data')} · {report.get('n')} 条"]
-    for key in ("cv_accuracy", "cv_macro_f1", "cv_roc_auc", "cv_emotion_macro_f1", "accuracy",
-                "macro_f1", "roc_auc"):
+    for key in ("cv_accuracy", "cv_macro_f1", "cv_roc_auc", "cv_emotion_macro_f1", "cv_accuracy_words_only",
+                "cv_macro_f1_words_only", "cv_roc_auc_words_only", "accuracy", "macro_f1", "roc_auc"):
         if report.get(key) is not None:
             lines.append(f"  {key:<20} {report[key]:.4f}")
+    if "vectors" in report:
+        lines.append("  句向量               " + ("已用" if report["vectors"] else "未用（编码器关闭，只用词特征）"))
     if report.get("skipped_neutral"):
         lines.append(f"  {'skipped (neutral)':<20} {report['skipped_neutral']}")
     if report.get("posts_per_second"):

@@ -100,11 +100,13 @@ class Router:
                 if (MATTER_DIR / "model.npz").exists() else False
         return self._matter_classifier
 
-    def route_batch(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None
-                    ) -> list[RoutingDecision]:
+    def route_batch(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None,
+                    vectors=None) -> list[RoutingDecision]:
         """Decide each text; `tokens` (the pipeline's segmentation of the same texts) spares the
-        classifier a second pass of jieba. The rules always read the text itself."""
-        predictions = self.classifier.predict(list(texts), tokens) if texts else []
+        classifier a second pass of jieba; `vectors` (the posts' sentence vectors, where the
+        encoder ran) join the category classifier's words. The rules always read the text itself."""
+        more = {} if vectors is None else {"vectors": vectors}
+        predictions = self.classifier.predict(list(texts), tokens, **more) if texts else []
         recall = getattr(self.classifier, "recall", None)
         recalls = recall(list(texts), tokens) if recall and texts else [None] * len(predictions)
         gazetteer, catalogue = self.tables()

@@ -263,11 +263,11 @@ class InstanceClassifier:
     def labels(self) -> list[str]:
         return self._current().labels
 
-    def predict(self, texts, tokens=None):
-        return self._current().predict(texts, tokens)
+    def predict(self, texts, tokens=None, vectors=None):
+        return self._current().predict(texts, tokens, vectors)
 
-    def predict_proba(self, texts):
-        return self._current().predict_proba(texts)
+    def predict_proba(self, texts, vectors=None):
+        return self._current().predict_proba(texts, vectors)
 
     def tokens(self, text: str) -> list[str]:
         return self._current().tokens(text)

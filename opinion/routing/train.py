@@ -21,18 +21,21 @@ import scipy.sparse as sp
 from scipy.optimize import minimize_scalar
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.svm import LinearSVC
 from tqdm import tqdm
 
 from opinion import labelled
+from opinion.nlp.encoder import DIM, get_encoder
 from opinion.routing.classifier import (
     MATTER_DIR,
     MODEL_DIR,
     CategoryClassifier,
     Preprocessor,
     analyze,
+    is_presegmented,
     load_stopwords,
     softmax,
     tfidf_rows,
@@ -43,6 +46,8 @@ MIN_DF = 2
 TOP_K = 150_000      # features kept in the shipped model (by largest |weight|), then refit
 MATTER_TOP_K = 15_000  # the matter model: fewer examples, and it must stay small enough to ship
 MATTER_MIN_EXAMPLES = 5
+VEC_C = 10.0         # the sentence-vector head's logistic regression
+VEC_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0)   # its scores' weight beside the SVM's
 DUP_COSINE = 0.8     # word TF-IDF cosine at or above which two messages count as one for CV
 
 
@@ -150,13 +155,45 @@ def _metrics(y: Sequence[str], pred: Sequence[str], labels: list[str]) -> dict:
             "confusion": confusion_matrix(y, pred, labels=labels).tolist()}
 
 
+def sentence_vectors(texts: Sequence[str], progress: bool = False) -> np.ndarray | None:
+    """The texts' sentence vectors as `analyze` would make them from the raw message (a segmented
+    training copy is joined back first); None with the encoder off (OPINION_ENCODER=off)."""
+    encoder = get_encoder()
+    if encoder is None:
+        return None
+    raw = ["".join(t.split()) if is_presegmented(t) else t for t in texts]
+    step = 256
+    return np.concatenate([encoder.encode(raw[i:i + step]) for i in
+                           tqdm(range(0, len(raw), step), desc="句向量", file=sys.stderr,
+                                disable=not progress or None)] or [np.zeros((0, DIM), np.float32)])
+
+
+def _vector_fit(vectors: np.ndarray, y: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    lr = LogisticRegression(C=VEC_C, max_iter=3000).fit(vectors, y)
+    assert [str(c) for c in lr.classes_] == classes
+    return lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32)
+
+
+def _best_weight(oof: np.ndarray, oof_vec: np.ndarray, y: np.ndarray, classes: list[str], rows) -> float:
+    """The weight of the vector head's scores that gives the best macro-F1 on the given rows."""
+    names = np.asarray(classes)
+    return max(VEC_WEIGHTS, key=lambda w: (f1_score(y[rows], names[(oof[rows] + w * oof_vec[rows]).argmax(axis=1)],
+                                                   average="macro"), -w))
+
+
 def train_routing(data: str | list[str], out_dir: str | None = None, text_col: str = "text",
                   label_col: str = "category", extra: Sequence[tuple[str, str]] = (),
-                  progress: bool = True, folds: int = 5, top_k: int = TOP_K, source: str | None = None) -> dict:
-    """Cross-validate (grouped by near-duplicates), fit on everything, write the model; report."""
+                  progress: bool = True, folds: int = 5, top_k: int = TOP_K, source: str | None = None,
+                  vectors: bool = True) -> dict:
+    """Cross-validate (grouped by near-duplicates), fit on everything, write the model; report.
+
+    With the encoder on (and `vectors`), a logistic head on the sentence vectors is cross-validated
+    beside the words; it is kept, with the weight that did best on held-out folds, only where
+    that weight is above zero. The report gives the words-only figures beside."""
     texts, labels = _read_all(data, text_col, label_col)
     texts += [t for t, _ in extra]
     labels += [str(l) for _, l in extra]
+    vecs = sentence_vectors(texts, progress) if vectors else None
     pre = Preprocessor(load_stopwords())
     toks = [pre.tokens(t) for t in tqdm(texts, desc="分词", file=sys.stderr, disable=not progress or None)]
     counts, features, n_word = _counts(toks, progress)
@@ -167,17 +204,36 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
                     "near_duplicate_groups": int(len(set(groups))),
                     "class_counts": dict(Counter(labels))}
     k = min(folds, min(Counter(labels).values()), len(set(groups)))
+    weight, vec_temperature = 0.0, 1.0
     if k >= 2 and len(classes) >= 2:
         oof = np.zeros((len(y), len(classes)))
+        oof_vec = np.zeros((len(y), len(classes)))
         splits = list(StratifiedGroupKFold(k, shuffle=True, random_state=0).split(texts, y, groups))
         for tr, te in tqdm(splits, desc="交叉验证", file=sys.stderr, disable=not progress or None):
             m = _fit(counts[tr], y[tr], n_word, top_k)
             oof[np.ix_(te, [classes.index(c) for c in m["labels"]])] = _scores(m, counts[te])
+            if vecs is not None and len(set(y[tr])) == len(classes):
+                coef, icpt = _vector_fit(vecs[tr], y[tr], classes)
+                oof_vec[te] = vecs[te] @ coef.T + icpt
         pred = np.asarray(classes)[oof.argmax(axis=1)]
         y_idx = np.asarray([classes.index(l) for l in labels])
         temperature = fit_temperature(oof, y_idx)
         conf = softmax(oof, temperature).max(axis=1)
         cv = _metrics(y, pred, classes)
+        if vecs is not None and oof_vec.any():
+            # Each fold is scored with the weight chosen on the other folds: an honest figure.
+            nested = np.zeros_like(oof)
+            for tr, te in splits:
+                nested[te] = oof[te] + _best_weight(oof, oof_vec, y, classes, tr) * oof_vec[te]
+            weight = _best_weight(oof, oof_vec, y, classes, np.arange(len(y)))
+            report.update(cv_macro_f1_words_only=cv["macro_f1"], cv_accuracy_words_only=cv["accuracy"],
+                          cv_vector_head_macro_f1=_metrics(y, np.asarray(classes)[oof_vec.argmax(axis=1)],
+                                                           classes)["macro_f1"], vector_weight=weight)
+            if weight > 0:
+                pred = np.asarray(classes)[nested.argmax(axis=1)]
+                vec_temperature = fit_temperature(oof + weight * oof_vec, y_idx)
+                conf = softmax(oof + weight * oof_vec, vec_temperature).max(axis=1)
+                cv = _metrics(y, pred, classes)
         report.update({"folds": k, "cv_macro_f1": cv["macro_f1"], "cv_accuracy": cv["accuracy"],
                        "per_class_f1": cv["per_class_f1"], "labels": classes, "confusion": cv["confusion"],
                        "temperature": temperature, "calibration": calibration(conf, pred == y)})
@@ -189,6 +245,9 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
                              meta={k: report.get(k) for k in ("data", "n", "extra", "folds", "cv_macro_f1",
                                                              "cv_accuracy", "per_class_f1")}
                              | {"trained": date.today().isoformat()})
+    if weight > 0:
+        coef, icpt = _vector_fit(vecs, y, model["labels"])
+        clf.vector_head = {"coef": coef, "intercept": icpt, "weight": weight, "temperature": vec_temperature}
     out = Path(out_dir) if out_dir else MODEL_DIR
     clf.save(out)
     report["model"] = str(out)
@@ -231,8 +290,9 @@ def train_matters(data: str | list[str], catalogue, out_dir: str | None = None, 
     examples = matter_examples(texts, labels, catalogue) + [(t, str(m)) for t, m in extra]
     if not examples:
         raise ValueError("没有可用的二级事项样本：留言中未出现事权清单的关键词，请检查 --data 与事权清单")
+    # Words only: the matter model is small by design, and its weak labels are keywords.
     report = train_routing([], out_dir or MATTER_DIR, extra=examples, progress=progress, top_k=MATTER_TOP_K,
-                           source=f"{data}（事权清单关键词弱标注）")
+                           source=f"{data}（事权清单关键词弱标注）", vectors=False)
     report.update({"kind": "matters", "weak_labels": len(examples) - len(extra), "extra": len(extra)})
     return report
 
@@ -244,7 +304,8 @@ def evaluate_routing(data: str | list[str], text_col: str = "text", label_col: s
     clf = CategoryClassifier.load(model_path)
     clf.predict(texts[:1])  # jieba's dictionary loads outside the timing
     start = time.perf_counter()
-    out = clf.predict(texts)
+    vecs = sentence_vectors(texts) if clf.vector_head is not None else None
+    out = clf.predict(texts, vectors=vecs)
     elapsed = time.perf_counter() - start
     pred = [c for c, _ in out]
     conf = np.asarray([p for _, p in out])
@@ -252,7 +313,7 @@ def evaluate_routing(data: str | list[str], text_col: str = "text", label_col: s
               **_metrics(labels, pred, sorted(set(labels) | set(clf.labels))),
               "calibration": calibration(conf, np.asarray(pred) == np.asarray(labels)) if out else None,
               "posts_per_second": len(texts) / elapsed if elapsed > 0 else None,
-              "model": str(model_path or "shipped")}
+              "model": str(model_path or "shipped"), "vectors": vecs is not None}
     return report
 
 
