@@ -21,6 +21,7 @@ import unicodedata
 
 from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.orm import selectinload
 
 from opinion.models import Post, post_chars
 from opinion.nlp.fold import fold, to_traditional
@@ -43,11 +44,14 @@ def spellings(term: str) -> list[str]:
 
 
 def _contains(spelling: str, dialect: str):
-    """lower(text) holds the spelling; on PostgreSQL a short one also through the characters index."""
+    """lower(text) holds the spelling. On PostgreSQL a short one is asked of the characters index
+    too: a single character is in the text exactly when it is among its characters (the index alone
+    answers); two must both be there, and LIKE then checks they are side by side."""
     like = func.lower(Post.text).contains(spelling, autoescape=True)
     if dialect != "postgresql" or len(spelling) > SHORT:
         return like
-    return and_(post_chars().op("@>")(cast(array(list(dict.fromkeys(spelling))), ARRAY(Text))), like)
+    chars = post_chars().op("@>")(cast(array(list(dict.fromkeys(spelling))), ARRAY(Text)))
+    return chars if len(spelling) == 1 else and_(chars, like)
 
 
 def search_query(terms: list[str], dialect: str = "sqlite"):
@@ -64,7 +68,8 @@ def search_posts(session, text: str, limit: int = 50, offset: int = 0) -> tuple[
     if not terms:
         return [], []
     query = search_query(terms, session.get_bind().dialect.name)
-    posts = session.execute(query.limit(limit).offset(offset)).scalars().all()
+    # the page shows each post's topic: load them in one statement, not one per post
+    posts = session.execute(query.options(selectinload(Post.topic)).limit(limit).offset(offset)).scalars().all()
     return terms, posts
 
 
