@@ -18,7 +18,7 @@ from opinion.models import RUMOUR_VERDICTS, Topic, Unit, db, utcnow
 from opinion.pipeline.batch import loaded_topic_store
 from opinion.topics import edit
 from opinion.topics.queries import copy_counts, hot_topics, latest_posts, posts_in_topic
-from opinion.topics.search import count_posts, search_posts
+from opinion.topics.search import COUNT_CAP, count_posts, search_posts
 from opinion.topics.trends import emotion_mix, sparkline_points, topic_timeline
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
@@ -157,6 +157,6 @@ def search():
         if not tokens:
             flash("请输入要检索的词，多个词用空格分开", "error")
     return render_template("monitor_search.html", q=text, tokens=tokens, posts=posts, total=total,
-                           page=page, pages=(total + PAGE - 1) // PAGE, POLARITY_NAMES=POLARITY_NAMES,
+                           page=page, pages=(min(total, COUNT_CAP) + PAGE - 1) // PAGE, cap=COUNT_CAP, POLARITY_NAMES=POLARITY_NAMES,
                            EMOTION_NAMES=EMOTION_NAMES)
 

@@ -1,0 +1,31 @@
+"""post search at 10 M posts: pg_trgm and characters GIN indexes on lower(text) (PostgreSQL only)
+
+Revision ID: i19_2
+Revises: i22b_1
+Create Date: 2026-12-07 23:55:00
+
+SQLite keeps searching with LIKE over the table (opinion.topics.search); nothing changes there.
+"""
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = 'i19_2'
+down_revision = 'i22b_1'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    if op.get_bind().dialect.name != 'postgresql':
+        return
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    op.execute("CREATE INDEX IF NOT EXISTS ix_post_text_trgm ON post USING gin (lower(text) gin_trgm_ops)")
+    op.execute("CREATE INDEX IF NOT EXISTS ix_post_text_chars ON post USING gin (regexp_split_to_array(lower(text), ''))")
+
+
+def downgrade():
+    if op.get_bind().dialect.name != 'postgresql':
+        return
+    op.execute("DROP INDEX IF EXISTS ix_post_text_chars")
+    op.execute("DROP INDEX IF EXISTS ix_post_text_trgm")
