@@ -1,7 +1,7 @@
 """post search at 10 M posts: pg_trgm and characters GIN indexes on lower(text) (PostgreSQL only)
 
 Revision ID: i19_2
-Revises: i22b_1
+Revises: i22d_1
 Create Date: 2026-12-07 23:55:00
 
 SQLite keeps searching with LIKE over the table (opinion.topics.search); nothing changes there.
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i19_2'
-down_revision = 'i22b_1'
+down_revision = 'i22d_1'
 branch_labels = None
 depends_on = None
 
