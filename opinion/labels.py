@@ -59,6 +59,8 @@ ACTION_NAMES = {
     "topic.rumour_marked": "标记疑似谣言", "topic.rumour_verified": "登记谣言核实结果",
     "reply.submitted": "回复提交审核", "reply.approved": "批准回复", "reply.rejected": "退回回复",
     "reply.withdrawn": "撤回待审回复", "template.saved": "保存口径模板",
+    "statement.submitted": "发布稿提交审核", "statement.approved": "批准发布稿", "statement.rejected": "退回发布稿",
+    "statement.published": "发布稿已发布", "statement.failed": "发布稿发布失败",
     "duty.shift_added": "新增值班", "duty.shift_removed": "删除值班",
     # online interviews (在线访谈)
     "interview.scheduled": "安排在线访谈", "interview.live": "开始在线访谈", "interview.ended": "结束在线访谈",

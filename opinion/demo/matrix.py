@@ -48,7 +48,7 @@ def seed_matrix(session, echo=print) -> bool:
         quiet = index % 5 == 3   # every fifth unit's account has gone quiet
         silent += quiet
         newest = timedelta(days=rng.randint(10, 25)) if quiet else timedelta(hours=rng.randint(1, 40))
-        mute = platform == "weibo" and not quiet and silent_to_comments is None
+        mute = platform == "weibo" and unit.kind != "centre" and not quiet and silent_to_comments is None
         silent_to_comments = account if mute else silent_to_comments
         comments = {}
         for n in range(rng.randint(2, 4) if quiet else rng.randint(6, 20)):
@@ -86,8 +86,10 @@ RUMOUR_HINTS = ("泄漏", "溺水", "过期食品", "异味", "事故")
 
 def seed_statements(session, district: District, echo=print) -> None:
     """The 情况通报 on the hottest topic and the 辟谣 on a rumour topic, through the real workflow."""
-    topics = session.execute(select(Topic).where(Topic.unit_id.is_not(None), Topic.status != "merged")
-                             .order_by(Topic.post_count.desc(), Topic.id).limit(12)).scalars().all()
+    # the topics netizens complain most about (a praised park is not what a 情况通报 answers)
+    topics = session.execute(select(Topic).where(Topic.unit_id.is_not(None), Topic.status != "merged",
+                                                 Topic.post_count >= 5)
+                             .order_by(Topic.negative_count.desc(), Topic.id).limit(20)).scalars().all()
     if len(topics) < 2:
         echo("发布稿：还没有话题，未生成情况通报与辟谣")
         return

@@ -26,7 +26,8 @@ PAGE = 50  # one 12,000 px page of raw key=value pairs was unreadable
 
 TYPE_NAMES = {"case": "工单", "user": "账号", "unit": "单位", "setting": "配置", "source": "数据源", "topic": "话题",
               "alert": "预警", "api_token": "API 令牌", "duty_shift": "值班", "reply_template": "口径模板",
-              "reply": "回复", "report": "报告", "interview": "在线访谈"}
+              "reply": "回复", "report": "报告", "interview": "在线访谈", "unit_statement": "发布稿",
+              "official_account": "政务账号"}
 # The fields a sentence mentions, in words; others stay in the CSV export for inspectors.
 FIELD_NAMES = {"unit": "责任单位", "to_unit": "改派至", "from_unit": "原单位", "level": "督办级别",
                "escalation_level": "督办级别", "status": "状态", "assignee_id": "承办人", "notified": "已通知",
