@@ -20,6 +20,7 @@ from opinion.accounts.directory import ensure_user, sync_units
 from opinion.cases import lifecycle as case_service
 from opinion.cases.templates import load_templates
 from opinion.cases.triage import reassign_to_unit
+from opinion.demo.interviews import seed_interview
 from opinion.demo.matrix import seed_matrix, seed_statements
 from opinion.errors import OpinionError
 from opinion.ingest.collect import record_received
@@ -64,6 +65,7 @@ def seed_demo(app, n_posts: int = 900, days: int = 21, echo=print) -> None:
         echo(f"督办检查：{len(fired)} 项")
     if seed_matrix(session, echo):
         seed_statements(session, district, echo)
+    seed_interview(session, district, echo)
     echo("")
     echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for username, what in accounts:

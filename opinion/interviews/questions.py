@@ -177,3 +177,9 @@ def merge(session, question: InterviewQuestion, into: InterviewQuestion | None, 
     for copy in session.execute(select(InterviewQuestion).where(
             InterviewQuestion.merged_into_id == question.id)).scalars():
         copy.merged_into_id = into.id   # its own copies follow it: one level, always
+
+
+def question_of_case(session, case_id: int) -> InterviewQuestion | None:
+    """The interview question a case was opened for (the case page names where it came from)."""
+    return session.execute(select(InterviewQuestion).where(InterviewQuestion.case_id == case_id)
+                           .limit(1)).scalar_one_or_none()

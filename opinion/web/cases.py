@@ -17,6 +17,7 @@ from opinion.cases import duty, supervision, survey, transfers
 from opinion.cases import lifecycle as service
 from opinion.cases.queries import case_records, mark_case_seen, transferred_away, visible_case
 from opinion.errors import ConflictError, OpinionError
+from opinion.interviews.questions import question_of_case
 from opinion.labels import LEVEL_NAMES
 from opinion.matrix.rumours import checks_on_case
 from opinion.models import Case, CaseExtension, Unit, User, db, utcnow
@@ -66,6 +67,7 @@ def _page(case: Case, draft: dict | None = None, status: int = 200):
         colleagues=duty.spokespersons(db.session, case.unit_id),
         merged_into=db.session.get(Case, case.merged_into_id) if case.merged_into_id else None,
         satisfaction_names=service.SATISFACTION_NAMES, rumour_checks=checks_on_case(db.session, case.id),
+        interview_question=question_of_case(db.session, case.id),
         **case_records(db.session, case.id),
     )
     return render_template("case.html", **ctx), status

@@ -17,6 +17,7 @@ from opinion.interviews.transcript import public_interview
 from opinion.models import SCREENING_STATUSES, Interview, InterviewQuestion, Post, Unit, db, utcnow
 from opinion.reports.docx import render_interview_docx
 from opinion.reports.document import MEDIA_TYPES
+from opinion.reports.html import public_url
 from opinion.routing import Router
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
@@ -109,7 +110,7 @@ def show(interview_id: int):
     return render_template("interview.html", interview=interview, counts=_counts(interview),
                            SCREENING_STATUSES=SCREENING_STATUSES, steps=live.STEPS,
                            can_answer=live.can_answer(current_user, interview),
-                           public_link=url_for("public.interview_page", slug=interview.slug, _external=True))
+                           public_link=public_url("public.interview_page", slug=interview.slug))
 
 
 @bp.route("/<int:interview_id>/status", methods=["POST"])

@@ -103,6 +103,12 @@ def test_screening_answering_follow_up_and_publishing(client, session, district,
     client.post(f"/interviews/{interview.id}/questions/{lamp.id}/follow-up", data={"unit_id": csglj.id, "note": "一周内修复"})
     case = session.execute(select(Case)).scalar_one()
     assert case.unit_id == csglj.id and session.get(InterviewQuestion, lamp.id).case_id == case.id
+    login(client, "monitor1")
+    case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"在线访谈<a href=\"/p/interview/{interview.slug}\">「{interview.title}」</a>第 {lamp.id} 号提问" in case_page
+    login(client, "zjj_fyr")
+    again = client.get(f"/interviews/{interview.id}/live").get_data(as_text=True)
+    assert f"已转交区城市管理和综合执法局办理（工单 #{case.id}" in again
     login(client, "jyj_fyr")
     assert client.get(f"/interviews/{interview.id}/live").status_code == 403
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from opinion.errors import InterviewClosed, InterviewError, PermissionDenied
 from opinion.interviews import live, questions
 from opinion.interviews.transcript import public_interview
-from opinion.models import AuditEvent, Case, InterviewQuestion, Post, Topic, Unit, utcnow
+from opinion.models import AuditEvent, Case, Interview, InterviewQuestion, Post, Topic, Unit, utcnow
 from tests.factories import make_source, make_user
 
 
@@ -200,3 +200,20 @@ def test_the_transcript_holds_only_adopted_answered_questions(session, district,
     assert only.answer.startswith("需本单元") and only.also_asked == 1 and copy.status == "merged"
     assert only.follow_up_unit == case.unit.name
     assert session.get(Case, case.id).unit_id == interview.unit_id
+
+
+def test_the_demo_interview_is_published_with_a_screened_out_question_and_a_case(session, district, people):
+    from opinion.demo.interviews import seed_interview
+    make_user(session, "csglj_fyr", "spokesperson", "csglj")
+    said = []
+    seed_interview(session, district, said.append)
+    interview = session.execute(select(Interview)).scalar_one()
+    view = public_interview(session, interview)
+    statuses = [q.status for q in session.execute(select(InterviewQuestion).order_by(InterviewQuestion.id)).scalars()]
+    assert interview.status == "published" and statuses.count("rejected") == 1 and statuses.count("merged") == 1
+    assert len(view.exchanges) == statuses.count("adopted") == 4
+    assert [e.follow_up_unit for e in view.exchanges if e.follow_up_unit] == ["区城市管理和综合执法局"]
+    case = session.execute(select(Case)).scalar_one()
+    assert case.status == "resolved" and case.resolved_at <= case.resolve_due_at
+    seed_interview(session, district, said.append)
+    assert session.execute(select(Interview)).scalars().all() == [interview] and "不再重复生成" in said[-1]
