@@ -245,13 +245,8 @@ def latency(args, admin, pg_base: str) -> dict:
     from opinion.models import Alert, Post, db
     from tests.collectors.fake_server import FakeServer, Reply
     n = int(args.rate * args.latency_seconds)
-    start_at = datetime.now(timezone.utc) + timedelta(seconds=5)
-    posts = replay(n, start_at)
-    released = {}
-    for i, p in enumerate(posts):  # post i is released (and made) at start + i / rate
-        p["at"] = start_at + timedelta(seconds=i / args.rate)
-        released[p["id"]] = p["at"].timestamp()
-    per_source = [posts[k::args.latency_sources] for k in range(args.latency_sources)]
+    released: dict[str, float] = {}
+    per_source: list[list[dict]] = []
 
     def route(k):
         def serve(method, path, query, headers, body):
@@ -261,6 +256,13 @@ def latency(args, admin, pg_base: str) -> dict:
         return serve
 
     with FakeServer() as server, Install(args, admin, pg_base, 2) as install:
+        # The clock starts once the workers are ready (loading them takes a while on a busy machine).
+        start_at = datetime.now(timezone.utc) + timedelta(seconds=3)
+        posts = replay(n, start_at)
+        for i, p in enumerate(posts):  # post i is released (and made) at start + i / rate
+            p["at"] = start_at + timedelta(seconds=i / args.rate)
+            released[p["id"]] = p["at"].timestamp()
+        per_source.extend(posts[k::args.latency_sources] for k in range(args.latency_sources))
         for k in range(args.latency_sources):
             server.routes[f"/live{k}.xml"] = route(k)
         ids = install.sources([f"{server.base}/live{k}.xml" for k in range(args.latency_sources)], interval=1)

@@ -25,6 +25,7 @@ from opinion.backup import backup_database
 from opinion.cases.lifecycle import close_finished
 from opinion.ingest.schedule import jitter_seconds
 from opinion.matrix.collect import collect_due as collect_matrix_due
+from opinion.matrix.collect import collect_if_due, due_accounts
 from opinion.matrix.statements import publish_due as publish_statements_due
 from opinion.models import Source, db, utcnow
 from opinion.notify import webhooks
@@ -121,8 +122,12 @@ def matrix_collect(app, session, now=None) -> None:
     """The units' official accounts that are due (their interval, back-off, Retry-After, as a
     source's): their own posts and figures (opinion.matrix); then the approved statements whose
     scheduled time has come go out from those accounts."""
-    for line in collect_matrix_due(session, now or utcnow()):
-        log.info(line)
+    if app.config.get("BROKER_URL"):
+        for account_id in due_accounts(session, now or utcnow()):  # a worker each, as sources
+            submit(app, "collect_account", account_id=account_id)
+    else:
+        for line in collect_matrix_due(session, now or utcnow()):
+            log.info(line)
     for line in publish_statements_due(session, app.extensions["district"], now or utcnow()):
         log.info(line)
 
@@ -206,6 +211,12 @@ def _collect_task(app, session, source_id: int) -> None:
         log.info(line)
 
 
+def _account_task(app, session, account_id: int) -> None:
+    line = collect_if_due(session, account_id, utcnow())
+    if line:
+        log.info(line)
+
+
 def _analyse_task(app, session, source_id: int, items: list[dict]) -> None:
     queued.analyse_batch(app, session, source_id, items)
     log.info("已分析 %d 条并交给入库队列（进程 %d）", len(items), os.getpid())
@@ -220,6 +231,7 @@ def _ingest_task(app, session, source_id: int, items: list[dict], entries: list[
 TASKS = {
     "collect_source": (_collect_task, "collect"),
     "analyse_batch": (_analyse_task, "collect"),
+    "collect_account": (_account_task, "collect"),
     "ingest_batch": (_ingest_task, "ingest"),
     "daily_report": (daily_report.task, "reports"),
     "weekly_report": (weekly_report.task, "reports"),

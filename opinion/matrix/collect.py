@@ -3,7 +3,9 @@
 Weibo accounts are read with the Weibo collector's `statuses/user_timeline` (collectors.weibo);
 the others (公众号, Douyin, a website column) through the feed they publish, with the RSS collector.
 An account is due by the same rules as a source (opinion.ingest.schedule: interval, back-off of a
-failing account, Retry-After), and the scheduler's one matrix job collects the due ones each minute.
+failing account, Retry-After), and the scheduler's one matrix job collects the due ones each minute
+(with a broker it sends one `collect_account` task per due account instead, so workers read the
+platforms in parallel, as they do sources).
 Posts are stored once per account and platform id; a post seen again has its reposts, comments and
 likes refreshed, which is what "figures updated" means for a post that keeps being shared.
 
@@ -141,15 +143,29 @@ def collect_account(session, account: OfficialAccount, now: datetime) -> str:
     return f"{name} 新增 {added} 条，更新 {updated} 条互动数"
 
 
+def due_accounts(session, now: datetime) -> list[int]:
+    """The ids of the enabled accounts due at `now`."""
+    accounts = session.execute(select(OfficialAccount).where(OfficialAccount.enabled.is_(True))
+                               .order_by(OfficialAccount.id)).scalars().all()
+    return [a.id for a in accounts if is_due(a, now)]
+
+
+def collect_if_due(session, account_id: int, now: datetime) -> str | None:
+    """One account's run if it still exists and is still due (a second try of the same run, or
+    a run sent twice, finds it done and does nothing); None when skipped."""
+    account = session.get(OfficialAccount, account_id)
+    if account is None or not is_due(account, now):
+        return None
+    return collect_account(session, account, now)
+
+
 def collect_due(session, now: datetime) -> list[str]:
     """Collect every enabled account that is due at `now`; a line per account.
 
     Each account is committed before the next is fetched: a slow platform then never holds the
     database's write lock (SQLite's is the whole file) while it answers, and an account that
     fails later keeps the others' posts."""
-    accounts = session.execute(select(OfficialAccount).where(OfficialAccount.enabled.is_(True))
-                               .order_by(OfficialAccount.id)).scalars().all()
-    due = [a.id for a in accounts if is_due(a, now)]
+    due = due_accounts(session, now)
     session.commit()
     lines = []
     for account_id in due:

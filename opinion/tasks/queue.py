@@ -114,7 +114,8 @@ def submit(app, name: str, **kwargs) -> bool:
     return True
 
 
-TASK_NAMES = {"collect_source": "数据源采集", "analyse_batch": "推送分析", "ingest_batch": "话题归并与入库", "daily_report": "日报生成",
+TASK_NAMES = {"collect_source": "数据源采集", "analyse_batch": "推送分析", "ingest_batch": "话题归并与入库",
+              "collect_account": "政务账号采集", "daily_report": "日报生成",
               "weekly_report": "周报生成", "special_reports": "专报生成",
               "deliver_notifications": "通知发送", "retrain_routing": "分派模型训练"}
 
