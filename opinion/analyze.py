@@ -78,7 +78,8 @@ def analyze_stream(infile: BinaryIO, out: TextIO, batch: int = 500, engine: str 
     if pipeline is None:
         pipeline = Pipeline(load_district(config.Config.DISTRICT_FILE),
                             engine or config.Config.SENTIMENT_ENGINE,
-                            min_confidence=config.Config.ROUTING_MIN_CONFIDENCE)
+                            min_confidence=config.Config.ROUTING_MIN_CONFIDENCE,
+                            vector_budget_s=None)   # a file, not a live stream: every post is read whole
     if not encoder_enabled():
         print(OFF_NOTE, file=sys.stderr)
     pending: list[tuple[Entry | None, dict | None]] = []
