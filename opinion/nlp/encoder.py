@@ -22,6 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -237,15 +238,21 @@ def get_encoder() -> Encoder | None:
         return _shared
 
 
-def attach_vectors(docs: Sequence[Doc]) -> bool:
+def attach_vectors(docs: Sequence[Doc], budget_s: float | None = None, step: int = 32) -> bool:
     """Give each doc its body's vector (doc.vector), encoding only those that have none yet, so
-    topics and the classifiers share one encoding per post. False (docs untouched) when off."""
+    topics and the classifiers share one encoding per post. With `budget_s` (the live stream),
+    encoding stops once that many seconds are spent: the docs left without a vector are read by
+    words alone. False (docs untouched) when the encoder is off."""
     encoder = get_encoder()
     if encoder is None:
         return False
     todo = [d for d in docs if d.vector is None]
-    if todo:
-        for doc, vec in zip(todo, encoder.encode_docs(todo)):
+    start = time.perf_counter()
+    for at in range(0, len(todo), step):
+        if budget_s is not None and time.perf_counter() - start > budget_s:
+            break
+        chunk = todo[at:at + step]
+        for doc, vec in zip(chunk, encoder.encode_docs(chunk)):
             doc.vector = vec
     return True
 

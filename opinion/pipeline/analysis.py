@@ -15,6 +15,7 @@ from typing import Callable
 
 from opinion.nlp.clean import clean
 from opinion.nlp.doc import Doc
+from opinion.nlp.encoder import attach_vectors, doc_vectors
 from opinion.routing import Router
 from opinion.routing.priority import decide_priority
 from opinion.settings.district import District
@@ -53,7 +54,7 @@ Stage = Callable[[list[Entry]], None]
 
 
 class Pipeline:
-    """clean → segment → keywords → sentiment → emotion → topic → routing → priority."""
+    """clean → segment → keywords → encode → sentiment → emotion → topic → routing → priority."""
 
     def __init__(self, district: District, sentiment_engine: str = "domain", clusterer=None,
                  router=None, min_confidence: float = 0.5, vector_budget_s: float | None = BUDGET_S):
@@ -84,7 +85,8 @@ class Pipeline:
             tokens = [e.doc.tokens + e.doc.hashtags for e in entries]
             # The rules read the whole text (hashtags too), in simplified characters like the district's words.
             texts = [e.doc.text_simplified for e in entries]
-            for e, d in zip(entries, self.router.route_batch(texts, tokens)):
+            vectors = doc_vectors([e.doc for e in entries])
+            for e, d in zip(entries, self.router.route_batch(texts, tokens, vectors)):
                 e.category, e.unit, e.routing_confidence = d.category, d.unit, d.confidence
                 e.routing_reason, e.triage, e.co_units = d.reason, d.triage, list(d.co_units)
 
@@ -97,6 +99,10 @@ class Pipeline:
             ("clean", _each(lambda e: clean(e.doc))),
             ("segment", _each(lambda e: segmenter(e.doc))),
             ("keywords", _each(lambda e: extractor(e.doc))),
+            # Sentence vectors, once per post, for the classifiers (and topics, through the
+            # encoder's cache); within a time budget per batch, so the live stream never waits on
+            # the encoder: posts left without one are read by words alone.
+            ("encode", lambda es: attach_vectors([e.doc for e in es], vector_budget_s)),
             ("sentiment", lambda es: apply_sentiment(sentiment, [e.doc for e in es])),
             ("emotion", lambda es: apply_emotion(emotion, [e.doc for e in es])),
             ("topic", self._topic_batch(_each(topic))),
@@ -147,7 +153,8 @@ class Pipeline:
 # Routing and priority read the post's text and sentiment only, never its topic, so running them
 # before the topic stage gives the same result as the in-process order.
 TOPIC_STAGES = frozenset({"topic"})
-ANALYSIS_STAGES = frozenset({"clean", "segment", "keywords", "sentiment", "emotion", "routing", "priority"})
+ANALYSIS_STAGES = frozenset({"clean", "segment", "keywords", "encode", "sentiment", "emotion", "routing",
+                             "priority"})
 
 
 class _PerEntryFailures(Exception):
