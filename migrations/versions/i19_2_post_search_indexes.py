@@ -1,4 +1,5 @@
-"""post search at 10 M posts: pg_trgm and characters GIN indexes on lower(text) (PostgreSQL only)
+"""post search at 10 M posts: pg_trgm and characters GIN indexes on lower(text) (PostgreSQL only);
+alert.post_id indexed (archiving a batch of posts checks that no alert names them)
 
 Revision ID: i19_2
 Revises: i22b_1
@@ -17,6 +18,7 @@ depends_on = None
 
 
 def upgrade():
+    op.create_index(op.f('ix_alert_post_id'), 'alert', ['post_id'], unique=False)
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -25,7 +27,7 @@ def upgrade():
 
 
 def downgrade():
-    if op.get_bind().dialect.name != 'postgresql':
-        return
-    op.execute("DROP INDEX IF EXISTS ix_post_text_chars")
-    op.execute("DROP INDEX IF EXISTS ix_post_text_trgm")
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP INDEX IF EXISTS ix_post_text_chars")
+        op.execute("DROP INDEX IF EXISTS ix_post_text_trgm")
+    op.drop_index(op.f('ix_alert_post_id'), table_name='alert')
