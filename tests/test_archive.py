@@ -118,3 +118,14 @@ def test_admin_sets_the_period_bad_values_refused_in_chinese(app, client, sessio
     assert _left(session) == KEPT
     assert session.execute(select(func.count()).select_from(Post)).scalar() == len(KEPT)
     assert len(list(read_archive(archive_folder(app)))) == len(set(history) - KEPT)
+
+
+def test_the_monthly_job_archives_by_the_setting(app, session, history):
+    from dataclasses import replace
+
+    from opinion.jobs import archive_old_posts
+    archive_old_posts(app, now=NOW)  # 0 months (the file's default): nothing happens
+    assert _left(session) == set(history) and not archive_folder(app).exists()
+    app.extensions["district"] = replace(app.extensions["district"], archive_after_months=12)
+    archive_old_posts(app, now=NOW)
+    assert _left(session) == KEPT
