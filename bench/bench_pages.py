@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CHUNK = 20000
+YEAR_SECONDS = 365 * 86400
 WORDS = ["中山路", "积水", "隧道", "噪音", "扰民", "学校", "拖欠工资", "公交", "垃圾", "物业", "停车", "医院"]
 
 
@@ -125,8 +126,8 @@ def fill_postgresql(db, session, posts: int, cases: int) -> None:
             "status": "CASE WHEN g % 5 = 0 THEN 'open' ELSE 'dormant' END", "post_count": "200",
             "negative_count": "(random() * 200)::int", "hot_score": "random() * 100",
             "unit_id": f"({unit_array})[1 + g % {len(units)}]",
-            "first_seen_at": f":now - (({n_topics} - g) * interval '365 days' / {n_topics}) - interval '1 day'",
-            "last_seen_at": f":now - (({n_topics} - g) * interval '365 days' / {n_topics})"}, params)
+            "first_seen_at": f":now - (({n_topics} - g) * {YEAR_SECONDS / n_topics}) * interval '1 second' - interval '1 day'",
+            "last_seen_at": f":now - (({n_topics} - g) * {YEAR_SECONDS / n_topics}) * interval '1 second'"}, params)
         first_topic = conn.execute(text("SELECT min(id) FROM topic")).scalar()
         indexes = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'post' "
                                     "AND indexname <> 'post_pkey'")).all()
@@ -141,7 +142,7 @@ def fill_postgresql(db, session, posts: int, cases: int) -> None:
                    f"FROM (SELECT ARRAY[{word}, {word}, {word}] AS w) s) r")
         _insert_select(conn, Post, posts, {
             "source_id": ":src", "external_id": "g::text", "raw_text": "r.t", "text": "r.t",
-            "created_at": f":now - (({posts} - g) * interval '365 days' / {posts})", "collected_at": ":now",
+            "created_at": f":now - (({posts} - g) * {YEAR_SECONDS / posts}) * interval '1 second'", "collected_at": ":now",
             "topic_id": f"{first_topic} + (g - 1) / 200", "tokens": "to_json(r.w)",
             "polarity": "'negative'", "emotion": "'anger'"}, params, lateral)
         print(f"posts: {posts} in {time.monotonic() - started:.0f} s", file=sys.stderr)

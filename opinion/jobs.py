@@ -23,6 +23,7 @@ from collectors import PUSH_KINDS
 from opinion.alerts.engine import evaluate_all, raise_escalations
 from opinion.backup import backup_database
 from opinion.cases.lifecycle import close_finished
+from opinion.ingest.archive import apply_retention
 from opinion.ingest.schedule import jitter_seconds
 from opinion.matrix.collect import collect_due as collect_matrix_due
 from opinion.matrix.collect import collect_if_due, due_accounts
@@ -107,6 +108,13 @@ def retrain_routing(app, session) -> None:
 @job("database backup")  # a failure is logged; yesterday's copy stays
 def backup(app, session) -> None:
     log.info("数据库已备份到 %s", backup_database(app))
+
+
+@job("post archive")  # a failure is logged; what was archived stays archived, the rest waits a month
+def archive_old_posts(app, session, now=None) -> None:
+    run = apply_retention(app, session, now)
+    if run is not None:
+        log.info(run.describe())
 
 
 @job("topic upkeep")
@@ -285,6 +293,7 @@ def start_scheduler(app, blocking: bool):
     if app.config.get("BACKUP_AT"):
         hour, minute = (int(x) for x in app.config["BACKUP_AT"].split(":"))
         scheduler.add_job(backup, "cron", hour=hour, minute=minute, args=[app], id="backup", **common)
+    scheduler.add_job(archive_old_posts, "cron", day=1, hour=3, args=[app], id="archive_old_posts", **common)
     add_report_jobs(scheduler, app, common)
     scheduler.start()
     return scheduler

@@ -9,10 +9,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from opinion.errors import OpinionError, SourceConfigError
+from opinion.ingest.archive import apply_retention
 from opinion.ingest.schedule import jitter_seconds
 from opinion.ingest.sources import create_source, describe_health, get_source, has_switch, masked, set_enabled
 from opinion.labels import SOURCE_KIND_NAMES
 from opinion.models import Source, db
+from opinion.settings.district import parse_archive_months
 
 
 @click.command("import")
@@ -157,4 +159,20 @@ def show_cmd(code):
         click.echo(f"  {key} = {value}")
 
 
-COMMANDS = (import_cmd, collect_cmd, source_group)
+@click.command("archive-posts")
+@click.option("--months", type=int, default=None,
+              help="archive posts older than this many months (default: the admin's setting, 历史帖子归档)")
+@with_appcontext
+def archive_posts_cmd(months):
+    """Archive old posts that no case, topic evidence or report cites (gzip JSON Lines under
+    instance/archive/), then delete them from the database. Safe to run again after a failure."""
+    if months is not None:
+        try:
+            parse_archive_months("--months", {"archive_after_months": months})
+        except OpinionError as exc:
+            raise click.ClickException(str(exc).split(": ", 1)[-1]) from exc
+    run = apply_retention(current_app._get_current_object(), db.session, months=months)
+    click.echo("未设置历史帖子归档期限（系统管理 → 历史帖子归档），不归档" if run is None else run.describe())
+
+
+COMMANDS = (import_cmd, collect_cmd, source_group, archive_posts_cmd)

@@ -21,7 +21,7 @@ class Alert(db.Model):
     # The condition's identity: the same condition does not fire again until it clears.
     dedup_key: Mapped[str] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|acknowledged|cleared
-    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id"), index=True)  # archiving checks it
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id"))

@@ -85,6 +85,9 @@ class District:
     matrix_no_reply_days: int = 7
     # who approves a unit's statement (opinion.matrix.statements): head_or_monitor | monitor
     statement_approval: str = "head_or_monitor"
+    # 历史帖子归档 (opinion.ingest.archive): posts older than this many months that nothing cites are
+    # written to an archive file and taken out of the database; 0: kept for ever.
+    archive_after_months: int = 0
 
     def unit(self, code: str) -> UnitSpec:
         return next(u for u in self.units if u.code == code)
@@ -257,7 +260,27 @@ def build_district(path: str, data: dict) -> District:
         matrix_silent_days=_matrix_days(path, data.get("matrix") or {}, "silent_days", "僵尸号判定天数"),
         matrix_no_reply_days=_matrix_days(path, data.get("matrix") or {}, "no_reply_days", "不回复评论判定天数"),
         statement_approval=_statement_approval(path, data.get("statement_approval", "head_or_monitor")),
+        archive_after_months=parse_archive_months(path, data.get("retention") or {}),
     )
+
+
+ARCHIVE_MONTHS = (3, 120)
+
+
+def parse_archive_months(path: str, raw: dict) -> int:
+    """retention: {archive_after_months: N}: 0 (never) or a whole number of months, 3 to 120."""
+    if not isinstance(raw, dict):
+        fail(path, None, "retention 应为映射，如 retention: {archive_after_months: 12}")
+    value = raw.get("archive_after_months", 0)
+    low, high = ARCHIVE_MONTHS
+    rule = f"历史帖子归档期限 “{value}” 无效：应为 0（不归档）或 {low} 到 {high} 之间的整数（月）"
+    try:
+        months = int(str(value).strip())
+    except ValueError:
+        fail(path, raw.get("__line__"), rule)
+    if isinstance(value, bool) or not (months == 0 or low <= months <= high):
+        fail(path, raw.get("__line__"), rule)
+    return months
 
 
 def _matrix_days(path: str, raw: dict, key: str, name: str) -> int:

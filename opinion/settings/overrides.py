@@ -24,7 +24,7 @@ from opinion.settings.district import District, build_district, read_district_da
 
 EDITABLE = ("units", "deadlines", "escalation", "priority", "sensitive_words", "erroneous_terms",
             "reply_required_parts", "alerts", "calendar", "public_disclosure",
-            "report_recipients", "matrix", "statement_approval", "situation_report_parts")
+            "report_recipients", "matrix", "statement_approval", "situation_report_parts", "retention")
 CHECK_EVERY_SECONDS = 5.0
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from opinion.web.forms import commit_or_flash
 SECTIONS = {
     "deadlines": "时限表", "escalation": "五级督办", "alerts": "预警规则与免打扰时段",
     "words": "敏感词与优先级词表", "erroneous_terms": "错误用语对照", "reply_required_parts": "回复必备要素",
-    "calendar": "节假日安排", "report_recipients": "报告邮件订阅",
+    "calendar": "节假日安排", "report_recipients": "报告邮件订阅", "retention": "历史帖子归档",
 }
 YAML_SECTIONS = ("escalation", "alerts", "reply_required_parts", "calendar", "report_recipients")
 
@@ -107,6 +107,8 @@ def _form(key: str) -> dict:
                 "influential_followers": prio.get("influential_followers", 100000)}
     if key == "erroneous_terms":
         return {"text": "\n".join(f"{k}={v}" for k, v in (section(current_app, key) or {}).items())}
+    if key == "retention":
+        return {"months": (section(current_app, key) or {}).get("archive_after_months", 0)}
     return {"text": yaml.safe_dump(section(current_app, key), allow_unicode=True, sort_keys=False, width=100)}
 
 
@@ -137,6 +139,11 @@ def _parse(key: str, form) -> dict:
                 raise FormError(f"第 {number} 行应写成“错误用语=正确用语”：{line.strip()}")
             terms[wrong.strip()] = right.strip()
         return {"erroneous_terms": terms}
+    if key == "retention":
+        text = form.get("months", "").strip()
+        if not text.isdigit():
+            raise FormError(f"“归档期限”应填月数（整数），0 表示不归档；“{text}”不是整数")
+        return {"retention": {"archive_after_months": int(text)}}  # the range: the district checker
     try:
         value = yaml.load(form.get("text", ""), Loader=TextDatesLoader)  # dates stay text, checked with a message
     except yaml.YAMLError as exc:
