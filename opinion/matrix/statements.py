@@ -58,6 +58,12 @@ def can_approve(user: User, statement: UnitStatement, rule: str = "head_or_monit
                                        and user.is_unit_head and user.unit_id == statement.account.unit_id)
 
 
+def who_approves(rule: str) -> str:
+    """The refusal's words for the district's `statement_approval`."""
+    return ("本区设置发布稿仅由舆情监测中心审核" if rule == "monitor"
+            else "只有本单位负责人或舆情监测员可以审核") + "，且不能审核自己起草的发布稿"
+
+
 def save_draft(session, user: User, account: OfficialAccount, kind: str, text: str, now: datetime, *,
                statement: UnitStatement | None = None, topic_id: int | None = None,
                case_id: int | None = None, scheduled_at: datetime | None = None) -> UnitStatement:
@@ -112,7 +118,7 @@ def approve(session, district: District, statement: UnitStatement, user: User, n
     if statement.status != "pending_approval":
         raise CaseStateError("该发布稿不在待审核状态")
     if not can_approve(user, statement, district.statement_approval):
-        raise PermissionDenied("只有本单位负责人或舆情监测员可以审核（按本区设置），且不能审核自己起草的发布稿")
+        raise PermissionDenied(who_approves(district.statement_approval))
     statement.status, statement.approver_id, statement.approved_at = "approved", user.id, now
     audit.record(session, "statement.approved", "unit_statement", statement.id, actor=user, at=now)
     if statement.scheduled_at is None or statement.scheduled_at <= now:
@@ -122,8 +128,7 @@ def approve(session, district: District, statement: UnitStatement, user: User, n
 def reject(session, statement: UnitStatement, user: User, note: str, now: datetime, *,
            rule: str = "head_or_monitor") -> None:
     """Send a pending statement back to its author with the reason."""
-    note = rejection_note(statement.status, can_approve(user, statement, rule), note, "发布稿",
-                          "只有本单位负责人或舆情监测员可以审核（按本区设置），且不能审核自己起草的发布稿")
+    note = rejection_note(statement.status, can_approve(user, statement, rule), note, "发布稿", who_approves(rule))
     statement.status, statement.review_note = "rejected", note
     if statement.author is not None:
         notify(session, [statement.author], f"发布稿被退回：{statement.kind_name}",

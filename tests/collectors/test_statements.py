@@ -170,7 +170,7 @@ def test_where_the_district_has_the_centre_approve_a_unit_head_cannot(session, d
     draft = statements.save_draft(session, people["spokes"], _account(session, people["unit"], weibo),
                                   "notice", NOTICE, now)
     statements.submit(session, centre_only, draft, people["spokes"], now, confirmed=True)
-    with pytest.raises(PermissionDenied, match="按本区设置"):
+    with pytest.raises(PermissionDenied, match="本区设置发布稿仅由舆情监测中心审核"):
         statements.approve(session, centre_only, draft, people["head"], now)
     statements.approve(session, centre_only, draft, people["monitor"], now)
     assert draft.status == "published" and draft.approver_id == people["monitor"].id

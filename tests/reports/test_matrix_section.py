@@ -1,5 +1,6 @@
 """The weekly summary's 政务微博矩阵 section: each unit's accounts, the week's posts and
-interactions, and the silent accounts, in the HTML and the Word file; absent with no accounts."""
+interactions, the silent accounts and those that never answer comments, in the HTML and the Word
+file; absent with no accounts."""
 import docx
 from sqlalchemy import select
 
@@ -12,8 +13,11 @@ NOW = ["--now", "2026-11-23T07:30"]
 
 def _accounts(session):
     unit = lambda code: session.execute(select(Unit).where(Unit.code == code)).scalar_one()  # noqa: E731
+    # netizens commented twice under the week's first post; the account answered neither
+    comments = {"a": {"n": 2, "answers": [], "others": [at("2026-11-17 11:00").isoformat(),
+                                                        at("2026-11-18 09:00").isoformat()]}}
     live = OfficialAccount(unit=unit("mzj"), platform="weibo", handle="海曙民政发布", responsible="甲", config={},
-                           state={}, followers=3200, created_at=at("2026-10-01 09:00"))
+                           state={"comments": comments}, followers=3200, created_at=at("2026-10-01 09:00"))
     dead = OfficialAccount(unit=unit("sthjj"), platform="wechat", handle="海曙生态环境", responsible="乙",
                            config={}, state={}, followers=150, created_at=at("2026-10-01 09:00"))
     session.add_all([live, dead])
@@ -39,11 +43,13 @@ def test_the_weekly_summary_has_the_matrix_section(runner, session, week_data, t
     assert "六、政务微博矩阵" in html
     # the week's two posts (not last week's), their 64 interactions, and the account quiet since October
     assert "共发布 2 条，获转发、评论、点赞 64 次" in html and "1 个账号长期未发布（僵尸号）：海曙生态环境" in html
+    assert "1 个账号有网友评论却从不回复：海曙民政发布" in html
 
     word = tmp_path / "weekly.docx"
     assert runner.invoke(args=["report", "weekly", "--week", WEEK, "--out", str(word), *NOW]).exit_code == 0
     document = docx.Document(str(word))
     table = next(t for t in document.tables if t.rows[0].cells[0].text == "单位" and t.rows[0].cells[1].text == "账号")
     rows = [[c.text for c in row.cells] for row in table.rows[1:]]
-    assert rows == [["区生态环境分局", "1", "0", "0", "150", "海曙生态环境"],
-                    ["区民政局", "1", "2", "64", "3200", "—"]]
+    assert rows == [["区生态环境分局", "1", "0", "0", "150", "海曙生态环境", "—"],
+                    ["区民政局", "1", "2", "64", "3200", "—", "海曙民政发布"]]
+    assert "1 个账号有网友评论却从不回复：海曙民政发布" in "\n".join(p.text for p in document.paragraphs)

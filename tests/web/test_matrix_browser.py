@@ -61,3 +61,34 @@ def test_leader_reads_the_matrix_on_a_phone_and_admin_adds_an_account(app, brows
         page.goto(f"{base}/matrix/accounts/new")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(SHOTS / "matrix-account-390.png"), full_page=True)
+
+
+def test_admin_sets_the_no_reply_days_on_a_phone_and_the_matrix_flags_by_them(app, browser):  # noqa: F811
+    """系统管理 → 发布与矩阵 at 390 px: a bad number is refused in Chinese and kept, a good one saved;
+    the matrix page then counts comments over those days and flags the demo's account that answers none."""
+    with serve(app) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        login(page, base, "admin")
+        page.goto(f"{base}/admin/publishing")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.fill("input[name=no_reply_days]", "十天")
+        page.click("button:has-text('保存')")
+        assert "“不回复评论判定天数”应为 1 到 365 的整数" in page.inner_text("body")
+        assert page.input_value("input[name=no_reply_days]") == "十天"
+        page.fill("input[name=no_reply_days]", "30")
+        page.click("text=仅由舆情监测中心审核")
+        page.click("button:has-text('保存')")
+        assert "已保存" in page.inner_text("body")
+        assert page.is_checked("input[value=monitor]") and page.input_value("input[name=no_reply_days]") == "30"
+        page.screenshot(path=str(SHOTS / "admin-publishing-390.png"), full_page=True)
+        assert app.extensions["district"].matrix_no_reply_days == 30
+
+        page.goto(f"{base}/matrix/")
+        flagged = page.locator("#no-reply")
+        assert flagged.is_visible() and "回复 0 条" in flagged.inner_text()
+        assert "30 天内有评论未回复" in page.inner_text(".counters")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SHOTS / "matrix-no-reply-390.png"), full_page=True)
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.goto(f"{base}/admin/publishing")
+        page.screenshot(path=str(SHOTS / "admin-publishing-1366.png"), full_page=True)

@@ -134,3 +134,29 @@ def test_a_monitor_with_no_account_registered_anywhere_is_told_what_to_do(client
     login(client, "monitor1")
     response = client.get("/statements/", follow_redirects=True)
     assert "还没有任何单位登记政务账号" in response.get_data(as_text=True)
+
+
+def test_when_the_admin_has_the_centre_approve_the_unit_head_cannot(client, session, world, weibo):
+    """statement_approval set on 系统管理 → 发布与矩阵: the unit head's approval is refused, a monitor's is not."""
+    make_user(session, "admin", "admin")
+    login(client, "admin")
+    form = {"statement_approval": "monitor", "silent_days": "7", "no_reply_days": "7",
+            **{f"part-{i}-name": name for i, name in enumerate(("时间", "地点", "事件经过", "处置情况", "咨询渠道"))},
+            **{f"part-{i}-on": "1" for i in range(5)}}
+    assert "已保存" in client.post("/admin/publishing", data=form, follow_redirects=True).get_data(as_text=True)
+    client.post("/logout")
+    login(client, "spokes")
+    client.post("/statements/", data=_draft(world["account"], world["topic"], REPORT))
+    statement = session.execute(select(UnitStatement)).scalar_one()
+    assert statement.status == "pending_approval"
+    client.post("/logout")
+    login(client, "head")
+    refused = client.post(f"/statements/{statement.id}/approve", follow_redirects=True).get_data(as_text=True)
+    assert "本区设置发布稿仅由舆情监测中心审核" in refused and weibo.shared == []
+    session.refresh(statement)
+    assert statement.status == "pending_approval"
+    client.post("/logout")
+    login(client, "monitor1")
+    client.post(f"/statements/{statement.id}/approve")
+    session.refresh(statement)
+    assert statement.status == "published" and len(weibo.shared) == 1
