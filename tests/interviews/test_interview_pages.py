@@ -142,3 +142,23 @@ def test_the_api_takes_questions_with_a_token(client, session, interview, token,
     closed = _ask(client, interview.id, token["monitor"], {"text": "结束了还能问吗？"})
     assert closed.status_code == 409 and closed.get_json()["code"] == "interview_closed"
     assert session.query(InterviewQuestion).count() == 2
+
+
+def test_the_audit_log_tells_the_screening_in_words(client, session, district, interview, people):
+    q = questions.add_question(session, district, interview, "改造期间停水吗？", "丁", utcnow())
+    questions.adopt(session, district, q, people["monitor"], utcnow())
+    live.move(session, interview, "live", people["admin"], utcnow())
+    session.commit()
+    login(client, "monitor1")
+    log = client.get("/audit/?object_type=interview").get_data(as_text=True).split('<ol class="audit-log">')[1]
+    assert f"筛选访谈提问：在线访谈 #{interview.id}；提问编号：{q.id}，状态由“待筛选”改为“采用”" in log
+    assert "开始在线访谈" in log and "状态由“预告”改为“进行中”" in log and "adopted" not in log and "live" not in log
+
+
+def test_asking_too_often_is_refused_in_chinese(client, session, interview):
+    url = f"/p/interview/{interview.slug}"
+    codes = [client.post(url, data={"question": f"第{n}个问题：电梯什么时候装？", "nickname": "急性子"}).status_code
+             for n in range(7)]
+    assert codes == [302] * 6 + [429]
+    assert "请求过于频繁" in client.post(url, data={"question": "再问一次"}).get_data(as_text=True)
+    assert session.query(InterviewQuestion).count() == 6
