@@ -361,8 +361,8 @@ def render_interview_docx(view) -> bytes:
         ask = _para(doc, f"网友「{exchange.nickname}」", font="黑体", size=12)
         ask.paragraph_format.space_before = Pt(8)
         ask.paragraph_format.keep_with_next = True
-        _font(ask.add_run(f"（{_time(exchange.asked_at, '%m-%d %H:%M')}）："
-                          + (f"（另有 {exchange.also_asked} 位网友提出相同问题）" if exchange.also_asked else "")).font,
+        also = f"，另有 {exchange.also_asked} 位网友提出相同问题" if exchange.also_asked else ""
+        _font(ask.add_run(f"（{_time(exchange.asked_at, '%m-%d %H:%M')}{also}）：").font,
               "仿宋", 10.5, colour=RGBColor(0x66, 0x66, 0x66))
         _para(doc, exchange.question, indent=True)
         answer = _para(doc, f"{speaker}", font="黑体", size=12, colour=RED)

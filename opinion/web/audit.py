@@ -18,7 +18,7 @@ from opinion.labels import (
     ROLE_NAMES,
     SATISFACTION_NAMES,
 )
-from opinion.models import Unit, User, db
+from opinion.models import INTERVIEW_STATUSES, SCREENING_STATUSES, Unit, User, db
 from opinion.web.auth import roles_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -34,7 +34,8 @@ FIELD_NAMES = {"unit": "责任单位", "to_unit": "改派至", "from_unit": "原
                "priority": "优先级", "role": "角色", "name": "名称", "label": "名称", "title": "标题",
                "working_days": "延期工作日", "resolve_due_at": "办结时限", "supervised": "现场督办",
                "special_report": "专报批办", "active": "启用", "posts": "帖子数", "interval_seconds": "采集间隔（秒）",
-               "username": "用户名", "satisfaction": "满意度", "extended_working_days": "累计延期工作日"}
+               "username": "用户名", "satisfaction": "满意度", "extended_working_days": "累计延期工作日",
+               "question_id": "提问编号", "case_id": "工单编号"}
 
 
 def _value(key: str, value, names: dict) -> str:
@@ -49,7 +50,8 @@ def _value(key: str, value, names: dict) -> str:
     if key in ("level", "escalation_level") and isinstance(value, int):
         return LEVEL_NAMES.get(value, "未督办") if value else "未督办"
     if key == "status":
-        return CASE_STATUS_NAMES.get(value) or ALERT_STATUS_NAMES.get(value) or str(value)
+        return (CASE_STATUS_NAMES.get(value) or ALERT_STATUS_NAMES.get(value) or INTERVIEW_STATUSES.get(value)
+                or SCREENING_STATUSES.get(value) or str(value))
     if key == "priority":
         return PRIORITY_NAMES.get(value, str(value))
     if key == "satisfaction":

@@ -10,34 +10,14 @@ from sqlalchemy import select
 
 from opinion.accounts.tokens import create_token
 from opinion.interviews import live, questions
-from opinion.models import Case, Interview, InterviewQuestion, Unit, utcnow
+from opinion.models import Case, Interview, InterviewQuestion, utcnow
 from tests.factories import login, make_user
-
-
-def _unit(session, code):
-    return session.execute(select(Unit).where(Unit.code == code)).scalar_one()
-
-
-@pytest.fixture
-def people(session):
-    return {"monitor": make_user(session, "monitor1", "monitor", "center"),
-            "admin": make_user(session, "admin1", "admin"),
-            "office": make_user(session, "zjj_fyr", "spokesperson", "zjj"),
-            "other": make_user(session, "jyj_fyr", "spokesperson", "jyj")}
-
-
-@pytest.fixture
-def interview(session, people):
-    now = utcnow()
-    made = live.schedule(session, people["admin"], _unit(session, "zjj"), "王建国", "局长", "老旧小区改造和加装电梯",
-                         now + timedelta(hours=2), now)
-    session.commit()
-    return made
+from tests.interviews.conftest import unit_of
 
 
 def test_an_admin_schedules_and_a_bad_form_keeps_what_was_typed(client, session, people):
     login(client, "admin1")
-    unit = _unit(session, "zjj")
+    unit = unit_of(session, "zjj")
     bad = client.post("/interviews/", data={"unit_id": unit.id, "guest_name": "王建国", "guest_title": "",
                                             "scheduled_at": "2026-12-10T15:00", "theme": "加装电梯"})
     body = bad.get_data(as_text=True)
@@ -99,7 +79,7 @@ def test_screening_answering_follow_up_and_publishing(client, session, district,
     client.post(f"/interviews/{interview.id}/questions/{keep.id}/answer",
                 data={"answer": "需本单元三分之二以上业主同意，并公示。"})
     client.post(f"/interviews/{interview.id}/questions/{lamp.id}/answer", data={"answer": "会后马上派人核实。"})
-    csglj = _unit(session, "csglj")
+    csglj = unit_of(session, "csglj")
     client.post(f"/interviews/{interview.id}/questions/{lamp.id}/follow-up", data={"unit_id": csglj.id, "note": "一周内修复"})
     case = session.execute(select(Case)).scalar_one()
     assert case.unit_id == csglj.id and session.get(InterviewQuestion, lamp.id).case_id == case.id
@@ -162,3 +142,23 @@ def test_the_api_takes_questions_with_a_token(client, session, interview, token,
     closed = _ask(client, interview.id, token["monitor"], {"text": "结束了还能问吗？"})
     assert closed.status_code == 409 and closed.get_json()["code"] == "interview_closed"
     assert session.query(InterviewQuestion).count() == 2
+
+
+def test_the_audit_log_tells_the_screening_in_words(client, session, district, interview, people):
+    q = questions.add_question(session, district, interview, "改造期间停水吗？", "丁", utcnow())
+    questions.adopt(session, district, q, people["monitor"], utcnow())
+    live.move(session, interview, "live", people["admin"], utcnow())
+    session.commit()
+    login(client, "monitor1")
+    log = client.get("/audit/?object_type=interview").get_data(as_text=True).split('<ol class="audit-log">')[1]
+    assert f"筛选访谈提问：在线访谈 #{interview.id}；提问编号：{q.id}，状态由“待筛选”改为“采用”" in log
+    assert "开始在线访谈" in log and "状态由“预告”改为“进行中”" in log and "adopted" not in log and "live" not in log
+
+
+def test_asking_too_often_is_refused_in_chinese(client, session, interview):
+    url = f"/p/interview/{interview.slug}"
+    codes = [client.post(url, data={"question": f"第{n}个问题：电梯什么时候装？", "nickname": "急性子"}).status_code
+             for n in range(7)]
+    assert codes == [302] * 6 + [429]
+    assert "请求过于频繁" in client.post(url, data={"question": "再问一次"}).get_data(as_text=True)
+    assert session.query(InterviewQuestion).count() == 6

@@ -9,33 +9,13 @@ from sqlalchemy import select
 from opinion.errors import InterviewClosed, InterviewError, PermissionDenied
 from opinion.interviews import live, questions
 from opinion.interviews.transcript import public_interview
-from opinion.models import AuditEvent, Case, Interview, InterviewQuestion, Post, Topic, Unit, utcnow
+from opinion.models import AuditEvent, Case, Interview, InterviewQuestion, Post, Topic, utcnow
 from tests.factories import make_source, make_user
-
-
-def _unit(session, code):
-    return session.execute(select(Unit).where(Unit.code == code)).scalar_one()
-
-
-@pytest.fixture
-def people(session):
-    return {"monitor": make_user(session, "monitor1", "monitor", "center"),
-            "admin": make_user(session, "admin1", "admin"),
-            "office": make_user(session, "zjj_fyr", "spokesperson", "zjj"),
-            "other": make_user(session, "jyj_fyr", "spokesperson", "jyj")}
-
-
-@pytest.fixture
-def interview(session, people):
-    now = utcnow()
-    found = live.schedule(session, people["admin"], _unit(session, "zjj"), "王建国", "局长",
-                          "老旧小区改造和加装电梯", now + timedelta(days=1), now)
-    session.commit()
-    return found
+from tests.interviews.conftest import unit_of
 
 
 def test_schedule_refuses_missing_fields_and_non_organisers(session, people):
-    now, unit = utcnow(), _unit(session, "zjj")
+    now, unit = utcnow(), unit_of(session, "zjj")
     with pytest.raises(InterviewError, match="请填写嘉宾姓名"):
         live.schedule(session, people["admin"], unit, " ", "局长", "主题", now, now)
     with pytest.raises(InterviewError, match="请填写访谈时间"):
@@ -146,7 +126,7 @@ def test_answers_go_through_the_reply_check(session, district, interview, people
 def test_follow_up_opens_a_case_for_the_chosen_unit(session, district, interview, people):
     q = questions.add_question(session, district, interview, "鼓楼小区门口路灯坏了一个月，什么时候修？", "夜归人", utcnow())
     with pytest.raises(InterviewError, match="未被采用"):
-        live.follow_up(session, district, q, _unit(session, "csglj"), people["office"], "", utcnow())
+        live.follow_up(session, district, q, unit_of(session, "csglj"), people["office"], "", utcnow())
     questions.adopt(session, district, q, people["monitor"], utcnow())
     from opinion.routing import Router
     suggested, why = live.suggested_unit(session, Router(district), q)
@@ -165,7 +145,7 @@ def test_a_question_from_a_collected_post_joins_its_topics_case(session, distric
     session.add(topic)
     session.flush()
     post = Post(source_id=make_source(session).id, external_id="p1", raw_text="路灯坏了", text="路灯坏了，谁来修",
-                author="江边老王", created_at=utcnow(), topic_id=topic.id, unit_id=_unit(session, "csglj").id)
+                author="江边老王", created_at=utcnow(), topic_id=topic.id, unit_id=unit_of(session, "csglj").id)
     session.add(post)
     session.flush()
     q = questions.add_from_post(session, district, interview, post, utcnow())
@@ -190,7 +170,7 @@ def test_the_transcript_holds_only_adopted_answered_questions(session, district,
     with pytest.raises(InterviewError, match="不能结束|不能发布实录"):
         live.move(session, interview, "published", people["admin"], now)
     live.answer(session, district, kept, people["office"], "需本单元三分之二以上业主同意。", now + timedelta(minutes=5))
-    case = live.follow_up(session, district, kept, _unit(session, "zjj"), people["office"], "", now)
+    case = live.follow_up(session, district, kept, unit_of(session, "zjj"), people["office"], "", now)
     live.move(session, interview, "ended", people["admin"], now)
     assert public_interview(session, interview).exchanges == []       # not published yet
     live.move(session, interview, "published", people["admin"], now)

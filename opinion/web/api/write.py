@@ -22,10 +22,12 @@ from opinion.web.cases import public_base_url
 
 WRITE_FIELDS = {"acknowledge": {"version"}, "reply": {"version", "text", "link", "confirmed"},
                 "transfer": {"version", "reason", "suggested_unit"}, "resolve": {"version", "note"},
-                "callback": {"version", "satisfaction", "note"}}
+                "callback": {"version", "satisfaction", "note"},
+                "interview_question": {"text", "nickname"}}  # opinion.web.api.interviews
 
 
-def _body(action: str) -> dict:
+def body_of(action: str) -> dict:
+    """The JSON object an action was sent, with only the fields WRITE_FIELDS gives it; else 400 bad_body."""
     data = request.get_json(silent=True) if request.data else {}
     if not isinstance(data, dict):
         fail(400, "请求体应为 JSON 对象", "bad_body")
@@ -36,7 +38,7 @@ def _body(action: str) -> dict:
     return data
 
 
-def _text(data: dict, name: str) -> str:
+def text_field(data: dict, name: str) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
         fail(400, f"字段 {name} 应为字符串", "bad_body")
@@ -45,7 +47,7 @@ def _text(data: dict, name: str) -> str:
 
 def _run(case_id: int, action: str, do):
     """Find the case as the token's user sees it, run `do(case, body)`, commit; or the error."""
-    data = _body(action)
+    data = body_of(action)
     case = db.session.execute(lifecycle.visible_cases(g.api_user).where(Case.id == case_id)
                               .options(*api_json.CASE_LOADS, selectinload(Case.replies))).scalar_one_or_none()
     if case is None:
@@ -86,8 +88,8 @@ def case_acknowledge(case_id: int):
 def case_reply(case_id: int):
     """A reply through the composer: checked, sent to approval where the page would, published."""
     def do(case, data):
-        out = replies.submit(db.session, _district(), case, g.api_user, _text(data, "text"), utcnow(),
-                             link=_text(data, "link") or None, confirmed=data.get("confirmed") is True,
+        out = replies.submit(db.session, _district(), case, g.api_user, text_field(data, "text"), utcnow(),
+                             link=text_field(data, "link") or None, confirmed=data.get("confirmed") is True,
                              tz=current_app.config["TIMEZONE"])
         if out.status == "blocked":  # the draft is kept, as on the page; the caller sees why
             db.session.commit()
@@ -104,11 +106,11 @@ def case_reply(case_id: int):
 def case_transfer(case_id: int):
     """申请退回 to the monitoring centre, with the reason and optionally the unit it belongs to."""
     def do(case, data):
-        code = _text(data, "suggested_unit")
+        code = text_field(data, "suggested_unit")
         unit = unit_by_code(db.session, code) if code else None
         if code and unit is None:
             fail(400, f"字段 suggested_unit 应为单位代码，没有代码为 “{code}” 的单位", "bad_body")
-        transfers.transfer_back(db.session, _district(), case, g.api_user, _text(data, "reason"), utcnow(),
+        transfers.transfer_back(db.session, _district(), case, g.api_user, text_field(data, "reason"), utcnow(),
                                 suggested_unit=unit)
     return _run(case_id, "transfer", do)
 
@@ -118,7 +120,7 @@ def case_transfer(case_id: int):
 def case_resolve(case_id: int):
     """办结, with the note of what was done; the citizen's survey link is issued as from the page."""
     return _run(case_id, "resolve", lambda case, data: survey.resolve(
-        db.session, _district(), case, g.api_user, _text(data, "note"), utcnow(), base_url=public_base_url()) and None)
+        db.session, _district(), case, g.api_user, text_field(data, "note"), utcnow(), base_url=public_base_url()) and None)
 
 
 @bp.route("/cases/<int:case_id>/callback", methods=["POST"])
@@ -126,4 +128,4 @@ def case_resolve(case_id: int):
 def case_callback(case_id: int):
     """回访 recorded by a monitor (a hotline's callback): 满意/基本满意 verify, 不满意 reopens."""
     return _run(case_id, "callback", lambda case, data: lifecycle.record_callback(
-        db.session, _district(), case, g.api_user, _text(data, "satisfaction"), _text(data, "note"), utcnow()))
+        db.session, _district(), case, g.api_user, text_field(data, "satisfaction"), text_field(data, "note"), utcnow()))
