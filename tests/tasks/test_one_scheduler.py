@@ -178,3 +178,49 @@ def test_run_takes_the_lock_in_a_thread_of_its_own_and_a_second_run_waits(app):
             if thread is not None:
                 thread.join(20)
     assert not first.is_alive() and not second.is_alive()
+
+
+def test_after_the_acting_scheduler_is_sigkilled_no_ladder_level_fires_twice(app, session, district, tmp_path):
+    """The first scheduler escalates an overdue case, is killed; the second takes over, escalates a
+    case that fell due since (so its ladder did tick), and never fires the first case's levels again."""
+    from opinion.cases import lifecycle
+    from opinion.models import Topic, Unit
+    from tests.sla.test_ladder import levels
+    first_case = open_case(session, district)
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = _start_scheduler(app, first_log)
+    second = None
+    try:
+        _wait_for(first_log, "已取得调度锁", first, 90)
+        second = _start_scheduler(app, second_log)
+        _wait_for(second_log, "待命", second, 90)
+        start = time.monotonic()
+        while not levels(session, first_case):  # the ladder ticks a minute after the start
+            assert time.monotonic() - start < 150, first_log.read_text(encoding="utf-8", errors="replace")
+            session.rollback()
+            time.sleep(1)
+        fired = levels(session, first_case)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        _wait_for(second_log, "已取得调度锁", second, 60)
+        unit = session.execute(select(Unit).where(Unit.code == "jyj")).scalar_one()
+        topic = Topic(key="t-ladder-2", label="路口信号灯损坏", first_seen_at=at("2026-11-23 09:00"),
+                      last_seen_at=at("2026-11-23 09:00"))
+        session.add(topic)
+        session.flush()
+        later_case, _ = lifecycle.open_or_attach(session, district, topic, unit, priority="high", category="城市管理",
+                                                 reason="测试", now=at("2026-11-23 09:00"))
+        session.commit()
+        start = time.monotonic()
+        while not levels(session, later_case):  # proof that the second scheduler's ladder ticked
+            assert time.monotonic() - start < 150, second_log.read_text(encoding="utf-8", errors="replace")
+            session.rollback()
+            time.sleep(1)
+        after = levels(session, first_case)
+        assert after[:len(fired)] == fired
+        assert all(n == 1 for n in Counter(after).values()), f"a level fired twice: {after}"
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
