@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Topics compare posts by words only in tests unless a test asks for vectors: the encoder reads ~10
+# posts a second, and tests that store posts are about storing them (tests/topics/test_cluster_vectors.py
+# covers the vectors).
+os.environ.setdefault("OPINION_TOPIC_VECTORS", "off")
 SHARED_DATA = Path(os.environ.get("OPINION_SHARED_DATA", REPO.parent / "shared" / "data"))
 PG_CANDIDATES = [os.environ.get("TEST_POSTGRES_URL")] if os.environ.get("TEST_POSTGRES_URL") else [
     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",

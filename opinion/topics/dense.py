@@ -152,7 +152,7 @@ class Budgeted:
 # Settings per vector source, chosen on the tuning days (2.28 whole, samples of 1.21 and 2.17) and
 # reported on others: opinion/nlp/models/README.md, "Topics".
 SETTINGS = {
-    "e5": {"dense_weight": 0.25, "dense_threshold": 0.12, "clear_match": None},
+    "e5": {"dense_weight": 1.0, "dense_threshold": 0.2, "clear_match": 0.35},
     "static": {"dense_weight": 0.25, "dense_threshold": 0.12, "clear_match": None},
 }
 DEFAULT_SOURCE = "e5"

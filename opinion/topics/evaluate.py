@@ -59,7 +59,12 @@ class _Counted:
     def __init__(self, source, cold: bool):
         self.source, self.asked = source, 0
         if not cold and hasattr(source, "lookup_docs"):
-            self.lookup_docs = source.lookup_docs
+            self.lookup_docs = self._lookup_docs
+
+    def _lookup_docs(self, docs):
+        found = self.source.lookup_docs(docs)
+        self.asked += sum(1 for v in found if v is not None)
+        return found
 
     def encode_docs(self, docs):
         self.asked += len(docs)

@@ -72,9 +72,13 @@ def test_over_budget_posts_go_by_words_then_refine_moves_them(make_doc):
 
 
 def test_without_vectors_the_clusterer_is_the_words_only_one(make_doc, monkeypatch):
+    monkeypatch.setenv("OPINION_TOPIC_VECTORS", "e5")
     monkeypatch.setenv("OPINION_ENCODER", "off")
+    table = object()
+    monkeypatch.setattr("opinion.nlp.static.shipped_table", lambda: table)
+    assert source_and_settings()["vectors"].source is table     # encoder off: the static table
     monkeypatch.setattr("opinion.nlp.static.shipped_table", lambda: None)
-    assert source_and_settings() == {}
+    assert source_and_settings() == {}                          # and without it, words alone
     texts = FLOOD + SCHOOL
     plain = [a.topic_key for a in _feed(TopicClusterer(), make_doc, texts)]
     off = [a.topic_key for a in _feed(TopicClusterer(**source_and_settings()), make_doc, texts)]
