@@ -13,14 +13,16 @@ trigram of the word must be in the post), a word of 1 or 2 characters, which has
 characters (every character must be in the post); LIKE then rechecks the few candidates, so the
 result is exactly SQLite's. For a word in most posts the planner walks the created_at index instead
 and stops at a page. The total stops counting at COUNT_CAP: counting a word in a million posts would
-take seconds, and "more than 10000" is all a reader needs.
+take seconds, and "more than 10000" is all a reader needs; where even that takes too long the page says so.
 """
 from __future__ import annotations
 
 import unicodedata
 
 from sqlalchemy import Text, and_, cast, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from opinion.models import Post, post_chars
@@ -28,6 +30,8 @@ from opinion.nlp.fold import fold, to_traditional
 
 MAX_TERMS = 8
 COUNT_CAP = 10000
+COUNT_BUDGET_MS = 700
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
 SHORT = 2  # a word this long or shorter has no trigram: the characters index answers it
 
 
@@ -73,8 +77,23 @@ def search_posts(session, text: str, limit: int = 50, offset: int = 0) -> tuple[
     return terms, posts
 
 
-def count_posts(session, terms: list[str], cap: int = COUNT_CAP) -> int:
-    """How many posts match, counted up to cap + 1 (more than cap: the reader is told so)."""
+def count_posts(session, terms: list[str], cap: int = COUNT_CAP, budget_ms: int = COUNT_BUDGET_MS) -> int | None:
+    """How many posts match, counted up to cap + 1 (more than cap: the reader is told so). On
+    PostgreSQL None when counting took more than budget_ms: words that are each in a large share of
+    the posts make the planner count through the indexes, which at millions of posts takes seconds,
+    and the page must not wait for a figure the reader can do without."""
     query = search_query(terms, session.get_bind().dialect.name)
     inner = query.order_by(None).with_only_columns(Post.id).limit(cap + 1).subquery()
-    return session.execute(select(func.count()).select_from(inner)).scalar()
+    statement = select(func.count()).select_from(inner)
+    if session.get_bind().dialect.name != "postgresql":
+        return session.execute(statement).scalar()
+    try:
+        with session.begin_nested():  # SET LOCAL ends with the savepoint when the count is cancelled
+            session.execute(sql_text(f"SET LOCAL statement_timeout = {int(budget_ms)}"))
+            total = session.execute(statement).scalar()
+            session.execute(sql_text("SET LOCAL statement_timeout = DEFAULT"))
+            return total
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        return None

@@ -156,7 +156,9 @@ def search():
         total = count_posts(db.session, tokens) if tokens else 0
         if not tokens:
             flash("请输入要检索的词，多个词用空格分开", "error")
+    # not counted in time: a next page wherever this one is full
+    pages = (min(total, COUNT_CAP) + PAGE - 1) // PAGE if total is not None else page + (len(posts) == PAGE)
     return render_template("monitor_search.html", q=text, tokens=tokens, posts=posts, total=total,
-                           page=page, pages=(min(total, COUNT_CAP) + PAGE - 1) // PAGE, cap=COUNT_CAP, POLARITY_NAMES=POLARITY_NAMES,
+                           page=page, pages=pages, cap=COUNT_CAP, POLARITY_NAMES=POLARITY_NAMES,
                            EMOTION_NAMES=EMOTION_NAMES)
 

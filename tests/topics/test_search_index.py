@@ -48,17 +48,40 @@ def _plan(session, statement) -> str:
     return "\n".join(rows)
 
 
-@pytest.mark.parametrize("query,index", [("积", "ix_post_text_chars"), ("山路", "ix_post_text_chars"),
-                                         ("中山路", "ix_post_text_trgm"), ("路隧道噪", "ix_post_text_trgm")])
-def test_postgresql_search_reads_the_text_indexes(app, session, seeded, query, index):
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("the text indexes exist on PostgreSQL only; SQLite scans with LIKE")
-    # 30,000 more posts without the query's characters, so that the words are as rare as in a real table
+def _filler(session) -> None:
+    """30,000 more posts without the query's characters, so that the words are as rare as in a real table."""
     session.execute(text("INSERT INTO post (source_id, external_id, raw_text, text, created_at, collected_at, reposts,"
                          " comments, likes, duplicate_count) SELECT source_id, 'f' || g, 'xyz' || g, 'xyz' || g,"
                          " created_at, collected_at, 0, 0, 0, 0 FROM post, generate_series(1, 30000) g WHERE post.id ="
                          " (SELECT min(id) FROM post)"))
     session.execute(text("ANALYZE post"))  # statistics, as a maintained database has
+
+
+@pytest.mark.parametrize("query,index", [("积", "ix_post_text_chars"), ("山路", "ix_post_text_chars"),
+                                         ("中山路", "ix_post_text_trgm"), ("路隧道噪", "ix_post_text_trgm")])
+def test_postgresql_search_reads_the_text_indexes(app, session, seeded, query, index):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the text indexes exist on PostgreSQL only; SQLite scans with LIKE")
+    _filler(session)
     plan = _plan(session, search_query([query], "postgresql").limit(50))
     assert index in plan, plan
     session.rollback()
+
+
+def test_a_count_that_takes_too_long_is_given_up(app, session, seeded):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the count's time limit is PostgreSQL's statement_timeout")
+    _filler(session)
+    assert count_posts(session, ["xyz"], cap=10**6, budget_ms=1) is None
+    assert session.execute(text("SHOW statement_timeout")).scalar() == "0"  # the limit went with the count
+    assert count_posts(session, ["中山路"]) == sum("中山路" in t.lower() for t in seeded)
+
+
+def test_the_page_says_when_the_count_was_given_up(app, client, session, seeded, monkeypatch):
+    from opinion.web import topics as page
+    from tests.factories import PASSWORD, make_user
+    make_user(session, "monitor1", "monitor", "center")
+    client.post("/login", data={"username": "monitor1", "password": PASSWORD})
+    monkeypatch.setattr(page, "count_posts", lambda *args, **kwargs: None)
+    html = client.get("/monitor/search", query_string={"q": "积"}).get_data(as_text=True)
+    assert "未能及时数完" in html and "下一页" in html  # the first page is full: there may be more
