@@ -102,8 +102,11 @@ def open_or_attach(session, district: District, topic: Topic, unit: Unit, *, pri
             audit.record(session, "case.priority_raised", "case", case.id, before=before,
                          after={"priority": raised}, reason="新帖子触发更高优先级", at=now)
         return case, False
-    return open_case(session, district, unit, title=topic.label or "未命名话题", priority=priority,
-                     category=category, reason=reason, now=now, topic=topic), True
+    case = open_case(session, district, unit, title=topic.label or "未命名话题", priority=priority,
+                     category=category, reason=reason, now=now, topic=topic)
+    if open_cases is not None:
+        open_cases[key] = case
+    return case, True
 
 
 def open_case(session, district: District, unit: Unit, *, title: str, priority: str, category: str | None,
@@ -118,8 +121,6 @@ def open_case(session, district: District, unit: Unit, *, title: str, priority: 
     case.assignee = pick_assignee(session, unit, priority=priority, now=now)
     session.add(case)
     session.flush()
-    if open_cases is not None:
-        open_cases[key] = case
     audit.record(session, "case.opened", "case", case.id, at=now, reason=reason,
                  after={"unit": unit.code, "priority": priority,
                         "assignee": case.assignee.username if case.assignee else None})
