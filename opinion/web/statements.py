@@ -12,7 +12,7 @@ from sqlalchemy import select
 from opinion.errors import OpinionError, PublishError
 from opinion.labels import PLATFORM_NAMES
 from opinion.matrix import statements
-from opinion.models import STATEMENT_KINDS, Case, OfficialAccount, Topic, Unit, UnitStatement, db, utcnow
+from opinion.models import STATEMENT_KINDS, Case, OfficialAccount, RumourCheck, Topic, Unit, UnitStatement, db, utcnow
 from opinion.web.auth import roles_required
 from opinion.web.forms import commit_or_flash
 
@@ -43,8 +43,11 @@ def _page(unit: Unit, form: dict, findings=(), status: int = 200):
     units = (db.session.execute(select(Unit).join(OfficialAccount, OfficialAccount.unit_id == Unit.id)
                                 .distinct().order_by(Unit.id)).scalars().all()
              if current_user.role == "monitor" else [])
+    # a published 辟谣 answering a rumour the unit has still to verify: the way back to its 核实 form
+    to_verify = dict(db.session.execute(select(RumourCheck.topic_id, RumourCheck.id).where(
+        RumourCheck.unit_id == unit.id, RumourCheck.status == "pending")).all())
     return render_template("statements.html", unit=unit, units=units, accounts=accounts, rows=rows, form=form,
-                           findings=findings, KINDS=STATEMENT_KINDS,
+                           findings=findings, KINDS=STATEMENT_KINDS, to_verify=to_verify,
                            PLATFORM_NAMES=PLATFORM_NAMES), status
 
 

@@ -190,6 +190,9 @@ def test_an_existing_case_carries_the_task_and_its_page_links_the_form(client, s
     assert "本单位近期还没有已发布的辟谣稿" in form and f"kind=rumour&amp;topic_id={topic.id}" in form
     statement = _refutation(session, "jyj", topic, REFUTED + timedelta(hours=3))
     assert "当日无学生就医记录" in client.get(f"/matrix/rumours/{check.id}").get_data(as_text=True)
+    # once published, the unit's statement list leads back to the 核实 form
+    listed = client.get("/statements/").get_data(as_text=True)
+    assert f'href="/matrix/rumours/{check.id}">登记核实结果' in listed
     client.post(f"/matrix/rumours/{check.id}", data={"verdict": "partly_false", "note": "部分不实",
                                                      "statement": statement.id})
     session.refresh(check)
