@@ -30,7 +30,8 @@ class PublicExchange:
 class PublicInterview:
     slug: str
     title: str
-    guest: str
+    guest: str          # 区住房和城乡建设局局长 王建国
+    guest_name: str     # 王建国, who speaks in the transcript
     unit: str
     theme: str
     scheduled_at: datetime
@@ -42,7 +43,8 @@ class PublicInterview:
 
 def public_interview(session, interview: Interview, *, with_transcript: bool | None = None) -> PublicInterview:
     """The interview as the public sees it; the exchanges only once published (or when staff ask)."""
-    view = PublicInterview(interview.slug, interview.title, interview.guest, interview.unit.name, interview.theme,
+    view = PublicInterview(interview.slug, interview.title, interview.guest, interview.guest_name, interview.unit.name,
+                           interview.theme,
                            interview.scheduled_at, interview.status, interview.status_name, interview.published_at)
     if not (interview.status == "published" if with_transcript is None else with_transcript):
         return view

@@ -356,7 +356,6 @@ def render_interview_docx(view) -> bytes:
         p = _para(doc, f"{label}：", font="黑体", size=12)
         _font(p.add_run(value).font, "仿宋", 12)
     _red_rule(_para(doc, ""), "8")
-    speaker = view.guest.split()[-1] if view.guest.split() else "嘉宾"
     for exchange in view.exchanges:
         ask = _para(doc, f"网友「{exchange.nickname}」", font="黑体", size=12)
         ask.paragraph_format.space_before = Pt(8)
@@ -365,7 +364,7 @@ def render_interview_docx(view) -> bytes:
         _font(ask.add_run(f"（{_time(exchange.asked_at, '%m-%d %H:%M')}{also}）：").font,
               "仿宋", 10.5, colour=RGBColor(0x66, 0x66, 0x66))
         _para(doc, exchange.question, indent=True)
-        answer = _para(doc, f"{speaker}", font="黑体", size=12, colour=RED)
+        answer = _para(doc, view.guest_name, font="黑体", size=12, colour=RED)
         answer.paragraph_format.keep_with_next = True
         _font(answer.add_run(f"（{_time(exchange.answered_at, '%H:%M')}）：").font, "仿宋", 10.5,
               colour=RGBColor(0x66, 0x66, 0x66))

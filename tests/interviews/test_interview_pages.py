@@ -162,3 +162,19 @@ def test_asking_too_often_is_refused_in_chinese(client, session, interview):
     assert codes == [302] * 6 + [429]
     assert "请求过于频繁" in client.post(url, data={"question": "再问一次"}).get_data(as_text=True)
     assert session.query(InterviewQuestion).count() == 6
+
+
+def test_a_monitor_adds_a_collected_post_as_a_question(client, session, interview, people):
+    from opinion.models import Post
+    from tests.factories import make_source
+    post = Post(source_id=make_source(session).id, external_id="w1", raw_text="x", author="江边老王",
+                text="@区住建局 加装电梯的补贴什么时候发？", created_at=utcnow())
+    session.add(post)
+    session.commit()
+    login(client, "monitor1")
+    missing = client.post(f"/interviews/{interview.id}/from-post", data={"post_id": "99999"}, follow_redirects=True)
+    assert "帖子编号“99999”不存在" in missing.get_data(as_text=True)
+    added = client.post(f"/interviews/{interview.id}/from-post", data={"post_id": f"#{post.id}"}, follow_redirects=True)
+    assert f"已把帖子 #{post.id} 加入提问" in added.get_data(as_text=True)
+    q = session.execute(select(InterviewQuestion)).scalar_one()
+    assert (q.source, q.post_id, q.nickname) == ("post", post.id, "江边老王") and "采集的帖子" in added.get_data(as_text=True)
