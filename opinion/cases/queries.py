@@ -12,13 +12,12 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from opinion.cases.lifecycle import visible_cases
+from opinion.cases.lifecycle import led_or_co_handled, visible_cases
 from opinion.labels import PRIORITY_NAMES
 from opinion.models import (
     OPEN_CASE_STATUSES,
     AuditEvent,
     Case,
-    CaseCoUnit,
     CaseExtension,
     CaseTransfer,
     CaseView,
@@ -73,8 +72,7 @@ def inbox_query(user: User, *, status: str = "open", priority: str = "", overdue
     if mine:
         query = query.where(Case.assignee_id == user.id)
     if unit is not None:
-        co = select(CaseCoUnit.case_id).where(CaseCoUnit.unit_id == unit.id)
-        query = query.where((Case.unit_id == unit.id) | Case.id.in_(co))
+        query = query.where(led_or_co_handled(unit.id))
     return query, due
 
 

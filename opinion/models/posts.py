@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (DDL, JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, cast, event,
+from sqlalchemy import (DDL, JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
                         func, literal_column)
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opinion.models.base import UTCDateTime, db, utcnow
@@ -71,10 +70,6 @@ class Post(db.Model):
     source: Mapped[Source] = relationship()
     topic: Mapped[Topic | None] = relationship()
 
-
-# Post search (opinion.topics.search) on PostgreSQL: JSONB containment over the jieba tokens, answered by
-# this inverted index; SQLite has no equivalent and scans.
-Index("ix_post_tokens_gin", cast(Post.tokens, JSONB), postgresql_using="gin").ddl_if(dialect="postgresql")
 
 # Substring search (opinion.topics.search) on PostgreSQL, so that it stays under a second at 10 M posts:
 # a word of 3 characters or more is looked up by its trigrams (pg_trgm), a word of 1 or 2 characters
