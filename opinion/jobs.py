@@ -25,8 +25,7 @@ from opinion.backup import backup_database
 from opinion.cases.lifecycle import close_finished
 from opinion.ingest.archive import apply_retention
 from opinion.ingest.schedule import jitter_seconds
-from opinion.matrix.collect import collect_due as collect_matrix_due
-from opinion.matrix.collect import collect_if_due, due_accounts
+from opinion.matrix.collect import collect_due as collect_matrix_due, collect_if_due, due_accounts
 from opinion.matrix.statements import publish_due as publish_statements_due
 from opinion.models import Source, db, utcnow
 from opinion.notify import webhooks
