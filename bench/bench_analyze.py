@@ -214,11 +214,12 @@ def topics_bench(args, analyze, day) -> None:
         line = f"  {label:38s} {n / live_s:7,.1f} posts/s"
         if vectors is not None and hasattr(vectors.source, "hit_rate"):
             src = vectors.source
+            live_read, hit_rate = vectors.encoded, src.hit_rate
             t0 = time.perf_counter()
             moved = len(clusterer.refine())
-            line += (f"; read by the model {vectors.encoded / n:.0%}, cache hit rate {src.hit_rate:.0%},"
-                     f" left for refinement {vectors.deferred / n:.0%} (refined later in"
-                     f" {time.perf_counter() - t0:.0f} s, {moved} moved)")
+            line += (f"; read by the model {live_read / n:.0%}, cache hit rate {hit_rate:.0%}"
+                     f" (near-duplicates never ask), left for refinement {vectors.deferred / n:.0%}"
+                     f" (refined later in {time.perf_counter() - t0:.0f} s, {moved} moved)")
         print(line, flush=True)
 
 
