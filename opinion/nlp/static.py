@@ -118,7 +118,8 @@ def build(data: Path, out: Path, vocab: int = 30_000, dims: int = 128, min_count
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, words=np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
                         table=table.astype(np.float16), pc=pc.astype(np.float16))
-    return {"posts": len(docs), "vocab_words": min(vocab, len(counts)), "words": len(words), "dims": dims, "segment_s": seg_s,
+    return {"posts": len(docs), "vocab_words": min(vocab, len(counts)), "words": len(words), "dims": dims,
+            "segment_s": seg_s,
             "encode_s": enc_s, "bytes": out.stat().st_size}
 
 

@@ -153,7 +153,7 @@ class Budgeted:
 # reported on others: opinion/nlp/models/README.md, "Topics".
 SETTINGS = {
     "e5": {"dense_weight": 1.0, "dense_threshold": 0.2, "clear_match": 0.35},
-    "static": {"dense_weight": 0.25, "dense_threshold": 0.12, "clear_match": None},
+    "static": {"dense_weight": 0.25, "dense_threshold": 0.1, "clear_match": None},
 }
 DEFAULT_SOURCE = "e5"
 BUDGET_S = 5.0       # encoder seconds per batch before posts are left for refinement (live stream)

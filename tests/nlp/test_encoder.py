@@ -121,3 +121,12 @@ def test_analyze_notes_on_stderr_that_the_encoder_is_off(monkeypatch, capsys):
     monkeypatch.setenv("OPINION_ENCODER", "on")
     analyze_stream(io.BytesIO('{"id": 2, "text": "隧道积水"}\n'.encode()), io.StringIO())
     assert "OPINION_ENCODER" not in capsys.readouterr().err
+
+
+def test_lookup_answers_from_the_caches_only(tmp_path, monkeypatch):
+    path = tmp_path / "cache.sqlite"
+    v = Encoder(disk_cache=path).encode(TEXTS[:1])
+    fresh = Encoder(disk_cache=path)
+    monkeypatch.setattr(type(fresh), "model", property(lambda self: pytest.fail("lookup read the model")))
+    found = fresh.lookup([TEXTS[0], TEXTS[1], ""])
+    assert np.array_equal(found[0], v[0]) and found[1] is None and not found[2].any()

@@ -51,3 +51,19 @@ def test_eval_topics_command_takes_the_columns_a_file_has(runner, tmp_path):
     assert result.exit_code == 1 and "现有列：内容, 话题" in result.output and "--label-col" in result.output
     result = runner.invoke(args=["eval", "topics", "--data", str(path), "--text-col", "内容", "--label-col", "话题"])
     assert result.exit_code == 0 and "day" in result.output and "mean" in result.output, result.output
+
+
+def test_eval_topics_with_the_static_table_counts_the_posts_given_vectors(tmp_path, prepare):
+    from opinion.nlp.static import shipped_table
+    from opinion.topics.evaluate import clusterer_settings
+    if shipped_table() is None:
+        pytest.skip("opinion/nlp/models/static.npz not built")
+    posts = [("中山路隧道积水严重，车都熄火了", "暴雨"), ("下穿通道被淹，汽车开不过去", "暴雨"),
+             ("学校推迟开学，孩子在家上网课", "开学"), ("孩子上课时间延后，家长发愁", "开学")]
+    (tmp_path / "day.jsonl").write_text("\n".join(json.dumps({"text": t, "topic": y}, ensure_ascii=False)
+                                                  for t, y in posts), encoding="utf-8")
+    words = evaluate_topics(str(tmp_path / "day.jsonl"), progress=False, prepare=prepare)
+    static = evaluate_topics(str(tmp_path / "day.jsonl"), progress=False, prepare=prepare,
+                             **clusterer_settings("static"))
+    assert words["encoded_share"] == 0 and static["encoded_share"] == 1.0
+    assert static["n_posts"] == 4
