@@ -37,6 +37,9 @@ _turns = threading.Lock()
 # The analysis-only pipeline of a worker (no topic store): its threads take turns on it, since the
 # retrained classifier may be swapped under a running batch otherwise.
 _analysing = threading.Lock()
+# Posts given their late vectors per upkeep (every 5 minutes): ~20 s of encoder time on two cores,
+# while the batches wait; a backlog larger than this is worked off over several upkeeps.
+REFINE_PER_UPKEEP = 300
 
 
 def get_pipeline(app) -> tuple[Pipeline, TopicStore]:
@@ -270,7 +273,9 @@ def upkeep_topics(session, app, now: datetime) -> list[tuple[int, int]]:
     list and let the others' hot scores cool as of now; committed while the batches wait, since the
     clusterer is theirs too. Returns (kept id, merged id) pairs."""
     with _turns:
-        _, store = get_pipeline(app)
+        pipeline, store = get_pipeline(app)
+        # Posts the live stream placed by words while the encoder was behind get their vectors now.
+        store.move_refined(session, pipeline.refine_topics(REFINE_PER_UPKEEP), now)
         merged = merge_converged(session, store, now)
         for keep_id, gone_id in merged:
             follow_topic_merge(session, session.get(Topic, keep_id), session.get(Topic, gone_id), None, now)

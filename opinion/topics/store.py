@@ -92,6 +92,39 @@ class TopicStore:
             topic.label = self.clusterer.label(key)[:200]  # a case opened now takes its title from it
         return topic
 
+    def move_refined(self, session, moves, now: datetime) -> int:
+        """Store the clusterer's late moves (TopicClusterer.refine): a post that the live stream
+        placed by words while the encoder was behind, and that its vector puts clearly in another
+        open topic, goes there; both topics' counts, state and hot scores follow. `moves` are
+        (external id, from key, to key). Returns how many stored posts moved."""
+        touched: dict[str, Topic] = {}
+        moved = 0
+        for external_id, from_key, to_key in moves:
+            rows = self.rows_for(session, [from_key, to_key])
+            source_row = rows.get(self.db_key(from_key, set(rows)))
+            target = rows.get(self.db_key(to_key, set(rows)))
+            if source_row is None or target is None or target.status == "merged":
+                continue
+            post = session.execute(select(Post).where(Post.topic_id == source_row.id,
+                                                      Post.external_id == str(external_id))
+                                   .limit(1)).scalar_one_or_none()
+            if post is None:
+                continue
+            post.topic_id = target.id
+            negative = post.polarity == "negative"
+            source_row.post_count = max((source_row.post_count or 0) - 1, 0)
+            source_row.negative_count = max((source_row.negative_count or 0) - negative, 0)
+            target.post_count = (target.post_count or 0) + 1
+            target.negative_count = (target.negative_count or 0) + negative
+            target.last_seen_at = max(target.last_seen_at, post.created_at)
+            touched[from_key], touched[to_key] = source_row, target
+            moved += 1
+        if touched:
+            session.flush()
+            self.refresh_batch(session, {k: t for k, t in touched.items()
+                                         if k in self.clusterer.topics or k in self.clusterer.retired}, now)
+        return moved
+
     def refresh_batch(self, session, batch: dict[str, Topic], now: datetime) -> None:
         """Keywords, label, centroid and hot score of the topics a batch touched."""
         for key, topic in batch.items():

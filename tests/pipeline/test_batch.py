@@ -168,3 +168,30 @@ def test_a_batch_mixing_last_weeks_post_with_todays_is_stored_whole(app, session
     assert report.accepted == ["old", "new"] and report.history == ["old"]
     old = session.execute(select(Post).where(Post.external_id == "old")).scalar_one()
     assert old.topic is not None and old.topic.label and old.topic.state
+
+
+def test_a_late_vector_moves_the_stored_post_at_upkeep(app, session, monkeypatch):
+    """The live stream placed a post by words while the encoder was behind; when the upkeep gives
+    it its vector and the clusterer moves it (TopicClusterer.refine), the stored post follows."""
+    source = make_source(session)
+    ingest(session, app, source, [make_item(f"f{i}", t) for i, t in enumerate(FLOOD)])
+    ingest(session, app, source, [make_item("n0", "小区门口的路灯坏了一个多月，晚上回家黑漆漆的")])
+    session.commit()
+    post = session.execute(select(Post).where(Post.external_id == "n0")).scalar_one()
+    flood = session.execute(select(Post).where(Post.external_id == "f0")).scalar_one().topic
+    lamp = post.topic
+    assert lamp.id != flood.id and flood.post_count == 3
+    pipeline, store = ingest_module.get_pipeline(app)
+    move = ("n0", store.cluster_key(lamp.key), store.cluster_key(flood.key))
+    asked = []
+    monkeypatch.setattr(pipeline, "refine_topics", lambda limit: asked.append(limit) or [move])
+    ingest_module.upkeep_topics(session, app, flood.last_seen_at)
+    session.expire_all()
+    post = session.get(Post, post.id)
+    assert asked and post.topic_id == flood.id
+    assert session.get(Topic, flood.id).post_count == 4 and session.get(Topic, lamp.id).post_count == 0
+    # A move naming a post that is not (or no longer) on the topic it leaves changes nothing.
+    monkeypatch.setattr(pipeline, "refine_topics", lambda limit: [move])
+    ingest_module.upkeep_topics(session, app, flood.last_seen_at)
+    session.expire_all()
+    assert session.get(Topic, flood.id).post_count == 4 and session.get(Post, post.id).topic_id == flood.id
