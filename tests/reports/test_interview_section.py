@@ -33,7 +33,7 @@ def _interview(session, district, admin, monitor, start: str, guest: str, asked:
 def test_the_weekly_summary_has_the_interview_section(runner, session, district, week_data, tmp_path):
     out = tmp_path / "weekly.html"
     assert runner.invoke(args=["report", "weekly", "--week", WEEK, "--out", str(out), *NOW]).exit_code == 0
-    assert "在线访谈" not in out.read_text(encoding="utf-8")  # no interview yet
+    assert "、在线访谈" not in out.read_text(encoding="utf-8")  # no interview yet: no section
 
     admin, monitor = make_user(session, "admin1", "admin"), make_user(session, "monitor1", "monitor", "center")
     _interview(session, district, admin, monitor, "2026-11-12 15:00", "李上周", ["上周的提问？"], 1)
@@ -44,7 +44,7 @@ def test_the_weekly_summary_has_the_interview_section(runner, session, district,
     html = out.read_text(encoding="utf-8")
     assert "六、在线访谈" in html   # no matrix section this week, so the sixth
     # five received (one a copy, merged), three adopted, one answered, one sent on as a case
-    assert "本期举办在线访谈 1 场，收到网友提问 5 条，采用 3 条，现场答复 1 条" in html
+    assert "本期举办在线访谈 1 场，收到网友提问 5 条，采用 3 条，现场答复 1 条；转交会后跟进办理 1 件" in html
     assert "转交会后跟进办理 1 件，已办结 0 件" in html and "区住房和城乡建设局（待签收）" in html
     assert "李上周" not in html
 
