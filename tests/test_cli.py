@@ -196,6 +196,54 @@ def test_upgrade_from_the_first_schema_keeps_the_rows_it_had(database_url, tmp_p
         assert run_module("db", "downgrade", "base", env=env).returncode == 0
 
 
+def _insert(conn, table: str, **values):
+    """A row of `table` as the schema at that revision has it: the columns a test cares about as
+    given, every other required column a plain value of its type."""
+    import sqlalchemy as sa
+    columns = sa.Table(table, sa.MetaData(), autoload_with=conn).columns
+    plain = {sa.Integer: 0, sa.Float: 0.0, sa.Boolean: False, sa.DateTime: datetime(2026, 1, 1)}
+    for column in columns:
+        if column.name in values or column.nullable or column.server_default is not None:
+            continue
+        values[column.name] = next((v for t, v in plain.items() if isinstance(column.type, t)),
+                                   "{}" if "JSON" in type(column.type).__name__.upper() else "")
+    conn.execute(sa.insert(sa.Table(table, sa.MetaData(), autoload_with=conn)), values)
+
+
+def test_upgrade_links_existing_refutations_to_their_statement(database_url, tmp_path):
+    """i22f_1: a verification recorded before statement_id existed is linked to the unit's published
+    statement at its refutation link; one that was a post the account published directly keeps its
+    link and no statement."""
+    import sqlalchemy as sa
+    env = {"OPINION_DATABASE_URL": database_url, "OPINION_INSTANCE_DIR": str(tmp_path)}
+    assert run_module("db", "upgrade", "i19_2", env=env).returncode == 0
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _insert(conn, "unit", id=1, code="jyj", name="区教育局", kind="department", keywords="[]", places="[]")
+            _insert(conn, "unit", id=2, code="zjj", name="区住建局", kind="department", keywords="[]", places="[]")
+            _insert(conn, "topic", id=1, key="t1", label="食堂")
+            for unit in (1, 2):
+                _insert(conn, "official_account", id=unit, unit_id=unit, platform="weibo", handle=f"a{unit}")
+            # the other unit's statement at the same link is not this unit's refutation
+            _insert(conn, "unit_statement", id=7, account_id=2, kind="rumour", text="住建局", status="published",
+                    published_url="https://weibo.com/x/1", published_at=datetime(2026, 1, 2))
+            _insert(conn, "unit_statement", id=8, account_id=1, kind="rumour", text="不实", status="published",
+                    published_url="https://weibo.com/x/1", published_at=datetime(2026, 1, 2))
+            _insert(conn, "rumour_check", id=1, topic_id=1, unit_id=1, status="verified",
+                    refutation_url="https://weibo.com/x/1", marked_at=datetime(2026, 1, 1))
+            _insert(conn, "rumour_check", id=2, topic_id=1, unit_id=1, status="verified",
+                    refutation_url="https://weibo.com/jyj/9", marked_at=datetime(2026, 1, 1))
+        up = run_module("db", "upgrade", env=env)
+        assert up.returncode == 0, up.stderr.decode()
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, statement_id, refutation_url FROM rumour_check ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(1, 8, "https://weibo.com/x/1"), (2, None, "https://weibo.com/jyj/9")]
+    finally:
+        engine.dispose()
+        assert run_module("db", "downgrade", "base", env=env).returncode == 0
+
+
 def test_users_create_list_and_set_password_for_a_new_install(runner, session):
     result = runner.invoke(args=["users", "create", "boss", "--name", "王主任", "--role", "admin"],
                            input="secret2026\nsecret2026\n")

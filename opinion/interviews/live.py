@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 
 from opinion import audit
 from opinion.cases import lifecycle
+from opinion.cases.duty import spokespersons
 from opinion.cases.replies import Finding, check_reply
 from opinion.errors import InterviewError, PermissionDenied
 from opinion.models import Interview, InterviewQuestion, Unit, User
+from opinion.notify import notify
 from opinion.routing import Router
 from opinion.settings.district import District
 
@@ -87,6 +89,10 @@ def move(session, interview: Interview, to: str, user: User, now: datetime) -> N
     setattr(interview, column, now)
     audit.record(session, f"interview.{to}", "interview", interview.id, actor=user, at=now,
                  before={"status": before}, after={"status": to})
+    if to == "live":   # the leader's office answers from now on: it may not be watching the list
+        notify(session, spokespersons(session, interview.unit_id), f"【在线访谈开始】{interview.title}",
+               f"{interview.guest}的在线访谈已开始，请{interview.unit.name}领导办公室打开“在线访谈 → 现场答复”，"
+               f"答复监测中心采用的网友提问。", kind="interview_started", now=now)
 
 
 # --- answers -----------------------------------------------------------------------------------

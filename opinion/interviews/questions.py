@@ -10,21 +10,26 @@ once the monitor confirms it was read.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from simhash import Simhash
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from opinion import audit
 from opinion.cases.public import mask_personal
+from opinion.cases.transfers import monitors
 from opinion.errors import InterviewClosed, InterviewError, PermissionDenied
 from opinion.ingest.dedup import NEAR_DISTANCE, fingerprint, to_hex
-from opinion.models import Interview, InterviewQuestion, Post, User
+from opinion.models import Interview, InterviewQuestion, Notification, Post, User
+from opinion.notify import notify
 from opinion.settings.district import District
 
 MAX_QUESTION = 500   # a question, not a letter: longer ones are for the 12345 form
 MAX_NICKNAME = 20
 OPEN_FOR_QUESTIONS = ("scheduled", "live")
+# While an interview is on, monitors hear of new questions at most once in this long: a live
+# interview takes a question a minute, and one notice tells them to look at the screening page.
+NOTIFY_EVERY = timedelta(minutes=5)
 # Any tag-like text: <script>, <img onerror=…>, <!-- …: the page escapes it, but it is no question.
 _MARKUP = re.compile(r"<\s*[/!?]?\s*[A-Za-z]")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -105,7 +110,24 @@ def add_question(session, district: District, interview: Interview, text: str, n
         question.screened_at = now
     session.add(question)
     session.flush()
+    if interview.status == "live" and source != "post" and twin is None:
+        _tell_monitors(session, interview, now)
     return question
+
+
+def _tell_monitors(session, interview: Interview, now: datetime) -> None:
+    """A netizen's new question to an interview in progress: the monitors screen it, told once per
+    NOTIFY_EVERY at most (the notice says how many wait, so a later one is not needed to know)."""
+    subject = f"【在线访谈新提问】#{interview.id} {interview.title}"[:200]
+    told = session.execute(select(Notification.id).where(
+        Notification.kind == "interview_question", Notification.subject == subject,
+        Notification.created_at > now - NOTIFY_EVERY).limit(1)).first()
+    if told:
+        return
+    waiting = session.execute(select(func.count()).select_from(InterviewQuestion).where(
+        InterviewQuestion.interview_id == interview.id, InterviewQuestion.status == "pending")).scalar()
+    notify(session, monitors(session), subject,
+           f"访谈进行中，网友提问待筛选 {waiting} 条，请打开“在线访谈 → 筛选提问”处理。", kind="interview_question", now=now)
 
 
 def add_from_post(session, district: District, interview: Interview, post: Post, now: datetime) -> InterviewQuestion:

@@ -24,9 +24,11 @@ from sqlalchemy import select
 from collectors import CollectorError, NormalisedPost, RateLimited, SourceNotConfigured, make_collector
 from opinion.ingest.schedule import is_due
 from opinion.models import OfficialAccount, OfficialPost
+from opinion.settings.district import MATRIX_DAYS_MAX
 
-# A post older than this is not read again on each run: its figures have settled.
-REFRESH_DAYS = 30
+# A post older than this is not read again on each run: its figures have settled. The no-reply
+# window may not be longer (the setting's upper bound is this, opinion.settings.district).
+REFRESH_DAYS = MATRIX_DAYS_MAX["no_reply_days"]
 # At most this many posts' comments are read per run (newest first); the rest wait for the next.
 COMMENT_POSTS = 20
 # Per post, the newest this many comment times are kept: enough to count a window's comments.

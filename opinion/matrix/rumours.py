@@ -99,13 +99,8 @@ def published_refutations(session, check: RumourCheck, limit: int = 20) -> list[
 
 
 def refutation_statement(session, check: RumourCheck) -> UnitStatement | None:
-    """The unit's published statement a verification linked (by its published link), if any."""
-    if not check.refutation_url:
-        return None
-    return session.execute(select(UnitStatement).join(OfficialAccount)
-                           .where(OfficialAccount.unit_id == check.unit_id, UnitStatement.status == "published",
-                                  UnitStatement.published_url == check.refutation_url)
-                           .order_by(UnitStatement.published_at).limit(1)).scalar_one_or_none()
+    """The unit's published statement a verification linked, if the refutation was one."""
+    return check.statement
 
 
 def refutation_text(session, check: RumourCheck) -> dict | None:
@@ -150,6 +145,7 @@ def record_verification(session, check: RumourCheck, user: User, verdict: str, n
     check.verdict, check.verdict_note = verdict, note[:2000]
     check.verified_by_id, check.verified_at, check.status = user.id, now, "verified"
     if statement is not None:
+        check.statement_id = statement.id
         check.refutation_url, check.refutation_at = statement.published_url, statement.published_at
         chosen = matching_official_post(session, check.unit_id, statement.published_url or "")
         check.official_post_id = chosen.id if chosen else None

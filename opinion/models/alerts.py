@@ -88,6 +88,7 @@ NOTIFICATION_KINDS = {
     "instruction": "领导批示", "reply_rejected": "回复被退回", "reassigned": "工单改派",
     "transfer_decided": "退回申请结果", "extension_decided": "延期审批结果", "case_assigned": "新工单",
     "deadline": "时限提醒", "rumour_check": "疑似谣言待核实",
+    "interview_started": "在线访谈开始", "interview_question": "在线访谈新提问",
 }
 
 

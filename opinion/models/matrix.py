@@ -100,12 +100,16 @@ class RumourCheck(db.Model):
     refutation_url: Mapped[str | None] = mapped_column(String(1000))
     refutation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     official_post_id: Mapped[int | None] = mapped_column(ForeignKey("official_post.id"))
+    # The published 辟谣 statement the refutation was; None where it was a post the unit's account
+    # published on the platform directly (then only the link and official_post say which).
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("unit_statement.id"))
     topic: Mapped[Topic] = relationship()
     unit: Mapped[Unit] = relationship()
     case: Mapped[Case | None] = relationship()
     marked_by: Mapped[User | None] = relationship(foreign_keys=[marked_by_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     official_post: Mapped[OfficialPost | None] = relationship()
+    statement: Mapped[UnitStatement | None] = relationship()
 
 
 # A unit statement's kind and status, as stored -> as shown.

@@ -281,6 +281,19 @@ def _periodic(doc, document) -> None:
                  "、".join(m["silent"]) or "—", "、".join(m.get("no_reply") or []) or "—"] for m in f["matrix"]],
                [3.0, 1.1, 1.6, 1.6, 1.8, 3.0, 3.0], figures_from=1)
 
+    if f.get("interviews"):
+        _heading(doc, 7 if f.get("matrix") else 6, "在线访谈")
+        follow_ups = [c for i in f["interviews"] for c in i["follow_ups"]]
+        _para(doc, f"本期举办在线访谈 {len(f['interviews'])} 场，收到网友提问 {sum(i['received'] for i in f['interviews'])} 条，"
+                   f"采用 {sum(i['adopted'] for i in f['interviews'])} 条，现场答复 {sum(i['answered'] for i in f['interviews'])} 条；"
+                   + (f"转交会后跟进办理 {len(follow_ups)} 件，已办结 {sum(c['closed'] for c in follow_ups)} 件。"
+                      if follow_ups else "无需会后跟进办理的提问。"), indent=True)
+        _table(doc, ["访谈", "开始时间", "收到提问", "采用", "答复", "会后跟进工单"],
+               [[f"{i['title']}（{i['guest']}）", _time(i["started_at"]), i["received"], i["adopted"], i["answered"],
+                 "；".join(f"#{c['id']} {c['unit']}（{c['status']}）" for c in i["follow_ups"]) or "—"]
+                for i in f["interviews"]],
+               [4.6, 2.2, 1.4, 1.2, 1.2, 4.4])
+
 
 def _refutation(doc, said: dict, r: dict) -> None:
     """The 辟谣 block under 处置情况: what the unit published and when, and the topic's posts in the

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as when
 
+from opinion.interviews.figures import period_interviews
 from opinion.labels import CASE_STATUS_NAMES, EMOTION_NAMES, POLARITY_NAMES
 from opinion.matrix.figures import period_matrix
 from opinion.models import OPEN_CASE_STATUSES, Alert, AuditEvent, Case, Post, Reply, Topic, Unit, utcnow
@@ -66,6 +67,8 @@ def period_figures(session, district: District, period: Period, now: datetime | 
         "matrix": (period_matrix(session, period.start, period.end, now, district.timezone,
                                  district.matrix_silent_days, district.matrix_no_reply_days)
                    if period.kind == "week" else []),
+        # and its 在线访谈 section: the interviews started in the week
+        "interviews": period_interviews(session, period.start, period.end) if period.kind == "week" else [],
     }
     figures["narrative"] = narrative(figures)
     return figures

@@ -283,8 +283,14 @@ def parse_archive_months(path: str, raw: dict) -> int:
     return months
 
 
+# The matrix collector re-reads comments only under the account's posts of the last 30 days
+# (opinion.matrix.collect.REFRESH_DAYS): a longer no-reply window would count comments nobody read.
+MATRIX_DAYS_MAX = {"silent_days": 365, "no_reply_days": 30}
+
+
 def _matrix_days(path: str, raw: dict, key: str, name: str) -> int:
-    """matrix: {silent_days: N, no_reply_days: N}: each a whole number of days, 1 to 365 (7 if absent)."""
+    """matrix: {silent_days: N, no_reply_days: N}: each a whole number of days, from 1 to its
+    MATRIX_DAYS_MAX (7 if absent)."""
     if not isinstance(raw, dict):
         fail(path, None, "matrix 应为映射，如 matrix: {silent_days: 7, no_reply_days: 7}")
     value = raw.get(key, 7)
@@ -292,8 +298,10 @@ def _matrix_days(path: str, raw: dict, key: str, name: str) -> int:
         days = int(value)
     except (TypeError, ValueError):
         fail(path, raw.get("__line__"), f"{name} “{value}” 应为整数")
-    if isinstance(value, bool) or not 1 <= days <= 365 or str(value).strip() != str(days):
-        fail(path, raw.get("__line__"), f"{name} “{value}” 应为 1 到 365 的整数")
+    high = MATRIX_DAYS_MAX[key]
+    if isinstance(value, bool) or not 1 <= days <= high or str(value).strip() != str(days):
+        why = "（系统只回读近 30 天发布的信息下的评论）" if key == "no_reply_days" else ""
+        fail(path, raw.get("__line__"), f"{name} “{value}” 应为 1 到 {high} 的整数{why}")
     return days
 
 

@@ -1,6 +1,7 @@
 """在线访谈 for staff: the list and the scheduling form (admins, monitors), the screening page
 (monitors), the live answering page (the leader's office: a spokesperson of the interview's unit,
-or a monitor), the steps 开始/结束/发布实录 and the transcript as a Word document. The workflow
+or a monitor), the steps 开始/结束/发布实录 and the transcript as a Word document. District
+leaders read the list and the transcripts; they neither screen nor answer. The workflow
 itself is opinion.interviews; the public page is opinion.web.public."""
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from opinion.web.forms import commit_or_flash
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 STAFF = ("admin", "monitor", "spokesperson")
+READERS = (*STAFF, "leader")   # a leader reads the list and the transcripts, nothing more
 ORGANISERS = ("admin", "monitor")
 
 
@@ -64,7 +66,7 @@ def _local(text: str) -> datetime | None:
 
 
 @bp.route("/")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def index(form=None, status: int = 200):
     query = select(Interview).order_by(Interview.scheduled_at.desc())
     if current_user.role == "spokesperson":
@@ -103,11 +105,13 @@ def _check_sees(interview: Interview) -> None:
 
 
 @bp.route("/<int:interview_id>")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def show(interview_id: int):
     interview = _interview(interview_id)
     _check_sees(interview)
-    return render_template("interview.html", interview=interview, counts=_counts(interview),
+    transcript = public_interview(db.session, interview, with_transcript=True) \
+        if interview.status != "scheduled" else None
+    return render_template("interview.html", interview=interview, counts=_counts(interview), transcript=transcript,
                            SCREENING_STATUSES=SCREENING_STATUSES, steps=live.STEPS,
                            can_answer=live.can_answer(current_user, interview),
                            public_link=public_url("public.interview_page", slug=interview.slug))
@@ -234,7 +238,7 @@ def follow_up(interview_id: int, question_id: int):
 
 
 @bp.route("/<int:interview_id>/transcript.docx")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def transcript_docx(interview_id: int):
     interview = _interview(interview_id)
     _check_sees(interview)

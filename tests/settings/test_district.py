@@ -114,3 +114,18 @@ def test_bad_calendar_entries_are_refused_with_the_file_and_line(tmp_path, calen
     with pytest.raises(DistrictFileError, match=message) as info:
         load_district(_calendar_file(tmp_path, calendar))
     assert "district.yaml" in str(info.value)
+
+
+@pytest.mark.parametrize("days,ok", [("30", True), ("31", False), ("365", False)])
+def test_no_reply_days_stop_at_the_collectors_30_days(tmp_path, days, ok):
+    """The collector re-reads comments only under posts of the last 30 days, so a longer no-reply
+    window is refused with the reason; the silent days keep their year."""
+    path = _broken(tmp_path, "  silent_days: 7\n  no_reply_days: 7", f"  silent_days: 365\n  no_reply_days: {days}")
+    if ok:
+        district = load_district(path)
+        assert (district.matrix_silent_days, district.matrix_no_reply_days) == (365, int(days))
+        return
+    with pytest.raises(DistrictFileError) as info:
+        load_district(path)
+    assert "不回复评论判定天数" in str(info.value) and "1 到 30 的整数" in str(info.value)
+    assert "近 30 天" in str(info.value)

@@ -65,7 +65,9 @@ def test_the_admin_sets_approval_parts_and_days_without_configuration_syntax(app
 
 @pytest.mark.parametrize("change,message", [
     ({"silent_days": "0"}, "“僵尸号判定天数”应为 1 到 365 的整数"),
-    ({"no_reply_days": "一周"}, "“不回复评论判定天数”应为 1 到 365 的整数"),
+    ({"no_reply_days": "一周"}, "“不回复评论判定天数”应为 1 到 30 的整数"),
+    ({"no_reply_days": "31"}, "系统只回读近 30 天发布的信息下的网友评论"),
+    ({"silent_days": "366"}, "“僵尸号判定天数”应为 1 到 365 的整数"),
     ({"statement_approval": "anyone"}, "请选择发布稿由谁审核"),
     ({"part-9-name": "伤亡情况", "part-9-on": "1", "part-9-words": ""}, "新增要素“伤亡情况”请填写识别用语"),
     ({"part-9-name": "时间", "part-9-on": "1", "part-9-words": "当天"}, "要素“时间”写了两次"),

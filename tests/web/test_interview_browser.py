@@ -120,3 +120,35 @@ def test_an_interview_from_scheduling_to_the_published_transcript(app, browser):
         lamp_q = db.session.execute(select(InterviewQuestion).where(InterviewQuestion.case_id.is_not(None))).scalar_one()
         assert case.unit.code == "csglj" and "路灯" in lamp_q.text
         assert db.session.execute(select(Interview.status)).scalar_one() == "published"
+
+
+def test_a_leader_reads_the_transcript_on_a_desk_and_a_phone(app, browser):  # noqa: F811
+    """A district leader opens 在线访谈 from the menu and reads the answered questions, with no
+    screening or answering buttons; the page fits a 390 px phone."""
+    from opinion.interviews import live, questions
+    from opinion.models import Unit, User, utcnow
+    with app.app_context():
+        session, now, district = db.session, utcnow(), app.extensions["district"]
+        make_user(session, "leader1", "leader")
+        admin, monitor, office = (session.execute(select(User).where(User.username == name)).scalar_one()
+                                  for name in ("admin1", "monitor1", "zjj_fyr"))
+        unit = session.execute(select(Unit).where(Unit.code == "zjj")).scalar_one()
+        interview = live.schedule(session, admin, unit, "王建国", "局长", "老旧小区改造和加装电梯", now, now)
+        live.move(session, interview, "live", admin, now)
+        asked = questions.add_question(session, district, interview, ASKED["lift"], "老王", now)
+        questions.adopt(session, district, asked, monitor, now)
+        live.answer(session, district, asked, office, "加装电梯每台补贴20万元，具体办法见区住建局网站公告。", now)
+        session.commit()
+        interview_id = interview.id
+    with serve(app) as base:
+        for name, viewport in (("desk", DESK), ("phone", PHONE)):
+            page = browser.new_page(viewport=viewport)
+            login(page, base, "leader1")
+            page.goto(f"{base}/interviews/")
+            page.click(f"a[href='/interviews/{interview_id}']")
+            text = page.inner_text("main") if page.query_selector("main") else page.inner_text("body")
+            assert "加装电梯每台补贴20万元" in text and "138****5678" in text and "13812345678" not in text
+            assert "筛选提问" not in text and "现场答复" not in text and "开始访谈" not in text
+            assert _fits(page), name
+            page.screenshot(path=str(SHOTS / f"interview-leader-{name}.png"), full_page=True)
+            page.close()

@@ -73,7 +73,7 @@ def test_admin_sets_the_no_reply_days_on_a_phone_and_the_matrix_flags_by_them(ap
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.fill("input[name=no_reply_days]", "十天")
         page.click("button:has-text('保存')")
-        assert "“不回复评论判定天数”应为 1 到 365 的整数" in page.inner_text("body")
+        assert "“不回复评论判定天数”应为 1 到 30 的整数" in page.inner_text("body")
         assert page.input_value("input[name=no_reply_days]") == "十天"
         page.fill("input[name=no_reply_days]", "30")
         page.click("text=仅由舆情监测中心审核")
@@ -92,3 +92,24 @@ def test_admin_sets_the_no_reply_days_on_a_phone_and_the_matrix_flags_by_them(ap
         page.set_viewport_size({"width": 1366, "height": 900})
         page.goto(f"{base}/admin/publishing")
         page.screenshot(path=str(SHOTS / "admin-publishing-1366.png"), full_page=True)
+
+
+def test_no_reply_days_over_30_are_refused_on_a_desk_and_a_phone(app, browser):  # noqa: F811
+    """The collector re-reads only the last 30 days' posts, so 31 days is refused with the reason,
+    and what was typed stays in the box."""
+    with serve(app) as base:
+        for name, viewport in (("desk", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
+            page = browser.new_page(viewport=viewport)
+            login(page, base, "admin")
+            page.goto(f"{base}/admin/publishing")
+            page.fill("input[name=no_reply_days]", "31")
+            page.click("button:has-text('保存')")
+            body = page.inner_text("body")
+            assert "应为 1 到 30 的整数" in body and "近 30 天" in body, body[:500]
+            assert page.input_value("input[name=no_reply_days]") == "31"
+            # the 30-day hint belongs to the no-reply days only; the silent days keep their year
+            assert "回读" in page.inner_text("label:has(input[name=no_reply_days])")
+            assert "回读" not in page.inner_text("label:has(input[name=silent_days])")
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], name
+            page.screenshot(path=str(SHOTS / f"no-reply-days-{name}.png"), full_page=True)
+            page.close()

@@ -163,6 +163,7 @@ def test_topic_page_and_special_report_show_the_comparison(client, session, dist
                                 statement_id=statement.id)
     session.commit()
     assert (check.refutation_at, check.refutation_url) == (REFUTED, statement.published_url)
+    assert check.statement_id == statement.id
     login(client, "monitor1")
     page = client.get(f"/monitor/topics/{topic.id}").get_data(as_text=True)
     assert "辟谣后每小时帖子数由 2 降至 0.5，负面占比由 75% 降至 25%" in page
@@ -222,6 +223,7 @@ def test_the_unit_picks_its_collected_post_and_not_another_units(client, session
                                                      "official_post": posts["jyj"].id})
     session.refresh(check)
     assert check.official_post_id == posts["jyj"].id and check.refutation_url == "https://weibo.com/jyj/1"
+    assert check.statement_id is None and rumours.refutation_statement(session, check) is None
     assert check.refutation_at == REFUTED + timedelta(minutes=7)
 
 
@@ -264,3 +266,20 @@ def test_the_word_special_report_has_the_refutation_block(runner, session, distr
     table = next(t for t in document.tables if t.rows[0].cells[-1].text == "负面占比")
     assert [[c.text for c in row.cells] for row in table.rows[1:]] == [
         ["辟谣前 24 小时", "48", "2", "75%"], ["辟谣后 24 小时", "12", "0.5", "25%"]]
+
+
+def test_the_linked_statement_is_found_by_its_key_not_its_link(session, district, people, topic):
+    """Two of the unit's statements at one link (a re-post, an edited link): the verification names
+    the one the spokesperson picked, and keeps naming it if the link changes later."""
+    check = rumours.mark_rumour(session, district, topic, _unit(session, "jyj"), people["monitor"], "不符", REFUTED)
+    first = _refutation(session, "jyj", topic, REFUTED, text="第一则辟谣")
+    picked = _refutation(session, "jyj", topic, REFUTED + timedelta(hours=1), text="被选中的辟谣")
+    picked.published_url = first.published_url
+    session.commit()
+    rumours.record_verification(session, check, people["fyr"], "false", "不实", REFUTED + timedelta(hours=2),
+                                statement_id=picked.id)
+    session.commit()
+    picked.published_url = "https://weibo.com/jyj/changed"
+    session.commit()
+    assert rumours.refutation_statement(session, check).id == picked.id
+    assert rumours.refutation_text(session, check)["text"] == "被选中的辟谣"

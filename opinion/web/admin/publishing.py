@@ -13,7 +13,7 @@ import re
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from opinion.settings.district import read_district_data
+from opinion.settings.district import MATRIX_DAYS_MAX, read_district_data
 from opinion.settings.overrides import plain, save_section, section
 from opinion.web.admin.forms import REFUSALS, FormError, words
 from opinion.web.forms import commit_or_flash
@@ -62,9 +62,10 @@ def _form() -> dict:
 
 
 def _days(form, field: str, label: str) -> int:
-    text = form.get(field, "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 365:
-        raise FormError(f"“{label}”应为 1 到 365 的整数（天），现为“{text or '空'}”")
+    text, high = form.get(field, "").strip(), MATRIX_DAYS_MAX[field]
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        why = "；系统只回读近 30 天发布的信息下的网友评论，更长的天数无法统计" if field == "no_reply_days" else ""
+        raise FormError(f"“{label}”应为 1 到 {high} 的整数（天），现为“{text or '空'}”{why}")
     return int(text)
 
 
