@@ -320,8 +320,8 @@ def evaluate_routing(data: str | list[str], text_col: str = "text", label_col: s
 def format_report(r: dict) -> str:
     """Human-readable report (Chinese labels kept, figures to four places)."""
     lines = [f"{r['kind']} · {r['data']} · {r['n']} 条"]
-    for key in ("near_duplicate_groups", "folds", "cv_macro_f1", "cv_accuracy", "macro_f1", "accuracy",
-                "temperature"):
+    for key in ("near_duplicate_groups", "folds", "cv_macro_f1", "cv_accuracy", "cv_macro_f1_words_only",
+                "cv_vector_head_macro_f1", "vector_weight", "macro_f1", "accuracy", "temperature"):
         if r.get(key) is not None:
             v = r[key]
             lines.append(f"  {key:<22} {v:.4f}" if isinstance(v, float) else f"  {key:<22} {v}")
