@@ -143,7 +143,8 @@ def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None
         texts, truth = [texts[i] for i in keep], np.array([labels[i] for i in keep])
         start = time.perf_counter()
         docs = _docs(texts, False)
-        report["vectors"] = _vectors(docs, False) is not None
+        heads = getattr(getattr(scorer, "model", None), "heads", {})
+        report["vectors"] = "polarity_vec" in heads and _vectors(docs, False) is not None
         scores = np.array(scorer.score(docs))
         elapsed = time.perf_counter() - start
         predicted = np.where(scores > 0.5, "positive", "negative")
@@ -155,7 +156,7 @@ def evaluate(kind: str, data: str, text_col: str = "text", label_col: str | None
         truth = np.array(labels)
         start = time.perf_counter()
         docs = _docs(texts, False)
-        report["vectors"] = _vectors(docs, False) is not None
+        report["vectors"] = "emotion_vec" in model.model.heads and _vectors(docs, False) is not None
         predicted = np.array([label for label, _ in model.predict(docs)])
         elapsed = time.perf_counter() - start
         classes = [c for c in EMOTIONS if c in set(labels) | set(predicted)] + \
@@ -178,7 +179,7 @@ def format_report(report: dict) -> str:
         if report.get(key) is not None:
             lines.append(f"  {key:<20} {report[key]:.4f}")
     if "vectors" in report:
-        lines.append("  句向量               " + ("已用" if report["vectors"] else "未用（编码器关闭，只用词特征）"))
+        lines.append("  句向量               " + ("已用" if report["vectors"] else "未用（编码器关闭或模型无句向量部分，只用词特征）"))
     if report.get("skipped_neutral"):
         lines.append(f"  {'skipped (neutral)':<20} {report['skipped_neutral']}")
     if report.get("posts_per_second"):

@@ -47,6 +47,7 @@ TOP_K = 150_000      # features kept in the shipped model (by largest |weight|),
 MATTER_TOP_K = 15_000  # the matter model: fewer examples, and it must stay small enough to ship
 MATTER_MIN_EXAMPLES = 5
 VEC_C = 10.0         # the sentence-vector head's logistic regression
+VEC_MIN_GAIN = 0.001   # held-out macro-F1 the vector head must add to be kept
 VEC_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0)   # its scores' weight beside the SVM's
 DUP_COSINE = 0.8     # word TF-IDF cosine at or above which two messages count as one for CV
 
@@ -188,8 +189,8 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
     """Cross-validate (grouped by near-duplicates), fit on everything, write the model; report.
 
     With the encoder on (and `vectors`), a logistic head on the sentence vectors is cross-validated
-    beside the words; it is kept, with the weight that did best on held-out folds, only where
-    that weight is above zero. The report gives the words-only figures beside."""
+    beside the words, each fold scored with the weight chosen on the others; it is kept only where
+    that beats words alone by VEC_MIN_GAIN. The report gives both figures."""
     texts, labels = _read_all(data, text_col, label_col)
     texts += [t for t, _ in extra]
     labels += [str(l) for _, l in extra]
@@ -229,6 +230,11 @@ def train_routing(data: str | list[str], out_dir: str | None = None, text_col: s
             report.update(cv_macro_f1_words_only=cv["macro_f1"], cv_accuracy_words_only=cv["accuracy"],
                           cv_vector_head_macro_f1=_metrics(y, np.asarray(classes)[oof_vec.argmax(axis=1)],
                                                            classes)["macro_f1"], vector_weight=weight)
+            nested_cv = _metrics(y, np.asarray(classes)[nested.argmax(axis=1)], classes)
+            report["cv_macro_f1_with_vectors"] = nested_cv["macro_f1"]
+            if nested_cv["macro_f1"] < cv["macro_f1"] + VEC_MIN_GAIN:
+                weight = 0.0    # no better on held-out folds: dropped
+            report["vector_weight"] = weight
             if weight > 0:
                 pred = np.asarray(classes)[nested.argmax(axis=1)]
                 vec_temperature = fit_temperature(oof + weight * oof_vec, y_idx)
@@ -320,7 +326,8 @@ def evaluate_routing(data: str | list[str], text_col: str = "text", label_col: s
 def format_report(r: dict) -> str:
     """Human-readable report (Chinese labels kept, figures to four places)."""
     lines = [f"{r['kind']} · {r['data']} · {r['n']} 条"]
-    for key in ("near_duplicate_groups", "folds", "cv_macro_f1", "cv_accuracy", "macro_f1", "accuracy",
+    for key in ("near_duplicate_groups", "folds", "cv_macro_f1", "cv_accuracy", "cv_macro_f1_words_only",
+                "cv_macro_f1_with_vectors", "cv_vector_head_macro_f1", "vector_weight", "macro_f1", "accuracy",
                 "temperature"):
         if r.get(key) is not None:
             v = r[key]

@@ -132,6 +132,7 @@ def test_routing_with_and_without_vectors(tmp_path, monkeypatch):
     _write_small(data, "csv")
     monkeypatch.setattr(rt, "get_encoder", lambda: FakeEncoder())
     monkeypatch.setattr(rt, "VEC_WEIGHTS", (0.5,))   # a tiny set cannot show a gain; test the path
+    monkeypatch.setattr(rt, "VEC_MIN_GAIN", -1.0)
     report = rt.train_routing(str(data), str(tmp_path / "m"), text_col="内容", label_col="单位", progress=False)
     assert report["vector_weight"] == 0.5 and "cv_macro_f1_words_only" in report
     clf = CategoryClassifier.load(str(tmp_path / "m"))
@@ -142,7 +143,33 @@ def test_routing_with_and_without_vectors(tmp_path, monkeypatch):
     assert {c for c, _ in with_vec + alone} <= set(CATEGORIES)
     assert with_vec != alone and with_vec == clf.predict(texts, vectors=vectors)
     assert clf.predict(texts, vectors=np.zeros_like(vectors)) == alone
+    # A head that does not beat words alone on held-out folds is dropped.
+    monkeypatch.setattr(rt, "VEC_MIN_GAIN", 1.0)
+    report = rt.train_routing(str(data), str(tmp_path / "d"), text_col="内容", label_col="单位", progress=False)
+    assert report["vector_weight"] == 0.0 and CategoryClassifier.load(str(tmp_path / "d")).vector_head is None
+    assert report["cv_macro_f1"] == report["cv_macro_f1_words_only"]
     # Encoder off: the same training gives a words-only model.
     monkeypatch.setattr(rt, "get_encoder", lambda: None)
     report = rt.train_routing(str(data), str(tmp_path / "w"), text_col="内容", label_col="单位", progress=False)
     assert "vector_weight" not in report and CategoryClassifier.load(str(tmp_path / "w")).vector_head is None
+
+
+def test_a_spent_budget_leaves_the_rest_to_words_and_nothing_is_encoded_twice(monkeypatch):
+    import time
+
+    from opinion.nlp import encoder as enc
+    calls: list[int] = []
+
+    class Slow:
+        def encode_docs(self, docs):
+            time.sleep(0.05)
+            calls.append(len(docs))
+            return np.ones((len(docs), DIM), dtype=np.float32)
+
+    monkeypatch.setattr(enc, "get_encoder", lambda: Slow())
+    docs = _docs(make_rows(2))
+    assert enc.attach_vectors(docs, budget_s=0.01, step=4)
+    assert calls == [4] and sum(d.vector is not None for d in docs) == 4
+    assert doc_vectors(docs)[4:].sum() == 0          # read by words alone
+    enc.attach_vectors(docs)                          # no budget (analyze): the rest, once each
+    assert sum(calls) == len(docs) and all(d.vector is not None for d in docs)
