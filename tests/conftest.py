@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# Topics compare posts by words only in tests unless a test asks for vectors: the encoder reads ~10
-# posts a second, and tests that store posts are about storing them (tests/topics/test_cluster_vectors.py
-# covers the vectors).
+# Posts are read by words only in tests unless a test asks for vectors: the encoder reads ~10 posts a
+# second, and tests that store posts are about storing them (tests/nlp/test_encoder.py,
+# test_classifier_vectors.py and tests/topics/test_cluster_vectors.py switch the vectors on).
 os.environ.setdefault("OPINION_TOPIC_VECTORS", "off")
+os.environ.setdefault("OPINION_ENCODER", "off")
 SHARED_DATA = Path(os.environ.get("OPINION_SHARED_DATA", REPO.parent / "shared" / "data"))
 PG_CANDIDATES = [os.environ.get("TEST_POSTGRES_URL")] if os.environ.get("TEST_POSTGRES_URL") else [
     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
