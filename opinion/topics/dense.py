@@ -135,6 +135,9 @@ class Budgeted:
 
     def __call__(self, doc: Doc, defer_ok: bool = True) -> np.ndarray | None:
         lookup = getattr(self.source, "lookup_docs", None)
+        # The pipeline's encode stage has given most posts their encoder vector already (Doc.vector).
+        if lookup is not None and doc.vector is not None:
+            return doc.vector
         if lookup is not None:
             hit = lookup([doc])[0]
             if hit is not None:
